@@ -1,0 +1,88 @@
+/**
+ * The small boundary that provisioning is written against, once. smolvm and docker are two
+ * adapters of it; each builds its own argv and sends it through the shared Transport.
+ */
+
+export interface GuestUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+}
+
+export interface NetworkPolicy {
+  /** No network at all when false and both lists are empty. */
+  readonly enabled: boolean;
+  readonly allowHosts: readonly string[];
+  readonly allowCidrs: readonly string[];
+}
+
+export interface MachineConfig {
+  readonly name: string;
+  readonly image: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly network: NetworkPolicy;
+  /** Non-secret environment baked into the machine. Secret values go per exec, through `ExecOptions.env`. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly workdir?: string;
+  /** The guest user commands run as, where the engine can choose (docker `--user`). */
+  readonly user?: GuestUser;
+  readonly cpus?: number;
+  readonly memMib?: number;
+}
+
+export interface UploadOptions {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface ExecOptions {
+  /** Values travel in the engine process's environment; argv carries only the names. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly workdir?: string;
+  readonly stdin?: string | Uint8Array;
+  readonly timeoutMs?: number;
+  /** Run as this user where the engine supports it (docker `--user`); smolvm 1.9 execs as the image's user. */
+  readonly user?: { readonly uid: number; readonly gid: number };
+  /** Attach the caller's terminal. */
+  readonly interactive?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** A guest command's own result: a non-zero exit is data, not an exception. */
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly stdoutBytes: Uint8Array;
+}
+
+export type MachineState = 'created' | 'running' | 'stopped' | 'failed' | 'unreachable' | 'frozen' | 'unknown';
+
+export interface MachineInfo {
+  readonly name: string;
+  readonly state: MachineState;
+  readonly image: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface Engine {
+  /** `smolvm`, `docker`, or a contributor's backend name. */
+  readonly kind: string;
+  create(config: MachineConfig): Promise<void>;
+  /** Idempotent: starting a running machine succeeds. */
+  start(name: string): Promise<void>;
+  /** Idempotent: stopping a stopped machine succeeds. */
+  stop(name: string): Promise<void>;
+  /** Stops if needed, then deletes. Idempotent: removing an unknown machine succeeds. */
+  remove(name: string): Promise<void>;
+  /** Copy one host file to an absolute guest path, with an explicit mode and owner. */
+  upload(name: string, hostPath: string, guestPath: string, options: UploadOptions): Promise<void>;
+  /** Throws only when the engine itself fails; the guest's exit code is returned. */
+  exec(name: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** `undefined` when the machine does not exist. */
+  status(name: string): Promise<MachineInfo | undefined>;
+  /** Machines carrying all of these labels. */
+  list(labels?: Readonly<Record<string, string>>): Promise<MachineInfo[]>;
+}

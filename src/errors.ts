@@ -1,0 +1,41 @@
+/** Base class of every error the SDK throws on purpose. */
+export class ClaudeBottleError extends Error {
+  override name = 'ClaudeBottleError';
+}
+
+/** A deliberate "not yet": the feature is planned and tracked, not silently stubbed. */
+export class NotImplemented extends ClaudeBottleError {
+  override name = 'NotImplemented';
+  readonly feature: string;
+  constructor(feature: string, detail?: string) {
+    super(`not implemented yet: ${feature}${detail ? ` (${detail})` : ''}`);
+    this.feature = feature;
+  }
+}
+
+/** Bad user input: names the field path and the bad value. */
+export class ConfigError extends ClaudeBottleError {
+  override name = 'ConfigError';
+  readonly issues: readonly { readonly path: string; readonly message: string }[];
+  constructor(message: string, issues: readonly { path: string; message: string }[] = []) {
+    super(message);
+    this.issues = issues;
+  }
+}
+
+/** The engine binary could not be started at all. */
+export class BinaryNotFoundError extends ClaudeBottleError {
+  override name = 'BinaryNotFoundError';
+  readonly argv: readonly string[];
+  readonly binary: string;
+  constructor(binary: string, argv: readonly string[], hint: string, options?: { cause?: unknown }) {
+    super(`cannot start ${binary}: ${formatArgv(argv)}\n${hint}`, options);
+    this.binary = binary;
+    this.argv = argv;
+  }
+}
+
+/** Quote argv the way a shell user would read it back. */
+export function formatArgv(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+}
