@@ -1,0 +1,74 @@
+// Launch cost through the fake smolvm CLI (real subprocesses): engine calls and wall time for
+// 0, 10 and 100 skills of 10 files each, archive transfer beside per-file transfer.
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAgentSpec } from '../src/agent/spec.ts';
+import { launch } from '../src/bottle/launch.ts';
+import { SmolvmEngine } from '../src/engine/smolvm.ts';
+import { prepare } from '../src/plan/prepare.ts';
+import type { SkillsTransfer } from '../src/provision/skills.ts';
+import { createExecaTransport } from '../src/transport/execa.ts';
+import type { Transport } from '../src/transport/types.ts';
+
+const FAKE_BIN = fileURLToPath(new URL('../fakes/bin/smolvm', import.meta.url));
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+async function makeSkills(root: string, count: number): Promise<string[]> {
+  const names: string[] = [];
+  for (let s = 0; s < count; s++) {
+    const name = `skill-${s}`;
+    names.push(name);
+    await mkdir(join(root, name, 'scripts'), { recursive: true });
+    await writeFile(join(root, name, 'SKILL.md'), `---\nname: ${name}\ndescription: bench skill ${s}\n---\n# ${name}\n`);
+    for (let f = 1; f < 10; f++) {
+      const path = join(root, name, f % 3 === 0 ? 'scripts' : '', `file-${f}.${f % 3 === 0 ? 'sh' : 'md'}`);
+      await writeFile(path, `content ${s}/${f}\n`.repeat(20));
+      if (f % 3 === 0) await chmod(path, 0o755);
+    }
+  }
+  return names;
+}
+
+function counting(inner: Transport): Transport & { calls: number } {
+  const t = {
+    calls: 0,
+    run: (argv: readonly string[], options?: Parameters<Transport['run']>[1]) => {
+      t.calls++;
+      return inner.run(argv, options);
+    },
+  };
+  return t;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+const work = await mkdtemp(join(tmpdir(), 'claude-bottle-bench-'));
+try {
+  const env = { ...process.env, SMOLVM_BIN: FAKE_BIN, FAKE_SMOLVM_STATE: join(work, 'fake-state'), CLAUDE_BOTTLE_STATE_DIR: join(work, 'state') };
+  console.log(`launch through fakes/bin/smolvm, median of ${RUNS} runs (10 files per skill)`);
+  console.log('skills  transfer   engine calls  wall ms');
+  for (const count of [0, 10, 100]) {
+    const skillsDir = join(work, `skills-${count}`);
+    const skills = await makeSkills(skillsDir, count);
+    for (const transfer of ['archive', 'per-file'] as SkillsTransfer[]) {
+      const times: number[] = [];
+      let calls = 0;
+      for (let run = 0; run < RUNS; run++) {
+        const transport = counting(createExecaTransport({ env }));
+        const engine = new SmolvmEngine({ transport });
+        const agent = parseAgentSpec({ name: `bench-${count}`, prompt: 'You are a benchmark.', skills, skillsDir });
+        const plan = await prepare(agent, { env });
+        const started = performance.now();
+        const bottle = await launch(plan, { engine, skillsTransfer: transfer });
+        times.push(performance.now() - started);
+        calls = transport.calls;
+        await bottle.remove();
+      }
+      console.log(`${String(count).padStart(6)}  ${transfer.padEnd(9)}  ${String(calls).padStart(12)}  ${median(times).toFixed(0).padStart(7)}`);
+    }
+  }
+} finally {
+  await rm(work, { recursive: true, force: true });
+}

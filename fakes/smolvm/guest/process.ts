@@ -1,0 +1,165 @@
+/** What a guest program sees: argv, env, cwd, its user, the machine's fs, and byte streams. */
+import type { Volume } from 'memfs';
+import type { GuestFs, GuestUser } from '../guest-fs.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function toBytes(data: string | Uint8Array): Uint8Array {
+  return typeof data === 'string' ? encoder.encode(data) : data;
+}
+
+export function toText(data: Uint8Array): string {
+  return decoder.decode(data);
+}
+
+/** An output stream: keeps bytes in order, counts everything even past `keepAtMost`. */
+export class Sink {
+  readonly #chunks: Uint8Array[] = [];
+  #kept = 0;
+  #total = 0;
+  readonly #keepAtMost: number;
+
+  constructor(keepAtMost = Number.POSITIVE_INFINITY) {
+    this.#keepAtMost = keepAtMost;
+  }
+
+  write(data: string | Uint8Array): void {
+    const bytes = toBytes(data);
+    this.#total += bytes.length;
+    const room = this.#keepAtMost - this.#kept;
+    if (room <= 0 || bytes.length === 0) return;
+    const kept = bytes.length <= room ? bytes : bytes.subarray(0, room);
+    this.#chunks.push(kept.slice());
+    this.#kept += kept.length;
+  }
+
+  get length(): number {
+    return this.#total;
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.#kept);
+    let offset = 0;
+    for (const c of this.#chunks) {
+      out.set(c, offset);
+      offset += c.length;
+    }
+    return out;
+  }
+
+  text(): string {
+    return toText(this.bytes());
+  }
+}
+
+/**
+ * A stdin that the first reader drains: `sh -c 'mkdir -p d && tar -x -C d'` must hand the
+ * archive to `tar`, not to `mkdir`, so only programs that read stdin consume it.
+ */
+export class StdinRef {
+  #data: Uint8Array | undefined;
+
+  constructor(data: Uint8Array) {
+    this.#data = data;
+  }
+
+  take(): Uint8Array {
+    const data = this.#data ?? new Uint8Array();
+    this.#data = undefined;
+    return data;
+  }
+}
+
+/** A running guest program. Built-ins implement `GuestProgram` against it. */
+export interface GuestProcess {
+  readonly argv: readonly string[];
+  readonly env: Record<string, string>;
+  cwd: string;
+  readonly user: GuestUser;
+  readonly fs: GuestFs;
+  /** Reading it drains the shared stdin (see `StdinRef`). */
+  readonly stdin: Uint8Array;
+  /** The undrained stdin, for handing on to a child without reading it. */
+  readonly stdinRef: StdinRef;
+  readonly stdout: Sink;
+  readonly stderr: Sink;
+  readonly signal: AbortSignal;
+  readonly machineName: string;
+  /** Run another program by argv[0]; `null` when there is no such program. */
+  spawn(child: ChildSpec): Promise<number | null>;
+  /** Where a program name resolves (`command -v`). */
+  which(name: string): string | undefined;
+}
+
+export interface ChildSpec {
+  readonly argv: readonly string[];
+  readonly env: Record<string, string>;
+  readonly cwd: string;
+  readonly stdin: StdinRef;
+  readonly stdout: Sink;
+  readonly stderr: Sink;
+}
+
+export type GuestProgram = (p: GuestProcess) => number | Promise<number>;
+
+/** The context a test's `registerCommand` handler receives. */
+export interface GuestCommandContext {
+  readonly argv: readonly string[];
+  readonly stdin: Uint8Array;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  /** The machine's memfs volume; sync and `promises` APIs both work, acting as `user`. */
+  readonly fs: Volume;
+  readonly machineName: string;
+  readonly user: GuestUser;
+  /** Aborted when `exec --timeout` or the caller's timeout/abort fires. */
+  readonly signal: AbortSignal;
+}
+
+export interface GuestCommandResult {
+  readonly exitCode: number;
+  readonly stdout?: string | Uint8Array;
+  readonly stderr?: string | Uint8Array;
+}
+
+export type GuestCommandHandler = (
+  context: GuestCommandContext,
+) => GuestCommandResult | Promise<GuestCommandResult>;
+
+export function handlerProgram(handler: GuestCommandHandler): GuestProgram {
+  return async (p) => {
+    const result = await handler({
+      argv: p.argv,
+      stdin: p.stdin,
+      env: { ...p.env },
+      cwd: p.cwd,
+      fs: p.fs.vol,
+      machineName: p.machineName,
+      user: p.user,
+      signal: p.signal,
+    });
+    if (result.stdout !== undefined) p.stdout.write(result.stdout);
+    if (result.stderr !== undefined) p.stderr.write(result.stderr);
+    return result.exitCode;
+  };
+}
+
+/** Resolves after `ms`, or rejects with `signal.reason` when aborted first. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,37 @@
+import type { AgentSpec } from './agent/spec.ts';
+import { type LaunchOptions, launch } from './bottle/launch.ts';
+import type { Bottle } from './bottle/bottle.ts';
+import type { Engine } from './engine/types.ts';
+import { NotImplemented } from './errors.ts';
+import type { Plan } from './plan/plan.ts';
+import { type PrepareOptions, prepare } from './plan/prepare.ts';
+import { provisionPrompt } from './provision/prompt.ts';
+import { type SkillsOptions, provisionSkills } from './provision/skills.ts';
+
+/** One backend = one engine adapter; everything else is shared. */
+export interface BottleBackend {
+  readonly name: string;
+  readonly engine: Engine;
+  prepare(agent: AgentSpec, options?: PrepareOptions): Promise<Plan>;
+  launch(plan: Plan, options?: Omit<LaunchOptions, 'engine'>): Promise<Bottle>;
+  provisionPrompt(plan: Plan, machine: string): Promise<string | undefined>;
+  provisionSkills(plan: Plan, machine: string, options?: SkillsOptions): Promise<string | undefined>;
+  /** Not yet: the inner plans (egress proxy CA, git gate, supervise) are a later issue. */
+  provisionCa(plan: Plan, machine: string): Promise<void>;
+  provisionGit(plan: Plan, machine: string): Promise<void>;
+  provisionSupervise(plan: Plan, machine: string): Promise<void>;
+}
+
+export function createBackend(engine: Engine): BottleBackend {
+  return {
+    name: engine.kind,
+    engine,
+    prepare: (agent, options) => prepare(agent, options),
+    launch: (plan, options = {}) => launch(plan, { ...options, engine }),
+    provisionPrompt: (plan, machine) => provisionPrompt(engine, machine, plan),
+    provisionSkills: (plan, machine, options) => provisionSkills(engine, machine, plan, options),
+    provisionCa: () => Promise.reject(new NotImplemented('provisionCa', 'needs the egress proxy plan')),
+    provisionGit: () => Promise.reject(new NotImplemented('provisionGit', 'needs the git gate plan')),
+    provisionSupervise: () => Promise.reject(new NotImplemented('provisionSupervise', 'needs the supervise plan')),
+  };
+}

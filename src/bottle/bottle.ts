@@ -1,0 +1,117 @@
+import { ClaudeBottleError } from '../errors.ts';
+import type { Engine, ExecOptions, ExecResult } from '../engine/types.ts';
+import type { Plan } from '../plan/plan.ts';
+
+export class BottleRemovedError extends ClaudeBottleError {
+  override name = 'BottleRemovedError';
+  readonly bottle: string;
+  constructor(bottle: string) {
+    super(`bottle "${bottle}" has been removed; launch a new one`);
+    this.bottle = bottle;
+  }
+}
+
+/** What a launch leaves behind: enough to find and drive the bottle again from another process. */
+export interface BottleRecord {
+  readonly name: string;
+  readonly backend: string;
+  readonly agent: string;
+  /** Guest path of the prompt file, present only when the prompt is non-empty. */
+  readonly promptPath?: string;
+  /** Guest skills dir, present only when the agent has skills. */
+  readonly skillsDir?: string;
+  /** Names of the agent's env vars; their values stay in the plan file on the host (0600). */
+  readonly envKeys: readonly string[];
+  readonly planPath?: string;
+  readonly createdAt: string;
+}
+
+export interface BottleExecOptions extends Omit<ExecOptions, 'interactive'> {
+  readonly interactive?: boolean;
+}
+
+/** A started, provisioned machine. `await using` removes it. */
+export class Bottle implements AsyncDisposable {
+  readonly name: string;
+  readonly engine: Engine;
+  readonly promptPath: string | undefined;
+  readonly skillsDir: string | undefined;
+  /** The agent's environment, applied to every exec (values travel outside argv). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly user: Plan['agent']['user'];
+  #removed = false;
+
+  constructor(fields: {
+    name: string;
+    engine: Engine;
+    promptPath?: string | undefined;
+    skillsDir?: string | undefined;
+    env?: Readonly<Record<string, string>>;
+    user: Plan['agent']['user'];
+  }) {
+    this.name = fields.name;
+    this.engine = fields.engine;
+    this.promptPath = fields.promptPath;
+    this.skillsDir = fields.skillsDir;
+    this.env = fields.env ?? {};
+    this.user = fields.user;
+  }
+
+  get backend(): string {
+    return this.engine.kind;
+  }
+
+  get removed(): boolean {
+    return this.#removed;
+  }
+
+  /** The guest command's own exit code, stdout and stderr; a non-zero exit does not throw. */
+  async exec(argv: readonly string[], options: BottleExecOptions = {}): Promise<ExecResult> {
+    if (this.#removed) throw new BottleRemovedError(this.name);
+    const env = { ...this.env, ...options.env };
+    return this.engine.exec(this.name, argv, {
+      ...options,
+      ...(Object.keys(env).length ? { env } : {}),
+      user: options.user ?? { uid: this.user.uid, gid: this.user.gid },
+    });
+  }
+
+  /** `claude`, with `--append-system-prompt-file` exactly when the agent has a prompt, then `args`. */
+  claudeArgv(args: readonly string[] = []): string[] {
+    return ['claude', ...(this.promptPath ? ['--append-system-prompt-file', this.promptPath] : []), ...args];
+  }
+
+  async execClaude(args: readonly string[] = [], options: BottleExecOptions = {}): Promise<ExecResult> {
+    return this.exec(this.claudeArgv(args), options);
+  }
+
+  /** Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#removed) return;
+    await this.engine.stop(this.name);
+  }
+
+  /** Idempotent: stops and deletes the machine. */
+  async remove(): Promise<void> {
+    if (this.#removed) return;
+    await this.engine.remove(this.name);
+    this.#removed = true;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.remove();
+  }
+
+  toRecord(extra: { agent: string; planPath?: string; createdAt?: string }): BottleRecord {
+    return {
+      name: this.name,
+      backend: this.backend,
+      agent: extra.agent,
+      ...(this.promptPath ? { promptPath: this.promptPath } : {}),
+      ...(this.skillsDir ? { skillsDir: this.skillsDir } : {}),
+      envKeys: Object.keys(this.env),
+      ...(extra.planPath ? { planPath: extra.planPath } : {}),
+      createdAt: extra.createdAt ?? new Date().toISOString(),
+    };
+  }
+}

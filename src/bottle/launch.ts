@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { ClaudeBottleError, EngineCommandError } from '../errors.ts';
+import type { Engine } from '../engine/types.ts';
+import type { Plan } from '../plan/plan.ts';
+import { provisionPrompt } from '../provision/prompt.ts';
+import { type SkillsTransfer, provisionSkills } from '../provision/skills.ts';
+import { Bottle } from './bottle.ts';
+
+export type LaunchStep = 'create' | 'start' | 'provision-prompt' | 'provision-skills';
+
+/** Says which step failed; `cause` keeps the original (e.g. a SmolvmError with argv and stderr). */
+export class LaunchError extends ClaudeBottleError {
+  override name = 'LaunchError';
+  readonly step: LaunchStep;
+  readonly machine: string;
+  /** Set when the rollback itself failed: the machine may still exist. */
+  readonly rollbackError: unknown;
+  constructor(step: LaunchStep, machine: string, cause: unknown, rollbackError?: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const leak = rollbackError
+      ? `\nrollback failed too, machine "${machine}" may remain: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`
+      : '';
+    super(`launch failed at ${step} (machine "${machine}"): ${why}${leak}`, { cause });
+    this.step = step;
+    this.machine = machine;
+    this.rollbackError = rollbackError;
+  }
+}
+
+export interface LaunchOptions {
+  readonly engine: Engine;
+  /** Defaults to `<slug>-<8 hex>`, so concurrent launches never collide. */
+  readonly name?: string;
+  readonly skillsTransfer?: SkillsTransfer;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly onStep?: (step: LaunchStep, machine: string) => void;
+}
+
+export const BOTTLE_LABEL = 'claude-bottle';
+
+export function machineNameFor(slug: string): string {
+  return `${slug}-${randomBytes(4).toString('hex')}`;
+}
+
+/** create → start → provision; any failure removes the machine before the error surfaces. */
+export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle> {
+  const { engine } = options;
+  const name = options.name ?? machineNameFor(plan.agent.slug);
+  let step: LaunchStep = 'create';
+  let created = false;
+  const run = async <T>(next: LaunchStep, fn: () => Promise<T>): Promise<T> => {
+    step = next;
+    options.onStep?.(next, name);
+    return fn();
+  };
+  try {
+    await run('create', () =>
+      engine.create({
+        name,
+        image: plan.agent.image,
+        labels: { [BOTTLE_LABEL]: '1', [`${BOTTLE_LABEL}.agent`]: plan.agent.slug, ...options.labels },
+        network: { enabled: false, allowHosts: [], allowCidrs: [] },
+        user: plan.agent.user,
+      }),
+    );
+    created = true;
+    await run('start', () => engine.start(name));
+    const promptPath = await run('provision-prompt', () => provisionPrompt(engine, name, plan));
+    const skillsDir = await run('provision-skills', () =>
+      provisionSkills(engine, name, plan, options.skillsTransfer ? { transfer: options.skillsTransfer } : {}),
+    );
+    return new Bottle({ name, engine, promptPath, skillsDir, env: plan.agent.env, user: plan.agent.user });
+  } catch (error) {
+    // A name that already existed belongs to someone else: never delete it.
+    const foreign = !created && error instanceof EngineCommandError && error.kind === 'already-exists';
+    let rollbackError: unknown;
+    if (!foreign) {
+      try {
+        await engine.remove(name);
+      } catch (e) {
+        rollbackError = e;
+      }
+    }
+    throw new LaunchError(step, name, error, rollbackError);
+  }
+}

@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import { stateRoot } from '../agent/state.ts';
+import { Bottle, type BottleRecord } from '../bottle/bottle.ts';
+import { BottleRegistry } from '../bottle/registry.ts';
+import { ClaudeBottleError } from '../errors.ts';
+import { PlanSchema, type Plan } from '../plan/plan.ts';
+import { type BackendHandle, type BackendKind, openBackend } from './backends.ts';
+import type { Io } from './io.ts';
+import { UsageError } from './io.ts';
+
+export class UnknownBottleError extends ClaudeBottleError {
+  override name = 'UnknownBottleError';
+}
+
+export interface Attached {
+  readonly bottle: Bottle;
+  readonly record: BottleRecord;
+  readonly backend: BackendHandle;
+  readonly registry: BottleRegistry;
+}
+
+/** Finds a bottle by name in the registry and reopens the backend that launched it. */
+export async function attach(io: Io, name: string | undefined): Promise<Attached> {
+  if (!name) throw new UsageError('name a bottle (see `claude-bottle ls`)');
+  const registry = new BottleRegistry(stateRoot(io.env));
+  const record = await registry.get(name);
+  if (!record) throw new UnknownBottleError(`no bottle named "${name}" (see \`claude-bottle ls\`)`);
+  const plan = record.planPath ? await readPlan(record.planPath) : undefined;
+  const backend = await openBackend(record.backend as BackendKind, io);
+  const bottle = new Bottle({
+    name: record.name,
+    engine: backend.engine,
+    promptPath: record.promptPath,
+    skillsDir: record.skillsDir,
+    env: plan?.agent.env ?? {},
+    user: plan?.agent.user ?? { name: 'root', uid: 0, gid: 0, home: '/root' },
+  });
+  return { bottle, record, backend, registry };
+}
+
+async function readPlan(path: string): Promise<Plan | undefined> {
+  try {
+    return PlanSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** `--env KEY=VALUE` or `--env KEY` (value from the host environment). */
+export function parseEnvFlags(flags: readonly string[], env: Io['env']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    const key = eq === -1 ? flag : flag.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`--env: invalid variable name ${JSON.stringify(key)}`);
+    const value = eq === -1 ? env[key] : flag.slice(eq + 1);
+    if (value === undefined) throw new UsageError(`--env ${key}: ${key} is not set in this environment`);
+    out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+import { arch, platform } from 'node:os';
+import { stateRoot } from '../../agent/state.ts';
+import { SMOLVM_MIN_VERSION } from '../../smolvm/version.ts';
+import { createExecaTransport } from '../../transport/execa.ts';
+import { probeDocker, probeSmolvm } from '../backends.ts';
+import { EXIT, type Io } from '../io.ts';
+
+export async function doctorCommand(io: Io): Promise<number> {
+  const transport = createExecaTransport({ env: io.env });
+  const [smolvm, docker] = await Promise.all([probeSmolvm(transport), probeDocker(transport)]);
+  const report = {
+    platform: `${platform()}/${arch()}`,
+    node: process.versions.node,
+    smolvm: {
+      binary: io.env.SMOLVM_BIN ?? 'smolvm',
+      installed: smolvm.installed,
+      version: smolvm.version?.raw ?? null,
+      minimum: SMOLVM_MIN_VERSION,
+      missing: smolvm.missing,
+      ...(smolvm.error ? { error: smolvm.error } : {}),
+      supportedHere: platform() === 'darwin' || platform() === 'linux',
+    },
+    docker: { binary: io.env.DOCKER_BIN ?? 'docker', answers: docker.answers, version: docker.version ?? null, ...(docker.error ? { error: docker.error } : {}) },
+    stateDir: stateRoot(io.env),
+  };
+  io.data(report);
+  io.result(
+    [
+      `platform   ${report.platform} (node ${report.node})`,
+      `smolvm     ${smolvm.installed ? `${smolvm.version?.raw}${smolvm.missing.length ? ` — lacks: ${smolvm.missing.join('; ')}` : ' — ok'}` : `not found (${smolvm.error}); install smolvm >= ${SMOLVM_MIN_VERSION} or set SMOLVM_BIN`}`,
+      `docker     ${docker.answers ? `engine ${docker.version} — ok` : `no engine answers (${docker.error})`}`,
+      `state dir  ${report.stateDir}`,
+    ].join('\n'),
+  );
+  return EXIT.ok;
+}

@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import { loadAgentFile } from '../../agent/spec.ts';
+import { stateRoot, writeFileAtomic } from '../../agent/state.ts';
+import { BottleRegistry } from '../../bottle/registry.ts';
+import { launch } from '../../bottle/launch.ts';
+import { prepare } from '../../plan/prepare.ts';
+import { type BackendChoice, openBackend } from '../backends.ts';
+import { EXIT, type Io, UsageError } from '../io.ts';
+
+export async function launchCommand(io: Io, args: { agentFile: string | undefined; backend: BackendChoice; name?: string }): Promise<number> {
+  if (!args.agentFile) throw new UsageError('launch needs an agent file: claude-bottle launch <agent-file>');
+  const agent = await loadAgentFile(args.agentFile);
+  io.progress(`preparing ${agent.name}…`);
+  const plan = await prepare(agent, { env: io.env });
+  const backend = await openBackend(args.backend, io);
+  try {
+    const bottle = await launch(plan, {
+      engine: backend.engine,
+      ...(args.name ? { name: args.name } : {}),
+      onStep: (step, machine) => io.progress(`${step} ${machine}`),
+    });
+    // The plan holds the agent's env values: keep it beside the prompt, 0600, never in argv.
+    const planPath = join(plan.stateDir, `${bottle.name}.plan.json`);
+    await writeFileAtomic(planPath, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o600 });
+    const record = bottle.toRecord({ agent: agent.name, planPath });
+    await new BottleRegistry(stateRoot(io.env)).save({ ...record, backend: backend.kind });
+    io.data({
+      name: bottle.name,
+      backend: backend.kind,
+      agent: agent.name,
+      promptPath: bottle.promptPath ?? null,
+      promptBytes: plan.prompt.bytes,
+      skillsDir: bottle.skillsDir ?? null,
+      skills: plan.skills.items.map((s) => s.name),
+      stateDir: plan.stateDir,
+    });
+    io.result(
+      [
+        `launched ${bottle.name} (${backend.kind})`,
+        `  prompt  ${bottle.promptPath ? `${bottle.promptPath} (${plan.prompt.bytes} bytes, mode 0600, uid ${plan.agent.user.uid})` : `${plan.prompt.guestPath} (empty: no --append-system-prompt-file)`}`,
+        `  skills  ${bottle.skillsDir ? `${bottle.skillsDir}/{${plan.skills.items.map((s) => s.name).join(',')}}` : '(none)'}`,
+        `next: claude-bottle claude ${bottle.name} -- -p "hello"   |   claude-bottle exec ${bottle.name} -- ls -la ${bottle.skillsDir ?? plan.agent.user.home}`,
+      ].join('\n'),
+    );
+    return EXIT.ok;
+  } finally {
+    await backend.close();
+  }
+}

@@ -1,0 +1,52 @@
+import { ClaudeBottleError } from '../errors.ts';
+
+/** Exit codes of the CLI (documented in the README). */
+export const EXIT = {
+  ok: 0,
+  /** The operation failed: engine error, launch failure, unknown bottle. */
+  failure: 1,
+  /** Bad command line. */
+  usage: 2,
+  /** Bad agent file or configuration. */
+  config: 3,
+  /** `exec`/`claude`: claude-bottle itself failed, so no guest exit code exists (as `docker exec`'s 125). */
+  execFailure: 125,
+} as const;
+
+export class UsageError extends ClaudeBottleError {
+  override name = 'UsageError';
+}
+
+/** Where a command writes: results to stdout, progress to stderr (only on a TTY), errors to stderr. */
+export interface Io {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly json: boolean;
+  readonly interactive: boolean;
+  progress(line: string): void;
+  result(text: string): void;
+  data(value: unknown): void;
+  notice(line: string): void;
+}
+
+export function createIo(options: { json: boolean; env?: Readonly<Record<string, string | undefined>> }): Io {
+  const stderrTty = process.stderr.isTTY === true;
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: options.env ?? process.env,
+    json: options.json,
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+    progress: (line) => {
+      if (stderrTty && !options.json) process.stderr.write(`${line}\n`);
+    },
+    result: (text) => {
+      if (!options.json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+    data: (value) => {
+      if (options.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+    notice: (line) => process.stderr.write(`claude-bottle: ${line}\n`),
+  };
+}

@@ -1,0 +1,93 @@
+import { EngineCommandError } from '../errors.ts';
+import { SmolvmClient, type SmolvmMachineJson } from '../smolvm/client.ts';
+import type { Transport } from '../transport/types.ts';
+import type { Engine, ExecOptions, ExecResult, MachineConfig, MachineInfo, MachineState, UploadOptions } from './types.ts';
+
+/**
+ * The bare smolvm VM *is* an Alpine rootfs, so `alpine` means "no --image": no registry pull,
+ * which a machine without network could never do (smolvm #807).
+ */
+const BARE_IMAGES = new Set(['alpine', 'bare']);
+
+export class SmolvmEngine implements Engine {
+  readonly kind = 'smolvm';
+  readonly client: SmolvmClient;
+
+  constructor(options: { transport: Transport } | { client: SmolvmClient }) {
+    this.client = 'client' in options ? options.client : new SmolvmClient(options.transport);
+  }
+
+  async create(config: MachineConfig): Promise<void> {
+    const network = config.network;
+    await this.client.create({
+      name: config.name,
+      ...(BARE_IMAGES.has(config.image) ? {} : { image: config.image }),
+      net: network.enabled,
+      allowHosts: network.allowHosts,
+      allowCidrs: network.allowCidrs,
+      ...(config.env ? { env: config.env } : {}),
+      ...(config.workdir !== undefined ? { workdir: config.workdir } : {}),
+      ...(config.cpus !== undefined ? { cpus: config.cpus } : {}),
+      ...(config.memMib !== undefined ? { memMib: config.memMib } : {}),
+      labels: config.labels,
+    });
+  }
+
+  async start(name: string): Promise<void> {
+    await this.client.start(name);
+  }
+
+  async stop(name: string): Promise<void> {
+    await this.client.stop(name);
+  }
+
+  async remove(name: string): Promise<void> {
+    try {
+      await this.client.delete(name);
+    } catch (error) {
+      if (error instanceof EngineCommandError && error.kind === 'not-found') return;
+      throw error;
+    }
+  }
+
+  async upload(name: string, hostPath: string, guestPath: string, options: UploadOptions): Promise<void> {
+    await this.client.upload(hostPath, name, guestPath, options);
+  }
+
+  async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    // smolvm 1.9 has no exec --user: commands run as the image's USER (root on a bare VM).
+    return this.client.exec(name, argv, {
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
+      ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.interactive ? { inheritStdio: true, tty: process.stdin.isTTY === true } : {}),
+    });
+  }
+
+  async status(name: string): Promise<MachineInfo | undefined> {
+    try {
+      return toInfo(await this.client.status(name));
+    } catch (error) {
+      if (error instanceof EngineCommandError && error.kind === 'not-found') return undefined;
+      throw error;
+    }
+  }
+
+  async list(labels: Readonly<Record<string, string>> = {}): Promise<MachineInfo[]> {
+    const machines = await this.client.ls();
+    return machines.map(toInfo).filter((m) => Object.entries(labels).every(([k, v]) => m.labels[k] === v));
+  }
+}
+
+const STATES: ReadonlySet<string> = new Set(['created', 'running', 'stopped', 'failed', 'unreachable', 'frozen']);
+
+function toInfo(json: SmolvmMachineJson): MachineInfo {
+  return {
+    name: json.name,
+    state: (STATES.has(json.state) ? json.state : 'unknown') as MachineState,
+    image: json.image ?? null,
+    labels: json.labels ?? {},
+  };
+}

@@ -1,0 +1,22 @@
+// claude-bottle SDK: agent spec → prepare → launch → Bottle, over an injectable transport.
+export { AgentSpecSchema, loadAgentFile, parseAgentSpec, type AgentSpec } from './agent/spec.ts';
+export { agentStateDir, stateRoot } from './agent/state.ts';
+export { PlanSchema, type Plan } from './plan/plan.ts';
+export { prepare, type PrepareOptions } from './plan/prepare.ts';
+export { launch, LaunchError, machineNameFor, BOTTLE_LABEL, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
+export { Bottle, BottleRemovedError, type BottleRecord, type BottleExecOptions } from './bottle/bottle.ts';
+export { BottleRegistry } from './bottle/registry.ts';
+export { createBackend, type BottleBackend } from './backend.ts';
+export { provisionPrompt } from './provision/prompt.ts';
+export { provisionSkills, ProvisionError, type SkillsTransfer, type SkillsOptions } from './provision/skills.ts';
+export type { Engine, ExecOptions, ExecResult, GuestUser, MachineConfig, MachineInfo, MachineState, NetworkPolicy, UploadOptions } from './engine/types.ts';
+export { SmolvmEngine } from './engine/smolvm.ts';
+export { DockerEngine } from './engine/docker.ts';
+export { SmolvmClient, SmolvmVersionError, isSmolvmFailure, type SmolvmMachineJson, type SmolvmExecOptions } from './smolvm/client.ts';
+export { smolvmArgv, humantime, type CreateArgs, type ExecArgs, type UploadArgs } from './smolvm/argv.ts';
+export { SmolvmError, parseSmolvmStderr } from './smolvm/errors.ts';
+export { SMOLVM_MIN_VERSION, parseSmolvmVersion, missingFeatures, type SmolvmVersion } from './smolvm/version.ts';
+export { createExecaTransport, type ExecaTransportOptions } from './transport/execa.ts';
+export type { CommandResult, RunOptions, Transport } from './transport/types.ts';
+export { BinaryNotFoundError, ClaudeBottleError, ConfigError, EngineCommandError, NotImplemented, formatArgv, type EngineErrorKind } from './errors.ts';
+export { packTar, unpackTar, type TarEntry } from './archive/tar.ts';

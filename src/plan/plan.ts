@@ -1,0 +1,84 @@
+/**
+ * The Plan: everything a launch needs, resolved and checked on the host before any machine
+ * exists. Plain JSON, so it can be printed (`redactPlan` first), stored and replayed.
+ */
+import { isAbsolute, posix } from 'node:path';
+import { z } from 'zod';
+import { AgentNameSchema, GuestUserSchema, SkillNameSchema } from '../agent/spec.ts';
+import { ConfigError } from '../errors.ts';
+import { guestPathProblem, isEnvName, relativePathProblem } from '../agent/names.ts';
+import type { Env } from '../agent/state.ts';
+
+export const PLAN_VERSION = 1;
+export const GUEST_SKILLS_DIR_ENV = 'CLAUDE_BOTTLE_GUEST_SKILLS_DIR';
+export const GUEST_PROMPT_FILE = '.claude-bottle-prompt.txt';
+export const HOST_PROMPT_FILE = 'prompt.txt';
+
+const GuestPath = z.string().refine((p) => guestPathProblem(p) === undefined, 'must be an absolute guest path without ".." or ":"');
+const HostPath = z.string().refine(isAbsolute, 'must be an absolute host path');
+const RelativePath = z.string().refine((p) => relativePathProblem(p) === undefined, 'must be a relative "/"-separated path without "." or ".."');
+/** Permission bits only: setuid/setgid/sticky never travel into a guest. */
+const Mode = z.number().int().min(0).max(0o777);
+const Size = z.number().int().min(0);
+
+export const PlanSchema = z.strictObject({
+  version: z.literal(PLAN_VERSION),
+  agent: z.strictObject({
+    name: AgentNameSchema,
+    /** Names the state dir and prefixes machine names; today the same as `name`. */
+    slug: AgentNameSchema,
+    image: z.string().min(1),
+    user: GuestUserSchema,
+    /** Values may be secrets: print a plan only through `redactPlan`. */
+    env: z.record(z.string().refine(isEnvName, 'must be an environment variable name'), z.string()),
+  }),
+  stateDir: HostPath,
+  prompt: z.strictObject({
+    hostPath: HostPath,
+    guestPath: GuestPath,
+    bytes: Size,
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    empty: z.boolean(),
+  }),
+  skills: z.strictObject({
+    guestDir: GuestPath,
+    items: z.array(
+      z.strictObject({
+        name: SkillNameSchema,
+        hostDir: HostPath,
+        /** Mode of the skill's own directory. */
+        mode: Mode,
+        /** Every regular file, sorted by path. */
+        files: z.array(z.strictObject({ path: RelativePath, mode: Mode, size: Size })),
+        /** Every subdirectory, parents before children. */
+        dirs: z.array(z.strictObject({ path: RelativePath, mode: Mode })),
+      }),
+    ),
+  }),
+  preparedAt: z.iso.datetime(),
+});
+
+export type Plan = z.infer<typeof PlanSchema>;
+export type PlannedSkill = Plan['skills']['items'][number];
+
+export function guestPromptPath(home: string): string {
+  return posix.join(home, GUEST_PROMPT_FILE);
+}
+
+/** `<home>/.claude/skills`, unless `CLAUDE_BOTTLE_GUEST_SKILLS_DIR` names another absolute guest path. */
+export function guestSkillsDir(home: string, env: Env = process.env): string {
+  const override = env[GUEST_SKILLS_DIR_ENV];
+  if (override === undefined || override === '') return posix.join(home, '.claude', 'skills');
+  const problem = guestPathProblem(override);
+  if (problem) {
+    const message = `${JSON.stringify(override)} is not a valid guest skills dir: it ${problem} (an absolute guest path)`;
+    throw new ConfigError(`${GUEST_SKILLS_DIR_ENV}: ${message}`, [{ path: GUEST_SKILLS_DIR_ENV, message }]);
+  }
+  return posix.normalize(override).replace(/(.)\/+$/, '$1');
+}
+
+/** The plan with env values replaced, safe to print or log. */
+export function redactPlan(plan: Plan): Plan {
+  const env = Object.fromEntries(Object.keys(plan.agent.env).map((name) => [name, '<redacted>']));
+  return { ...plan, agent: { ...plan.agent, env } };
+}

@@ -1,0 +1,163 @@
+/**
+ * `prepare(agent) → Plan`: resolves and checks everything on the host, then writes the one
+ * thing a launch uploads from the state dir (the prompt). Bad input fails before any write.
+ */
+import { createHash } from 'node:crypto';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from '../errors.ts';
+import { errnoCode, type HostFs, nodeHostFs } from '../agent/host-fs.ts';
+import type { FieldIssue } from '../agent/issues.ts';
+import { type AgentSpec, type AgentSpecInput, parseAgentSpec } from '../agent/spec.ts';
+import { agentStateDir, ensureDir, type Env, hostHome, PRIVATE_FILE_MODE, writeFileAtomic } from '../agent/state.ts';
+import { guestPromptPath, guestSkillsDir, HOST_PROMPT_FILE, type Plan, PLAN_VERSION, PlanSchema, type PlannedSkill } from './plan.ts';
+
+export const SKILLS_DIR_ENV = 'CLAUDE_BOTTLE_SKILLS_DIR';
+export const SKILL_MANIFEST = 'SKILL.md';
+
+export interface PrepareOptions {
+  /** Defaults to `process.env`: state dir, skills dirs and `HOME` are read from it. */
+  readonly env?: Env | undefined;
+  /** Defaults to `node:fs/promises`. */
+  readonly fs?: HostFs | undefined;
+  /** Defaults to `$HOME` from `env`, then `os.homedir()`. */
+  readonly homedir?: string | undefined;
+  /** For `preparedAt`; defaults to the wall clock. */
+  readonly now?: (() => Date) | undefined;
+}
+
+/** Where skills were looked up, and why there: error messages name both. */
+interface SkillsSource {
+  readonly dir: string;
+  readonly from: string;
+}
+
+export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {}): Promise<Plan> {
+  const env = options.env ?? process.env;
+  const fs = options.fs ?? nodeHostFs;
+  const homedir = options.homedir ?? hostHome(env);
+  // Typed callers pass a parsed spec; JS callers may not. Parsing again is idempotent.
+  const spec = parseAgentSpec(agent);
+
+  const stateDir = agentStateDir(spec.name, env, homedir);
+  const skillsGuestDir = guestSkillsDir(spec.user.home, env);
+  const skills = await resolveSkills(spec, skillsSource(spec, env, homedir), fs);
+  const prompt = new TextEncoder().encode(spec.prompt);
+  const plan = PlanSchema.parse({
+    version: PLAN_VERSION,
+    agent: { name: spec.name, slug: spec.name, image: spec.image, user: spec.user, env: spec.env },
+    stateDir,
+    prompt: {
+      hostPath: join(stateDir, HOST_PROMPT_FILE),
+      guestPath: guestPromptPath(spec.user.home),
+      bytes: prompt.byteLength,
+      sha256: createHash('sha256').update(prompt).digest('hex'),
+      empty: prompt.byteLength === 0,
+    },
+    skills: { guestDir: skillsGuestDir, items: skills },
+    preparedAt: (options.now ?? (() => new Date()))().toISOString(),
+  } satisfies Plan);
+
+  // The first write: everything above has been checked.
+  await ensureDir(stateDir, fs);
+  // Always written, even empty, so a launch uploads the same file every time.
+  await writeFileAtomic(plan.prompt.hostPath, prompt, { mode: PRIVATE_FILE_MODE, fs });
+  return plan;
+}
+
+function skillsSource(spec: AgentSpec, env: Env, homedir: string): SkillsSource {
+  if (spec.skillsDir !== undefined) return { dir: resolve(spec.skillsDir), from: 'skillsDir in the agent spec' };
+  const fromEnv = env[SKILLS_DIR_ENV];
+  if (fromEnv) {
+    if (!isAbsolute(fromEnv)) {
+      const message = `${JSON.stringify(fromEnv)} is not an absolute path`;
+      throw new ConfigError(`${SKILLS_DIR_ENV}: ${message}`, [{ path: SKILLS_DIR_ENV, message }]);
+    }
+    return { dir: resolve(fromEnv), from: SKILLS_DIR_ENV };
+  }
+  return { dir: join(homedir, '.claude', 'skills'), from: 'the default ~/.claude/skills' };
+}
+
+/** Walks every skill; reports every problem of every skill at once, or none. */
+async function resolveSkills(spec: AgentSpec, source: SkillsSource, fs: HostFs): Promise<PlannedSkill[]> {
+  const items: PlannedSkill[] = [];
+  const issues: FieldIssue[] = [];
+  for (const [index, name] of spec.skills.entries()) {
+    const result = await resolveSkill(name, source, fs);
+    if (Array.isArray(result)) issues.push(...result.map((message) => ({ path: `skills[${index}]`, message })));
+    else items.push(result);
+  }
+  if (issues.length > 0) throw new ConfigError(issues.map((i) => `${i.path}: ${i.message}`).join('\n'), issues);
+  return items;
+}
+
+/** The planned skill, or why it cannot be used. */
+async function resolveSkill(name: string, source: SkillsSource, fs: HostFs): Promise<PlannedSkill | string[]> {
+  const hostDir = join(source.dir, name);
+  const where = `(skills dir ${source.dir}, from ${source.from})`;
+  let mode: number;
+  try {
+    // stat, not lstat: the skill dir itself may be a symlink (dotfiles setups); its contents may not.
+    const stats = await fs.stat(hostDir);
+    if (!stats.isDirectory()) return [`skill "${name}": ${hostDir} is not a directory ${where}`];
+    mode = Number(stats.mode) & 0o777;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [`skill "${name}" not found: no directory ${hostDir} ${where}`];
+    return [`skill "${name}": cannot read ${hostDir} (${code ?? String(error)})`];
+  }
+  const tree = await walk(fs, hostDir);
+  const problems = tree.problems.map((problem) => `skill "${name}": ${problem}`);
+  if (!tree.files.some((file) => file.path === SKILL_MANIFEST)) {
+    problems.unshift(`skill "${name}" has no ${SKILL_MANIFEST}: expected the file ${join(hostDir, SKILL_MANIFEST)} ${where}`);
+  }
+  return problems.length > 0 ? problems : { name, hostDir, mode, files: tree.files, dirs: tree.dirs };
+}
+
+interface SkillTree {
+  files: PlannedSkill['files'];
+  dirs: PlannedSkill['dirs'];
+  problems: string[];
+}
+
+/** Regular files and dirs only; anything else is reported, never skipped. */
+async function walk(fs: HostFs, root: string): Promise<SkillTree> {
+  const tree: SkillTree = { files: [], dirs: [], problems: [] };
+  const visit = async (relative: string): Promise<void> => {
+    const dir = relative ? join(root, ...relative.split('/')) : root;
+    let names: string[];
+    try {
+      names = (await fs.readdir(dir)).map(String);
+    } catch (error) {
+      tree.problems.push(`cannot list ${dir} (${errnoCode(error) ?? String(error)})`);
+      return;
+    }
+    for (const name of names) {
+      const path = relative ? `${relative}/${name}` : name;
+      const hostPath = join(dir, name);
+      let stats;
+      try {
+        stats = await fs.lstat(hostPath);
+      } catch (error) {
+        tree.problems.push(`cannot stat ${hostPath} (${errnoCode(error) ?? String(error)})`);
+        continue;
+      }
+      const mode = Number(stats.mode) & 0o777;
+      if (stats.isSymbolicLink()) {
+        tree.problems.push(`${hostPath} is a symlink; a skill holds only regular files and directories (copy the target in)`);
+      } else if (stats.isDirectory()) {
+        tree.dirs.push({ path, mode });
+        await visit(path);
+      } else if (stats.isFile()) {
+        tree.files.push({ path, mode, size: Number(stats.size) });
+      } else {
+        tree.problems.push(`${hostPath} is not a regular file or directory (socket, FIFO or device)`);
+      }
+    }
+  };
+  await visit('');
+  // Code-unit order: stable across platforms, and a parent dir sorts before its children.
+  const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  tree.files.sort(byPath);
+  tree.dirs.sort(byPath);
+  return tree;
+}

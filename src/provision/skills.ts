@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { packTar, type TarEntry } from '../archive/tar.ts';
+import { ClaudeBottleError } from '../errors.ts';
+import type { Engine, ExecResult } from '../engine/types.ts';
+import type { Plan } from '../plan/plan.ts';
+
+/**
+ * `archive`: one tar, one upload, one exec, whatever the number of skills and files.
+ * `per-file`: one upload per file, for guests without `tar`. `auto`: archive, falling back
+ * to per-file when the guest has no `tar`. Both produce the same guest tree.
+ */
+export type SkillsTransfer = 'archive' | 'per-file' | 'auto';
+
+export class ProvisionError extends ClaudeBottleError {
+  override name = 'ProvisionError';
+  readonly result: ExecResult | undefined;
+  constructor(message: string, result?: ExecResult) {
+    super(result ? `${message} (exit ${result.exitCode})${result.stderr.trim() ? `\n${result.stderr.trim()}` : ''}` : message);
+    this.result = result;
+  }
+}
+
+export interface SkillsOptions {
+  readonly transfer?: SkillsTransfer;
+}
+
+/** Copies every skill directory under the guest skills dir. Returns that dir, or undefined when there are no skills. */
+export async function provisionSkills(engine: Engine, machine: string, plan: Plan, options: SkillsOptions = {}): Promise<string | undefined> {
+  if (plan.skills.items.length === 0) return undefined;
+  const transfer = options.transfer ?? 'auto';
+  if (transfer === 'per-file') {
+    await perFile(engine, machine, plan);
+  } else {
+    const done = await viaArchive(engine, machine, plan);
+    if (!done) {
+      if (transfer === 'archive') throw new ProvisionError('skills: the guest has no tar; use the per-file transfer');
+      await perFile(engine, machine, plan);
+    }
+  }
+  return plan.skills.guestDir;
+}
+
+const TAR_NOT_FOUND = 127;
+
+async function viaArchive(engine: Engine, machine: string, plan: Plan): Promise<boolean> {
+  const { uid, gid } = plan.agent.user;
+  const owner = `${uid}:${gid}`;
+  const dest = plan.skills.guestDir;
+  const hostArchive = join(plan.stateDir, `skills-${randomBytes(6).toString('hex')}.tar`);
+  const guestArchive = `/tmp/claude-bottle-skills-${randomBytes(6).toString('hex')}.tar`;
+  await writeFile(hostArchive, await buildArchive(plan), { mode: 0o600 });
+  try {
+    await engine.upload(machine, hostArchive, guestArchive, { mode: 0o600, uid: 0, gid: 0 });
+  } finally {
+    await rm(hostArchive, { force: true });
+  }
+  const owned = ownedDirs(plan);
+  const chownArgs = owned.map((_, i) => `"$${i + 4}"`).join(' ');
+  const script = `mkdir -p "$1" && chown "$2" ${chownArgs} && tar -x -f "$3" -C "$1" && rm -f "$3"`;
+  const result = await engine.exec(machine, ['sh', '-c', script, 'sh', dest, owner, guestArchive, ...owned]);
+  if (result.exitCode === 0) return true;
+  await engine.exec(machine, ['rm', '-f', guestArchive]);
+  if (result.exitCode === TAR_NOT_FOUND && /tar/.test(result.stderr)) return false;
+  throw new ProvisionError(`skills: unpacking the archive into ${dest} failed`, result);
+}
+
+async function perFile(engine: Engine, machine: string, plan: Plan): Promise<void> {
+  const { uid, gid } = plan.agent.user;
+  const dest = plan.skills.guestDir;
+  const dirs = plan.skills.items.flatMap((skill) => [
+    { path: posix.join(dest, skill.name), mode: skill.mode },
+    ...skill.dirs.map((d) => ({ path: posix.join(dest, skill.name, d.path), mode: d.mode })),
+  ]);
+  const owned = ownedDirs(plan);
+  await check(engine, machine, ['mkdir', '-p', dest, ...dirs.map((d) => d.path)], 'creating skill directories');
+  await check(engine, machine, ['chown', `${uid}:${gid}`, ...owned, ...dirs.map((d) => d.path)], 'owning skill directories');
+  const byMode = Map.groupBy(dirs, (d) => d.mode & 0o7777);
+  for (const [mode, group] of byMode) {
+    await check(engine, machine, ['chmod', mode.toString(8), ...group.map((d) => d.path)], 'setting skill directory modes');
+  }
+  for (const skill of plan.skills.items) {
+    for (const file of skill.files) {
+      await engine.upload(machine, join(skill.hostDir, ...file.path.split('/')), posix.join(dest, skill.name, file.path), {
+        mode: file.mode & 0o7777,
+        uid,
+        gid,
+      });
+    }
+  }
+}
+
+async function check(engine: Engine, machine: string, argv: string[], what: string): Promise<void> {
+  const result = await engine.exec(machine, argv);
+  if (result.exitCode !== 0) throw new ProvisionError(`skills: ${what} failed`, result);
+}
+
+/** The skills dir and, when it lies under the user's home, each dir between (e.g. `~/.claude`). */
+export function ownedDirs(plan: Plan): string[] {
+  const home = plan.agent.user.home.replace(/\/+$/, '');
+  const dest = plan.skills.guestDir;
+  if (!dest.startsWith(`${home}/`)) return [dest];
+  const parts = dest.slice(home.length + 1).split('/');
+  return parts.map((_, i) => posix.join(home, ...parts.slice(0, i + 1)));
+}
+
+async function buildArchive(plan: Plan): Promise<Uint8Array> {
+  const { uid, gid } = plan.agent.user;
+  const entries: TarEntry[] = [];
+  for (const skill of plan.skills.items) {
+    entries.push({ path: skill.name, type: 'directory', mode: skill.mode & 0o7777, uid, gid });
+    for (const dir of skill.dirs) {
+      entries.push({ path: `${skill.name}/${dir.path}`, type: 'directory', mode: dir.mode & 0o7777, uid, gid });
+    }
+    for (const file of skill.files) {
+      const data = await readFile(join(skill.hostDir, ...file.path.split('/')));
+      entries.push({ path: `${skill.name}/${file.path}`, type: 'file', mode: file.mode & 0o7777, uid, gid, data });
+    }
+  }
+  return packTar(entries);
+}

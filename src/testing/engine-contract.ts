@@ -1,0 +1,277 @@
+/**
+ * The behaviour every Engine adapter must show, as one vitest suite. Guest commands are limited
+ * to what a busybox `sh` has, so the same suite runs against docker, smolvm and the fakes.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine, MachineConfig } from '../engine/types.ts';
+import { ClaudeBottleError, EngineCommandError } from '../errors.ts';
+import type { Transport } from '../transport/types.ts';
+
+export interface EngineUnderTest {
+  readonly engine: Engine;
+  /** An image the engine has locally: busybox `sh` and a uid 1000 user `node` (home `/home/node`). */
+  readonly image: string;
+  /** Every argv the engine sent so far, when its transport is recorded (see `recordCalls`). */
+  readonly calls?: () => readonly (readonly string[])[];
+  readonly cleanup?: () => Promise<void>;
+}
+
+export interface EngineContractOptions {
+  /** Skip the whole suite, visibly, with this reason. */
+  readonly skip?: string;
+}
+
+/** Wraps a transport so the contract can check what reached argv. */
+export function recordCalls(inner: Transport): { transport: Transport; calls: () => readonly (readonly string[])[] } {
+  const calls: (readonly string[])[] = [];
+  return {
+    transport: {
+      run(argv, options) {
+        calls.push([...argv]);
+        return inner.run(argv, options);
+      },
+    },
+    calls: () => calls,
+  };
+}
+
+export function describeEngineContract(
+  name: string,
+  makeEngine: () => Promise<EngineUnderTest> | EngineUnderTest,
+  options: EngineContractOptions = {},
+): void {
+  describe(`engine contract: ${name}`, () => {
+    const run = randomBytes(3).toString('hex');
+    const runLabels = { 'claude-bottle.contract': run };
+    const machines = new Set<string>();
+    let sut: EngineUnderTest | undefined;
+    let hostDir = '';
+    let shared: Promise<string> | undefined;
+
+    const machineName = (role: string): string => {
+      const machine = `cbc-${run}-${role}`;
+      machines.add(machine);
+      return machine;
+    };
+    const config = (machine: string, extra: Partial<MachineConfig> = {}): MachineConfig => ({
+      name: machine,
+      image: need(sut).image,
+      labels: { ...runLabels, role: machine },
+      network: { enabled: false, allowHosts: [], allowCidrs: [] },
+      ...extra,
+    });
+    /** One running machine for the tests that only exec and upload; made on first use. */
+    const sharedMachine = (): Promise<string> =>
+      (shared ??= (async () => {
+        const machine = machineName('shared');
+        await need(sut).engine.create(config(machine));
+        await need(sut).engine.start(machine);
+        return machine;
+      })());
+    const hostFile = async (fileName: string, content: string | Uint8Array): Promise<string> => {
+      const path = join(hostDir, fileName);
+      await writeFile(path, content);
+      return path;
+    };
+    const sh = async (machine: string, script: string): Promise<string> => {
+      const result = await need(sut).engine.exec(machine, ['sh', '-c', script]);
+      expect(result, `sh -c ${script}`).toMatchObject({ exitCode: 0, stderr: '' });
+      return result.stdout;
+    };
+
+    const test = (title: string, body: (sut: EngineUnderTest) => Promise<void>): void => {
+      it(title, async (ctx) => {
+        if (options.skip !== undefined) ctx.skip(options.skip);
+        await body(need(sut));
+      });
+    };
+
+    beforeAll(async () => {
+      if (options.skip !== undefined) return;
+      sut = await makeEngine();
+      hostDir = await mkdtemp(join(tmpdir(), 'claude-bottle-contract-'));
+    });
+
+    afterAll(async () => {
+      if (!sut) return;
+      for (const machine of machines) await sut.engine.remove(machine).catch(() => undefined);
+      await sut.cleanup?.();
+      if (hostDir) await rm(hostDir, { recursive: true, force: true });
+    });
+
+    test('create, start, status and list by label', async ({ engine, image }) => {
+      const machine = machineName('life');
+      await engine.create(config(machine));
+      const created = await engine.status(machine);
+      expect(created).toMatchObject({ name: machine, state: 'created', image });
+      expect(created?.labels).toMatchObject({ ...runLabels, role: machine });
+
+      await engine.start(machine);
+      await engine.start(machine);
+      expect((await engine.status(machine))?.state).toBe('running');
+
+      const listed = await engine.list({ ...runLabels, role: machine });
+      expect(listed.map((m) => m.name)).toEqual([machine]);
+      expect(listed[0]).toMatchObject({ state: 'running', image });
+      expect(await engine.list({ ...runLabels, role: 'no-such-role' })).toEqual([]);
+    });
+
+    test('stop and remove are idempotent', async ({ engine }) => {
+      const machine = machineName('idem');
+      await engine.create(config(machine));
+      await engine.start(machine);
+      await engine.stop(machine);
+      expect((await engine.status(machine))?.state).toBe('stopped');
+      await engine.stop(machine);
+      expect((await engine.status(machine))?.state).toBe('stopped');
+      await engine.start(machine);
+      expect((await engine.status(machine))?.state).toBe('running');
+
+      await engine.remove(machine); // running: stopped first
+      expect(await engine.status(machine)).toBeUndefined();
+      await engine.remove(machine);
+      await engine.remove(`cbc-${run}-never-created`);
+      expect((await engine.list({ ...runLabels, role: machine })).map((m) => m.name)).toEqual([]);
+    });
+
+    test('unknown machines: status is undefined, start, stop and exec are not-found', async ({ engine }) => {
+      const machine = machineName('gone');
+      await engine.create(config(machine));
+      await engine.start(machine);
+      await engine.remove(machine);
+      expect(await engine.status(machine)).toBeUndefined();
+      await expectNotFound(engine.exec(machine, ['true']));
+      await expectNotFound(engine.start(machine));
+      await expectNotFound(engine.stop(machine));
+    });
+
+    test('exec returns the guest exit code without throwing', async ({ engine }) => {
+      const machine = await sharedMachine();
+      expect((await engine.exec(machine, ['sh', '-c', 'exit 0'])).exitCode).toBe(0);
+      expect((await engine.exec(machine, ['sh', '-c', 'exit 3'])).exitCode).toBe(3);
+      // A guest that prints an error-looking line is still the guest's answer.
+      const result = await engine.exec(machine, ['sh', '-c', 'echo "Error: guest says no" >&2; exit 1']);
+      expect(result).toMatchObject({ exitCode: 1, stdout: '', stderr: 'Error: guest says no\n' });
+    });
+
+    test('exec separates stdout and stderr', async ({ engine }) => {
+      const machine = await sharedMachine();
+      const result = await engine.exec(machine, ['sh', '-c', 'echo out; echo err >&2; echo "$0 $1 ${2-none}"', 'zero', 'one two']);
+      expect(result).toMatchObject({ exitCode: 0, stdout: 'out\nzero one two none\n', stderr: 'err\n' });
+    });
+
+    test('exec stdout is binary-safe', async ({ engine }) => {
+      const machine = await sharedMachine();
+      const result = await engine.exec(machine, ['printf', '\\000\\001\\377']);
+      expect(result.exitCode).toBe(0);
+      expect([...result.stdoutBytes]).toEqual([0, 1, 255]);
+    });
+
+    test('exec feeds stdin, text and bytes', async ({ engine }) => {
+      const machine = await sharedMachine();
+      expect((await engine.exec(machine, ['cat'], { stdin: 'hello\nworld\n' })).stdout).toBe('hello\nworld\n');
+      const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+      expect([...(await engine.exec(machine, ['cat'], { stdin: bytes })).stdoutBytes]).toEqual([...bytes]);
+      // Without stdin the guest reads EOF at once rather than hanging.
+      expect(await engine.exec(machine, ['cat'])).toMatchObject({ exitCode: 0, stdout: '' });
+    });
+
+    test('exec runs in the given workdir', async ({ engine }) => {
+      const machine = await sharedMachine();
+      expect((await engine.exec(machine, ['sh', '-c', 'pwd'], { workdir: '/tmp' })).stdout).toBe('/tmp\n');
+    });
+
+    test('env values reach the guest and never argv', async ({ engine, calls }) => {
+      const machine = machineName('env');
+      const baked = `baked-${run}`;
+      const secret = `secret ${run} "quoted" $dollar`;
+      await engine.create(config(machine, { env: { CB_BAKED: baked } }));
+      await engine.start(machine);
+      const result = await engine.exec(machine, ['sh', '-c', 'printf "%s|%s" "$CB_BAKED" "$CB_SECRET"'], { env: { CB_SECRET: secret } });
+      expect(result).toMatchObject({ exitCode: 0, stdout: `${baked}|${secret}` });
+      if (calls) {
+        const leaks = calls().filter((argv) => argv.some((arg) => arg.includes(baked) || arg.includes(secret)));
+        expect(leaks).toEqual([]);
+      }
+    });
+
+    test('env names the engine CLI itself reads (HOME, PATH) still reach the guest', async ({ engine, calls }) => {
+      const machine = await sharedMachine();
+      const home = `/tmp/home-${run}`;
+      const result = await engine.exec(machine, ['sh', '-c', 'printf "%s|%s" "$HOME" "$PATH"'], {
+        env: { HOME: home, PATH: `/bin:/usr/bin:/sbin:/usr/sbin:/opt/${run}/bin` },
+      });
+      expect(result).toMatchObject({ exitCode: 0, stdout: `${home}|/bin:/usr/bin:/sbin:/usr/sbin:/opt/${run}/bin` });
+      if (calls) expect(calls().filter((argv) => argv.some((arg) => arg.includes(home)))).toEqual([]);
+    });
+
+    test('upload sets mode and owner exactly', async ({ engine }) => {
+      const machine = await sharedMachine();
+      const secret = await hostFile('secret', 'for node only\n');
+      await engine.upload(machine, secret, '/home/node/secret.txt', { mode: 0o600, uid: 1000, gid: 1000 });
+      expect(await sh(machine, "stat -c '%a %u %g' /home/node/secret.txt; cat /home/node/secret.txt")).toBe('600 1000 1000\nfor node only\n');
+
+      const conf = await hostFile('conf', 'shared=1\n');
+      await engine.upload(machine, conf, '/etc/cb-contract.conf', { mode: 0o644, uid: 0, gid: 0 });
+      expect(await sh(machine, "stat -c '%a %u %g' /etc/cb-contract.conf")).toBe('644 0 0\n');
+
+      const script = await hostFile('script', '#!/bin/sh\necho ran\n');
+      await engine.upload(machine, script, '/tmp/cb-contract-script', { mode: 0o755, uid: 0, gid: 0 });
+      expect((await engine.exec(machine, ['/tmp/cb-contract-script'])).stdout).toBe('ran\n');
+    });
+
+    test('upload is byte-exact', async ({ engine }) => {
+      const machine = await sharedMachine();
+      const bytes = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7) % 256);
+      await engine.upload(machine, await hostFile('bytes', bytes), '/tmp/cb-contract.bin', { mode: 0o644, uid: 0, gid: 0 });
+      expect([...(await engine.exec(machine, ['cat', '/tmp/cb-contract.bin'])).stdoutBytes]).toEqual([...bytes]);
+    });
+
+    test('upload creates missing parents, owned by the upload owner, and leaves existing ones alone', async ({ engine }) => {
+      const machine = await sharedMachine();
+      const before = await sh(machine, "stat -c '%a %u %g' / /tmp /home/node");
+      await engine.upload(machine, await hostFile('deep', 'deep\n'), `/tmp/cb-${run}/a/b/deep.txt`, { mode: 0o640, uid: 1000, gid: 1000 });
+      expect(await sh(machine, `cat /tmp/cb-${run}/a/b/deep.txt; stat -c '%a %u %g' /tmp/cb-${run}/a/b/deep.txt`)).toBe('deep\n640 1000 1000\n');
+      expect(await sh(machine, `stat -c '%u %g' /tmp/cb-${run} /tmp/cb-${run}/a /tmp/cb-${run}/a/b`)).toBe('1000 1000\n'.repeat(3));
+
+      await engine.upload(machine, await hostFile('nested', 'nested\n'), '/home/node/.cb-contract/settings.json', { mode: 0o600, uid: 1000, gid: 1000 });
+      expect(await sh(machine, "stat -c '%u %g' /home/node/.cb-contract; cat /home/node/.cb-contract/settings.json")).toBe('1000 1000\nnested\n');
+      expect(await sh(machine, "stat -c '%a %u %g' / /tmp /home/node")).toBe(before);
+    });
+
+    test('upload replaces an existing file, mode and owner included', async ({ engine }) => {
+      const machine = await sharedMachine();
+      const target = `/tmp/cb-${run}-replace.txt`;
+      await engine.upload(machine, await hostFile('v1', 'version one, longer\n'), target, { mode: 0o644, uid: 0, gid: 0 });
+      await engine.upload(machine, await hostFile('v2', 'v2\n'), target, { mode: 0o600, uid: 1000, gid: 1000 });
+      expect(await sh(machine, `cat ${target}; stat -c '%a %u %g' ${target}`)).toBe('v2\n600 1000 1000\n');
+    });
+
+    test('upload refuses relative and traversing guest paths', async ({ engine }) => {
+      const machine = await sharedMachine();
+      const file = await hostFile('refused', 'x');
+      for (const guestPath of ['tmp/relative.txt', '/tmp/../etc/escape.txt']) {
+        await expect(engine.upload(machine, file, guestPath, { mode: 0o644, uid: 0, gid: 0 })).rejects.toBeInstanceOf(ClaudeBottleError);
+      }
+      expect((await engine.exec(machine, ['cat', '/etc/escape.txt'])).exitCode).not.toBe(0);
+    });
+  });
+}
+
+async function expectNotFound(operation: Promise<unknown>): Promise<void> {
+  const error = await operation.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(EngineCommandError);
+  expect((error as EngineCommandError).kind).toBe('not-found');
+}
+
+function need<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('engine contract: the engine factory did not run (see beforeAll)');
+  return value;
+}
