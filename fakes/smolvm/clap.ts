@@ -51,6 +51,16 @@ export class UsageError extends Error {
   }
 }
 
+/** `-h`/`--help` anywhere an option may appear: clap prints help to stdout and exits 0. */
+export class HelpRequested extends Error {
+  readonly text: string;
+  constructor(spec: CommandSpec) {
+    const lines = spec.options.map((o) => `      ${o.short ? `-${o.short}, ` : '    '}${displayOption(o)}`);
+    super('help');
+    this.text = `Usage: ${spec.usage}\n\nOptions:\n${lines.join('\n')}\n  -h, --help\n`;
+  }
+}
+
 /** Thrown by value parsers; becomes clap's `invalid value` error. */
 export class InvalidValue extends Error {}
 
@@ -122,6 +132,7 @@ export function parseArgs(spec: CommandSpec, args: readonly string[]): ParsedArg
       i++;
       continue;
     }
+    if (arg === '--help' || arg === '-h') throw new HelpRequested(spec);
     if (arg === '--') {
       afterDashDash = true;
       i++;
@@ -286,7 +297,8 @@ export function duration(raw: string): string {
     re.lastIndex = pos;
     const m = re.exec(text);
     if (!m) throw new InvalidValue(`expected number at ${pos}`);
-    const [, num, unit] = m as unknown as [string, string, string];
+    const num = m[1] as string;
+    const unit = m[2] as string;
     if (unit === '') throw new InvalidValue('time unit needed, for example 30sec or 30s');
     const factor = UNITS.find(([u]) => u.test(unit))?.[1];
     if (factor === undefined) {

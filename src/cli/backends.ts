@@ -1,10 +1,8 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stateRoot } from '../agent/state.ts';
 import { DockerEngine } from '../engine/docker.ts';
 import { SmolvmEngine } from '../engine/smolvm.ts';
 import type { Engine } from '../engine/types.ts';
-import { ClaudeBottleError } from '../errors.ts';
 import { SmolvmClient } from '../smolvm/client.ts';
 import { missingFeatures, type SmolvmVersion } from '../smolvm/version.ts';
 import { createExecaTransport } from '../transport/execa.ts';
@@ -95,67 +93,12 @@ export function fakeStateDir(io: Pick<Io, 'env'>): string {
   return join(stateRoot(io.env), 'fake-smolvm');
 }
 
-/** The embedded fake, its machines persisted in the state dir so later invocations see them. */
+/** The embedded fake, its machines persisted in the state dir (the same format as fakes/bin/smolvm). */
 async function openFake(io: Io): Promise<BackendHandle> {
-  const { createFakeSmolvm } = await import('../../fakes/index.ts');
-  const dir = fakeStateDir(io);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const release = await lock(join(dir, 'lock'));
-  try {
-    const file = join(dir, 'state.json');
-    const saved = await readFile(file, 'utf8').then(JSON.parse, (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    const fake = createFakeSmolvm({ env: io.env, ...(saved ? { state: saved } : {}) });
-    const engine = new SmolvmEngine({ transport: fake });
-    return {
-      kind: 'fake',
-      engine,
-      close: async () => {
-        try {
-          const tmp = `${file}.${process.pid}.tmp`;
-          await writeFile(tmp, JSON.stringify(fake.exportState()), { mode: 0o600 });
-          await rename(tmp, file);
-        } finally {
-          await release();
-        }
-      },
-    };
-  } catch (error) {
-    await release();
-    throw error;
-  }
-}
-
-/** A mkdir lock: one CLI invocation at a time owns the fake's state. */
-async function lock(path: string, timeoutMs = 30_000): Promise<() => Promise<void>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await mkdir(path);
-      await writeFile(join(path, 'pid'), String(process.pid));
-      return () => rm(path, { recursive: true, force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(await readFile(join(path, 'pid'), 'utf8').catch(() => '0'));
-      if (owner && !alive(owner)) {
-        await rm(path, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new ClaudeBottleError(`the fake smolvm state is locked by process ${owner} (${path})`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  const { openPersistentFakeSmolvm, claudeStandIn } = await import('../../fakes/index.ts');
+  const persistent = await openPersistentFakeSmolvm(fakeStateDir(io), { env: io.env });
+  persistent.fake.registerCommand('claude', claudeStandIn);
+  return { kind: 'fake', engine: new SmolvmEngine({ transport: persistent.fake }), close: () => persistent.close() };
 }
 
 function firstLine(error: unknown): string {

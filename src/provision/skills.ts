@@ -43,6 +43,8 @@ export async function provisionSkills(engine: Engine, machine: string, plan: Pla
 }
 
 const TAR_NOT_FOUND = 127;
+/** Provisioning sets owners, so it runs as root wherever the engine lets it choose. */
+const AS_ROOT = { user: { uid: 0, gid: 0 } } as const;
 
 async function viaArchive(engine: Engine, machine: string, plan: Plan): Promise<boolean> {
   const { uid, gid } = plan.agent.user;
@@ -59,9 +61,9 @@ async function viaArchive(engine: Engine, machine: string, plan: Plan): Promise<
   const owned = ownedDirs(plan);
   const chownArgs = owned.map((_, i) => `"$${i + 4}"`).join(' ');
   const script = `mkdir -p "$1" && chown "$2" ${chownArgs} && tar -x -f "$3" -C "$1" && rm -f "$3"`;
-  const result = await engine.exec(machine, ['sh', '-c', script, 'sh', dest, owner, guestArchive, ...owned]);
+  const result = await engine.exec(machine, ['sh', '-c', script, 'sh', dest, owner, guestArchive, ...owned], AS_ROOT);
   if (result.exitCode === 0) return true;
-  await engine.exec(machine, ['rm', '-f', guestArchive]);
+  await engine.exec(machine, ['rm', '-f', guestArchive], AS_ROOT);
   if (result.exitCode === TAR_NOT_FOUND && /tar/.test(result.stderr)) return false;
   throw new ProvisionError(`skills: unpacking the archive into ${dest} failed`, result);
 }
@@ -92,7 +94,7 @@ async function perFile(engine: Engine, machine: string, plan: Plan): Promise<voi
 }
 
 async function check(engine: Engine, machine: string, argv: string[], what: string): Promise<void> {
-  const result = await engine.exec(machine, argv);
+  const result = await engine.exec(machine, argv, AS_ROOT);
   if (result.exitCode !== 0) throw new ProvisionError(`skills: ${what} failed`, result);
 }
 

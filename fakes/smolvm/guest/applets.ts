@@ -10,7 +10,20 @@ import { readGroups, readPasswd } from '../images.ts';
 import { GUEST_ERRNO } from '../texts.ts';
 import { sleep, toText, type GuestProcess, type GuestProgram } from './process.ts';
 
-type Stat = ReturnType<GuestProcess['fs']['vol']['lstatSync']>;
+/** The stat fields the applets read (memfs returns number-typed Stats). */
+interface Stat {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  readonly nlink: number;
+  readonly mtimeMs: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+const lstatOf = (p: GuestProcess, path: string): Stat => p.fs.vol.lstatSync(path) as Stat;
+const statOf = (p: GuestProcess, path: string): Stat => p.fs.vol.statSync(path) as Stat;
 
 const errno = (error: unknown): string => {
   const code = (error as { code?: string }).code;
@@ -83,7 +96,7 @@ const cat: GuestProgram = (p) => {
   const files = p.argv.slice(1).filter((a) => a !== '-u');
   for (const file of files.length ? files : ['-']) {
     try {
-      if (file !== '-' && p.fs.vol.statSync(abs(p, file)).isDirectory()) {
+      if (file !== '-' && statOf(p, abs(p, file)).isDirectory()) {
         p.stderr.write('cat: read error: Is a directory\n');
         status = 1;
         continue;
@@ -97,25 +110,53 @@ const cat: GuestProgram = (p) => {
   return status;
 };
 
-function unescape(text: string): { text: string; stop: boolean } {
-  let out = '';
+/** Output built from text (UTF-8) and raw bytes (an `\377` escape is one byte, not a character). */
+class Bytes {
+  readonly chunks: Uint8Array[] = [];
+  text(t: string): void {
+    if (t) this.chunks.push(new TextEncoder().encode(t));
+  }
+  byte(b: number): void {
+    this.chunks.push(Uint8Array.of(b & 0xff));
+  }
+  concat(): Uint8Array {
+    const out = new Uint8Array(this.chunks.reduce((n, c) => n + c.length, 0));
+    let offset = 0;
+    for (const c of this.chunks) {
+      out.set(c, offset);
+      offset += c.length;
+    }
+    return out;
+  }
+}
+
+/** Backslash escapes of `echo -e`, `printf` formats and `%b`; returns true at `\c` (stop output). */
+function unescapeInto(out: Bytes, text: string, octalNeedsZero: boolean): boolean {
+  const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', '"': '"' };
+  let pending = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i] as string;
     if (c !== '\\' || i === text.length - 1) {
-      out += c;
+      pending += c;
       continue;
     }
-    const n = text[++i] as string;
-    const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\' };
-    if (n in simple) out += simple[n];
-    else if (n === 'c') return { text: out, stop: true };
-    else if (n === '0' || /[1-7]/.test(n)) {
-      const m = /^[0-7]{0,3}/.exec(text.slice(n === '0' ? i + 1 : i))?.[0] ?? '';
-      out += String.fromCharCode(Number.parseInt(m || '0', 8));
-      i += n === '0' ? m.length : m.length - 1;
-    } else out += `\\${n}`;
+    const n = text[i + 1] as string;
+    if (n in simple) {
+      pending += simple[n];
+      i++;
+    } else if (n === 'c') {
+      out.text(pending);
+      return true;
+    } else if (/[0-7]/.test(n) && (n === '0' || !octalNeedsZero)) {
+      const digits = /^[0-7]{1,3}/.exec(text.slice(n === '0' && octalNeedsZero ? i + 2 : i + 1))?.[0] ?? '';
+      out.text(pending);
+      pending = '';
+      out.byte(Number.parseInt(digits || '0', 8));
+      i += (n === '0' && octalNeedsZero ? 1 : 0) + digits.length;
+    } else pending += c;
   }
-  return { text: out, stop: false };
+  out.text(pending);
+  return false;
 }
 
 const echo: GuestProgram = (p) => {
@@ -129,13 +170,12 @@ const echo: GuestProgram = (p) => {
     }
     args = args.slice(1);
   }
-  let text = args.join(' ');
-  if (escapes) {
-    const r = unescape(text);
-    text = r.text;
-    if (r.stop) newline = false;
-  }
-  p.stdout.write(newline ? `${text}\n` : text);
+  const out = new Bytes();
+  const text = args.join(' ');
+  if (escapes && unescapeInto(out, text, true)) newline = false;
+  else if (!escapes) out.text(text);
+  if (newline) out.text('\n');
+  p.stdout.write(out.concat());
   return 0;
 };
 
@@ -156,36 +196,44 @@ const printf: GuestProgram = (p) => {
     }
     return n;
   };
+  const out = new Bytes();
+  const spec = /%([-+ 0#]*)(\d*)(?:\.(\d+))?([sdiuxXocb%])/g;
   let index = 0;
+  let stop = false;
   do {
     const before = index;
-    let stop = false;
-    const body = format.replace(
-      /%([-+ 0#]*)(\d*)(?:\.(\d+))?([sdiuxXocb%])|\\(?:[0-7]{1,3}|.)/g,
-      (m, flags: string, width: string, precision: string | undefined, conv: string) => {
-        if (stop) return '';
-        if (m.startsWith('\\')) return unescape(m).text;
-        if (conv === '%') return '%';
-        const arg = args[index++];
-        let s: string;
-        if (conv === 's') s = precision !== undefined ? (arg ?? '').slice(0, Number(precision)) : (arg ?? '');
-        else if (conv === 'b') {
-          const r = unescape(arg ?? '');
-          stop = r.stop;
-          s = r.text;
-        } else if (conv === 'c') s = (arg ?? '').slice(0, 1);
-        else {
-          const n = Math.trunc(number(arg));
-          s = conv === 'x' ? n.toString(16) : conv === 'X' ? n.toString(16).toUpperCase() : conv === 'o' ? n.toString(8) : String(n);
-        }
-        const w = Number(width || 0);
-        if (s.length < w) s = flags.includes('-') ? s.padEnd(w) : s.padStart(w, flags.includes('0') && conv !== 's' ? '0' : ' ');
-        return s;
-      },
-    );
-    p.stdout.write(body);
-    if (stop || index === before) break;
+    let last = 0;
+    for (const m of format.matchAll(spec)) {
+      stop = unescapeInto(out, format.slice(last, m.index), false);
+      if (stop) break;
+      last = m.index + m[0].length;
+      const [, flags = '', width = '', precision, conv] = m;
+      if (conv === '%') {
+        out.text('%');
+        continue;
+      }
+      const arg = args[index++];
+      if (conv === 'b') {
+        stop = unescapeInto(out, arg ?? '', true);
+        if (stop) break;
+        continue;
+      }
+      let s: string;
+      if (conv === 's') s = precision !== undefined ? (arg ?? '').slice(0, Number(precision)) : (arg ?? '');
+      else if (conv === 'c') s = (arg ?? '').slice(0, 1);
+      else {
+        const n = Math.trunc(number(arg));
+        s = conv === 'x' ? n.toString(16) : conv === 'X' ? n.toString(16).toUpperCase() : conv === 'o' ? n.toString(8) : String(n);
+      }
+      const w = Number(width || 0);
+      if (s.length < w) s = flags.includes('-') ? s.padEnd(w) : s.padStart(w, flags.includes('0') && conv !== 's' ? '0' : ' ');
+      out.text(s);
+    }
+    if (stop) break;
+    if (unescapeInto(out, format.slice(last), false)) break;
+    if (index === before) break;
   } while (index < args.length);
+  p.stdout.write(out.concat());
   return status;
 };
 
@@ -201,7 +249,7 @@ const mkdir: GuestProgram = (p) => {
         for (const part of target.split('/').filter(Boolean)) {
           current += `/${part}`;
           if (p.fs.vol.existsSync(current)) {
-            if (!p.fs.vol.statSync(current).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
+            if (!statOf(p, current).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
             continue;
           }
           p.fs.vol.mkdirSync(current);
@@ -238,23 +286,28 @@ const ls: GuestProgram = (p) => {
     return `${modeString(st)} ${String(st.nlink).padStart(4)} ${owner.padEnd(8)} ${group.padEnd(8)} ${String(st.size).padStart(9)} ${date} ${name}${link}\n`;
   };
   const dirs: string[] = [];
+  let printed = false;
   for (const t of targets) {
     try {
-      const st = p.fs.vol.lstatSync(abs(p, t));
+      const st = lstatOf(p, abs(p, t));
       if (st.isDirectory() && !opts.has('d')) dirs.push(t);
-      else p.stdout.write(line(t, st, abs(p, t)));
+      else {
+        p.stdout.write(line(t, st, abs(p, t)));
+        printed = true;
+      }
     } catch (error) {
       p.stderr.write(`ls: ${t}: ${errno(error)}\n`);
       status = 1;
     }
   }
   for (const d of dirs) {
-    if (targets.length > 1) p.stdout.write(`\n${d}:\n`);
+    if (targets.length > 1) p.stdout.write(`${printed ? '\n' : ''}${d}:\n`);
+    printed = true;
     try {
       const dir = abs(p, d);
       const names = (p.fs.vol.readdirSync(dir) as string[]).filter((n) => all || almostAll || !n.startsWith('.')).sort();
       if (all) names.unshift('.', '..');
-      for (const n of names) p.stdout.write(line(n, p.fs.vol.lstatSync(posix.join(dir, n)), posix.join(dir, n)));
+      for (const n of names) p.stdout.write(line(n, lstatOf(p, posix.join(dir, n)), posix.join(dir, n)));
     } catch (error) {
       p.stderr.write(`ls: can't open '${d}': ${errno(error)}\n`);
       status = 1;
@@ -264,9 +317,9 @@ const ls: GuestProgram = (p) => {
 };
 
 function evaluateTest(p: GuestProcess, args: string[]): boolean | 'error' {
-  const statOf = (path: string, follow = true): Stat | undefined => {
+  const maybeStat = (path: string, follow = true): Stat | undefined => {
     try {
-      return follow ? p.fs.vol.statSync(abs(p, path)) : p.fs.vol.lstatSync(abs(p, path));
+      return follow ? statOf(p, abs(p, path)) : lstatOf(p, abs(p, path));
     } catch {
       return undefined;
     }
@@ -291,7 +344,7 @@ function evaluateTest(p: GuestProcess, args: string[]): boolean | 'error' {
     };
     if (op !== undefined && y !== undefined && op in binary) return [(binary[op] as (l: string, r: string) => boolean)(x, y), 3];
     if (/^-[efdsrwxznLh]$/.test(x) && op !== undefined) {
-      const st = statOf(op, x !== 'L' && x !== '-h' && x !== '-L');
+      const st = maybeStat(op, x !== '-h' && x !== '-L');
       const results: Record<string, () => boolean> = {
         '-e': () => st !== undefined,
         '-f': () => st?.isFile() ?? false,
@@ -350,7 +403,7 @@ const rm: GuestProgram = (p) => {
   for (const file of operands) {
     const target = abs(p, file);
     try {
-      const st = p.fs.vol.lstatSync(target);
+      const st = lstatOf(p, target);
       if (st.isDirectory() && !recursive) {
         p.stderr.write(`rm: '${file}' is a directory\n`);
         status = 1;
@@ -398,7 +451,7 @@ function applyMode(spec: string, current: number, isDir: boolean): number | unde
 function walkTree(p: GuestProcess, root: string, recursive: boolean, visit: (path: string) => void): void {
   visit(root);
   if (!recursive) return;
-  const st = p.fs.vol.lstatSync(root);
+  const st = lstatOf(p, root);
   if (!st.isDirectory()) return;
   for (const name of p.fs.vol.readdirSync(root) as string[]) walkTree(p, posix.join(root, name), true, visit);
 }
@@ -415,7 +468,7 @@ const chmod: GuestProgram = (p) => {
   for (const file of files) {
     try {
       walkTree(p, abs(p, file), opts.has('R'), (path) => {
-        const st = p.fs.vol.statSync(path);
+        const st = statOf(p, path);
         if (p.user.uid !== 0 && Number(st.uid) !== p.user.uid) throw Object.assign(new Error(), { code: 'EPERM' });
         const mode = applyMode(rawMode, Number(st.mode), st.isDirectory());
         if (mode === undefined) throw Object.assign(new Error(`invalid mode '${rawMode}'`), { code: 'EINVAL' });
@@ -465,7 +518,7 @@ const chown: GuestProgram = (p) => {
   for (const file of files) {
     try {
       walkTree(p, abs(p, file), opts.has('R'), (path) => {
-        const st = p.fs.vol.lstatSync(path);
+        const st = lstatOf(p, path);
         if (p.user.uid !== 0) throw Object.assign(new Error(), { code: 'EPERM' });
         p.fs.vol.lchownSync(path, uid ?? Number(st.uid), gid ?? Number(st.gid));
       });
@@ -493,7 +546,7 @@ const stat: GuestProgram = (p) => {
   for (const file of files) {
     let st: Stat;
     try {
-      st = follow ? p.fs.vol.statSync(abs(p, file)) : p.fs.vol.lstatSync(abs(p, file));
+      st = follow ? statOf(p, abs(p, file)) : lstatOf(p, abs(p, file));
     } catch (error) {
       p.stderr.write(`stat: can't stat '${file}': ${errno(error)}\n`);
       status = 1;
@@ -678,6 +731,10 @@ const tar: GuestProgram = (p) => {
     return 1;
   }
   let entries;
+  if (archive.length > 0 && archive.length < 512) {
+    p.stderr.write('tar: short read\n');
+    return 1;
+  }
   try {
     entries = unpackTar(gzip ? new Uint8Array(gunzipSync(archive)) : archive);
   } catch {
@@ -689,7 +746,7 @@ const tar: GuestProgram = (p) => {
     return 0;
   }
   const base = dir === undefined ? p.cwd : abs(p, dir);
-  if (!p.fs.vol.existsSync(base) || !p.fs.vol.statSync(base).isDirectory()) {
+  if (!p.fs.vol.existsSync(base) || !statOf(p, base).isDirectory()) {
     p.stderr.write(`tar: can't change directory to '${dir}': No such file or directory\n`);
     return 1;
   }
@@ -712,7 +769,7 @@ const tar: GuestProgram = (p) => {
         continue;
       }
       if (p.fs.vol.existsSync(target)) {
-        if (p.fs.vol.lstatSync(target).isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR', path: e.path });
+        if (lstatOf(p, target).isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR', path: e.path });
         p.fs.vol.unlinkSync(target);
       }
       p.fs.vol.writeFileSync(target, e.data ?? new Uint8Array());
@@ -762,7 +819,7 @@ const mv: GuestProgram = (p) => {
   for (const src of operands) {
     let target = abs(p, dest);
     try {
-      if (p.fs.vol.existsSync(target) && p.fs.vol.statSync(target).isDirectory()) {
+      if (p.fs.vol.existsSync(target) && statOf(p, target).isDirectory()) {
         target = posix.join(target, posix.basename(src));
       }
       p.fs.vol.renameSync(abs(p, src), target);

@@ -57,7 +57,11 @@ function lex(script: string): Token[] {
   };
   const lit = (text: string, quoted: boolean): void => {
     word ??= [];
-    word.push({ kind: 'lit', text, quoted });
+    const last = word.at(-1);
+    // Adjacent literals merge, so `X=1` reads as one part when spotting assignments.
+    if (last?.kind === 'lit' && last.quoted === quoted && !(quoted && text === '')) {
+      word[word.length - 1] = { kind: 'lit', text: last.text + text, quoted };
+    } else word.push({ kind: 'lit', text, quoted });
   };
   const dollar = (i: number, quoted: boolean): number => {
     const next = script[i + 1] ?? '';

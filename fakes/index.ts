@@ -1,0 +1,17 @@
+/** The faithful in-memory fake of the `smolvm` CLI (v1.9.2), usable as a `Transport`. */
+export {
+  createFakeSmolvm,
+  FakeSmolvm,
+  type CallRecord,
+  type Fault,
+  type FaultMatch,
+  type FakeSmolvmOptions,
+  type MachineView,
+} from './smolvm/fake.ts';
+export type { HostFs } from './smolvm/host-fs.ts';
+export type { FakeImage, ImageFile } from './smolvm/images.ts';
+export type { GuestEntry, GuestUser } from './smolvm/guest-fs.ts';
+export type { FakeSmolvmState, MachineState } from './smolvm/records.ts';
+export type { GuestCommandContext, GuestCommandHandler, GuestCommandResult } from './smolvm/guest/process.ts';
+export { openPersistentFakeSmolvm, type PersistentFakeSmolvm } from './smolvm/persistent.ts';
+export { claudeStandIn } from './smolvm/claude-stand-in.ts';

@@ -1,0 +1,171 @@
+/** The fake's world: machine records, their guest filesystems, images, guest programs. */
+import { alpineRootfs, GuestFs, ROOT } from './guest-fs.ts';
+import { Sink, StdinRef } from './guest/process.ts';
+import { Userland } from './guest/userland.ts';
+import type { HostFs } from './host-fs.ts';
+import { ImageRegistry } from './images.ts';
+import type { FakeSmolvmState, MachineRecord } from './records.ts';
+
+/** One smolvm invocation's process surroundings. */
+export interface Io {
+  /** The smolvm process's environment (bare `-e KEY` reads it). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly stdin: StdinSource;
+  readonly stdout: Sink;
+  readonly stderr: Sink;
+  /** The smolvm process was killed (caller timeout/abort); the guest command dies with it. */
+  readonly signal: AbortSignal;
+}
+
+/** smolvm reads stdin only for `exec -i` and the delete prompt, so reading is on demand. */
+export interface StdinSource {
+  all(): Promise<Uint8Array>;
+  /** One line without its newline; `null` at EOF. */
+  line(): Promise<string | null>;
+}
+
+export function bufferedStdin(bytes: Uint8Array): StdinSource {
+  let rest = bytes;
+  return {
+    all: async () => {
+      const data = rest;
+      rest = new Uint8Array();
+      return data;
+    },
+    line: async () => {
+      if (rest.length === 0) return null;
+      const nl = rest.indexOf(10);
+      const line = rest.subarray(0, nl === -1 ? rest.length : nl);
+      rest = nl === -1 ? new Uint8Array() : rest.subarray(nl + 1);
+      return new TextDecoder().decode(line);
+    },
+  };
+}
+
+/** smolvm's own failure: printed as `Error: <display>`, exit 1. */
+export class CommandFailure extends Error {
+  readonly display: string;
+  constructor(display: string) {
+    super(display);
+    this.display = display;
+  }
+}
+
+export interface Machine {
+  readonly record: MachineRecord;
+  fs: GuestFs;
+}
+
+export interface ModelOptions {
+  readonly hostFs: HostFs;
+  readonly version: string;
+  readonly generateShortId: () => string;
+  /** Milliseconds since the epoch, for `created_at`. */
+  readonly clock: () => number;
+  readonly state?: FakeSmolvmState | undefined;
+}
+
+export type GuestOutcome =
+  | { readonly kind: 'exited'; readonly code: number }
+  | { readonly kind: 'not-found' }
+  | { readonly kind: 'no-cwd' }
+  | { readonly kind: 'timed-out' };
+
+export interface GuestRun {
+  readonly argv: readonly string[];
+  readonly env: Record<string, string>;
+  readonly cwd: string;
+  readonly stdin: Uint8Array;
+  readonly stdout: Sink;
+  readonly stderr: Sink;
+  readonly timeoutMs?: number | undefined;
+  readonly signal: AbortSignal;
+}
+
+class GuestTimeout extends Error {}
+
+export class SmolvmModel {
+  readonly machines = new Map<string, Machine>();
+  readonly userland = new Userland();
+  readonly images = new ImageRegistry(() => this.userland.builtinNames());
+  readonly hostFs: HostFs;
+  readonly version: string;
+  readonly generateShortId: () => string;
+  readonly clock: () => number;
+  nextPid: number;
+  /** The agent's per-boot upload counter in staging names. */
+  uploadCounter = 0;
+
+  constructor(options: ModelOptions) {
+    this.hostFs = options.hostFs;
+    this.version = options.version;
+    this.generateShortId = options.generateShortId;
+    this.clock = options.clock;
+    this.nextPid = options.state?.nextPid ?? 41000;
+    for (const { record, files } of options.state?.machines ?? []) {
+      const fs = GuestFs.import(files);
+      fs.setDefaultUser(record.imageConfig?.user ?? ROOT);
+      this.machines.set(record.name, { record: structuredClone(record), fs });
+    }
+  }
+
+  bareRootfs(): GuestFs {
+    return alpineRootfs(this.userland.builtinNames());
+  }
+
+  export(): FakeSmolvmState {
+    return {
+      version: 1,
+      nextPid: this.nextPid,
+      machines: [...this.machines.values()]
+        .sort((a, b) => (a.record.name < b.record.name ? -1 : 1))
+        .map((m) => ({ record: structuredClone(m.record), files: m.fs.export() })),
+    };
+  }
+
+  /**
+   * Run one guest program as the machine's exec user, the way the agent does: no shell, argv as
+   * given, optional timeout (the agent kills the process group), killed when `signal` fires.
+   */
+  async runGuest(machine: Machine, run: GuestRun): Promise<GuestOutcome> {
+    const user = machine.fs.defaultUser;
+    if (!this.userland.program(run.argv[0] ?? '')) return { kind: 'not-found' };
+    const cwdOk = machine.fs.as(user, () => {
+      try {
+        return machine.fs.vol.statSync(run.cwd).isDirectory();
+      } catch {
+        return false;
+      }
+    });
+    if (!cwdOk) return { kind: 'no-cwd' };
+
+    const controller = new AbortController();
+    const kill = (): void => controller.abort(run.signal.reason);
+    run.signal.addEventListener('abort', kill, { once: true });
+    if (run.signal.aborted) kill();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timed-out'>((resolve) => {
+      if (run.timeoutMs === undefined) return;
+      timer = setTimeout(() => {
+        controller.abort(new GuestTimeout('exec timeout'));
+        resolve('timed-out');
+      }, run.timeoutMs);
+    });
+    const launched = this.userland.launch(
+      { name: machine.record.name, fs: machine.fs },
+      { ...run, stdin: new StdinRef(run.stdin), user, signal: controller.signal },
+    );
+    launched.catch(() => {}); // a program killed by the timeout rejects after we stopped waiting
+    try {
+      const code = await Promise.race([launched, timedOut]);
+      if (code === 'timed-out') return { kind: 'timed-out' };
+      return code === null ? { kind: 'not-found' } : { kind: 'exited', code };
+    } catch (error) {
+      if (controller.signal.reason instanceof GuestTimeout) return { kind: 'timed-out' };
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      run.signal.removeEventListener('abort', kill);
+    }
+  }
+}
