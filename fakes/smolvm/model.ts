@@ -129,7 +129,8 @@ export class SmolvmModel {
    */
   async runGuest(machine: Machine, run: GuestRun): Promise<GuestOutcome> {
     const user = machine.fs.defaultUser;
-    if (!this.userland.program(run.argv[0] ?? '')) return { kind: 'not-found' };
+    const guest = { name: machine.record.name, fs: machine.fs };
+    if (!this.userland.resolve(guest, { ...run, user })) return { kind: 'not-found' };
     const cwdOk = machine.fs.as(user, () => {
       try {
         return machine.fs.vol.statSync(run.cwd).isDirectory();
@@ -152,7 +153,7 @@ export class SmolvmModel {
       }, run.timeoutMs);
     });
     const launched = this.userland.launch(
-      { name: machine.record.name, fs: machine.fs },
+      guest,
       { ...run, stdin: new StdinRef(run.stdin), user, signal: controller.signal },
     );
     launched.catch(() => {}); // a program killed by the timeout rejects after we stopped waiting

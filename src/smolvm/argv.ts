@@ -14,6 +14,8 @@ export interface CreateArgs {
   readonly net?: boolean;
   readonly allowHosts?: readonly string[];
   readonly allowCidrs?: readonly string[];
+  /** `--allow-host-loopback` (smolvm >= 1.10): the guest may reach the host's 127.0.0.1. */
+  readonly allowHostLoopback?: boolean;
   /** Names only; the values travel in the transport's env. */
   readonly envKeys?: readonly string[];
   readonly workdir?: string;
@@ -50,6 +52,7 @@ export const smolvmArgv = {
     if (a.net) argv.push('--net');
     for (const h of a.allowHosts ?? []) argv.push('--allow-host', nonEmpty(h, 'allow-host'));
     for (const c of a.allowCidrs ?? []) argv.push('--allow-cidr', nonEmpty(c, 'allow-cidr'));
+    if (a.allowHostLoopback) argv.push('--allow-host-loopback');
     for (const k of a.envKeys ?? []) argv.push('--env', checkEnvKey(k));
     if (a.workdir !== undefined) argv.push('--workdir', checkGuestPath(a.workdir, 'workdir'));
     for (const v of a.volumes ?? []) {

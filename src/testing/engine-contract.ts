@@ -103,11 +103,13 @@ export function describeEngineContract(
       if (hostDir) await rm(hostDir, { recursive: true, force: true });
     });
 
-    test('create, start, status and list by label', async ({ engine, image }) => {
+    test('create, start, status and list by label', async ({ engine }) => {
       const machine = machineName('life');
       await engine.create(config(machine));
       const created = await engine.status(machine);
-      expect(created).toMatchObject({ name: machine, state: 'created', image });
+      expect(created).toMatchObject({ name: machine, state: 'created' });
+      // The engine's own name for the image: docker keeps the ref, smolvm a `local:<hash>` for an archive.
+      expect(created?.image).toEqual(expect.any(String));
       expect(created?.labels).toMatchObject({ ...runLabels, role: machine });
 
       await engine.start(machine);
@@ -116,7 +118,7 @@ export function describeEngineContract(
 
       const listed = await engine.list({ ...runLabels, role: machine });
       expect(listed.map((m) => m.name)).toEqual([machine]);
-      expect(listed[0]).toMatchObject({ state: 'running', image });
+      expect(listed[0]).toMatchObject({ state: 'running', image: created?.image });
       expect(await engine.list({ ...runLabels, role: 'no-such-role' })).toEqual([]);
     });
 
@@ -231,15 +233,17 @@ export function describeEngineContract(
       expect([...(await engine.exec(machine, ['cat', '/tmp/cb-contract.bin'])).stdoutBytes]).toEqual([...bytes]);
     });
 
-    test('upload creates missing parents, owned by the upload owner, and leaves existing ones alone', async ({ engine }) => {
+    // Who owns a created parent differs: smolvm 1.9 `cp` makes them root's, the docker adapter the
+    // upload owner's. Callers that need an owned directory create it first (provisioning does).
+    test('upload creates missing parents and leaves existing ones alone', async ({ engine }) => {
       const machine = await sharedMachine();
       const before = await sh(machine, "stat -c '%a %u %g' / /tmp /home/node");
       await engine.upload(machine, await hostFile('deep', 'deep\n'), `/tmp/cb-${run}/a/b/deep.txt`, { mode: 0o640, uid: 1000, gid: 1000 });
       expect(await sh(machine, `cat /tmp/cb-${run}/a/b/deep.txt; stat -c '%a %u %g' /tmp/cb-${run}/a/b/deep.txt`)).toBe('deep\n640 1000 1000\n');
-      expect(await sh(machine, `stat -c '%u %g' /tmp/cb-${run} /tmp/cb-${run}/a /tmp/cb-${run}/a/b`)).toBe('1000 1000\n'.repeat(3));
+      expect(await sh(machine, `stat -c '%F' /tmp/cb-${run} /tmp/cb-${run}/a /tmp/cb-${run}/a/b`)).toBe('directory\n'.repeat(3));
 
       await engine.upload(machine, await hostFile('nested', 'nested\n'), '/home/node/.cb-contract/settings.json', { mode: 0o600, uid: 1000, gid: 1000 });
-      expect(await sh(machine, "stat -c '%u %g' /home/node/.cb-contract; cat /home/node/.cb-contract/settings.json")).toBe('1000 1000\nnested\n');
+      expect(await sh(machine, "stat -c '%a %u %g' /home/node/.cb-contract/settings.json; cat /home/node/.cb-contract/settings.json")).toBe('600 1000 1000\nnested\n');
       expect(await sh(machine, "stat -c '%a %u %g' / /tmp /home/node")).toBe(before);
     });
 

@@ -87,7 +87,7 @@ async function scenario(transport: Transport, hostFile: string): Promise<unknown
   const steps: unknown[] = [];
   const record = async (argv: string[], options: Parameters<Transport['run']>[1] = {}) => {
     const r = await transport.run(argv, options);
-    steps.push({ argv: r.argv, exitCode: r.exitCode, stdout: r.stdout.replace(/PID: \d+/g, 'PID: N').replace(/"pid": \d+/g, '"pid": N').replace(/"created_at": \d+/g, '"created_at": T'), stderr: r.stderr });
+    steps.push({ argv: r.argv, exitCode: r.exitCode, stdout: r.stdout.replace(/PID: \d+/g, 'PID: N').replace(/"pid": \d+/g, '"pid": N').replace(/"created_at": \d+/g, '"created_at": T'), stderr: r.stderr.replace(/, [\d.]+ [KMGT]?i?B\/s\)/g, ', RATE)') });
   };
   await record(['smolvm', 'machine', 'create', '--name', 'twin', '--label', 'k=v']);
   await record(['smolvm', 'machine', 'create', '--name', 'twin']);

@@ -46,13 +46,36 @@ export class Userland {
     return this.program(name) ? `/bin/${name}` : undefined;
   }
 
+  /**
+   * What argv[0] runs: a built-in or registered program by basename, else an executable `#!`
+   * script in the guest fs (by path, or searched on `PATH`), run by its interpreter as the kernel would.
+   */
+  resolve(
+    machine: GuestMachine,
+    spec: Pick<LaunchSpec, 'argv' | 'env' | 'cwd' | 'user'>,
+  ): { program: GuestProgram; argv: readonly string[] } | undefined {
+    const argv0 = spec.argv[0] ?? '';
+    const builtin = this.program(argv0);
+    if (builtin) return { program: builtin, argv: spec.argv };
+    if (argv0 === '') return undefined;
+    const dirs = argv0.includes('/') ? [''] : (spec.env.PATH ?? '').split(':').filter(Boolean);
+    for (const dir of dirs) {
+      const path = posix.resolve(spec.cwd, dir, argv0);
+      const interpreter = machine.fs.as(spec.user, () => shebang(machine.fs, path));
+      const program = interpreter !== undefined ? this.program(interpreter) : undefined;
+      if (interpreter !== undefined && program) return { program, argv: [interpreter, path, ...spec.argv.slice(1)] };
+    }
+    return undefined;
+  }
+
   /** Start a program; `null` when argv[0] names nothing (the caller decides how that reads). */
   async launch(machine: GuestMachine, spec: LaunchSpec): Promise<number | null> {
-    const program = this.program(spec.argv[0] ?? '');
-    if (!program) return null;
+    const resolved = this.resolve(machine, spec);
+    if (!resolved) return null;
+    const { program, argv } = resolved;
     let stdin: Uint8Array | undefined;
     const process: GuestProcess = {
-      argv: spec.argv,
+      argv,
       env: spec.env,
       cwd: spec.cwd,
       user: spec.user,
@@ -70,5 +93,17 @@ export class Userland {
       which: (name) => this.which(name),
     };
     return program(process);
+  }
+}
+
+/** The interpreter of an executable regular file starting with `#!`, read as `user`; else undefined. */
+function shebang(fs: GuestFs, path: string): string | undefined {
+  try {
+    const stat = fs.vol.statSync(path);
+    if (!stat.isFile() || (Number(stat.mode) & 0o111) === 0) return undefined;
+    const firstLine = String(fs.vol.readFileSync(path, 'utf8')).split('\n', 1)[0] ?? '';
+    return /^#!\s*(\S+)/.exec(firstLine)?.[1];
+  } catch {
+    return undefined;
   }
 }

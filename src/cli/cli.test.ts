@@ -1,0 +1,119 @@
+// The CLI through real subprocesses on the embedded fake: state must survive between invocations.
+import { execa } from 'execa';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../bin/claude-bottle.js', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../examples/reviewer/agent.yaml', import.meta.url));
+
+let work: string;
+let env: Record<string, string>;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'claude-bottle-cli-'));
+  env = {
+    PATH: process.env.PATH ?? '',
+    HOME: join(work, 'home'),
+    CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'),
+    // auto must not find a real engine in these tests
+    SMOLVM_BIN: join(work, 'absent-smolvm'),
+    DOCKER_BIN: join(work, 'absent-docker'),
+  };
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
+  execa('node', [BIN, ...args], { env: { ...env, ...extraEnv }, extendEnv: false, reject: false, stdin: 'ignore' });
+
+describe('claude-bottle CLI on the fake', () => {
+  let name = '';
+
+  it('launch --json reports the bottle, its backend, the prompt path and the skills dir', async () => {
+    const r = await cli(['launch', EXAMPLE, '--backend', 'fake', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out).toMatchObject({
+      backend: 'fake',
+      agent: 'reviewer',
+      promptPath: '/root/.claude-bottle-prompt.txt',
+      skillsDir: '/root/.claude/skills',
+      skills: ['code-review', 'changelog'],
+    });
+    name = String(out.name);
+    expect(name).toMatch(/^reviewer-[0-9a-f]{8}$/);
+    const plan = join(String(out.stateDir), `${name}.plan.json`);
+    expect((await stat(plan)).mode & 0o777).toBe(0o600);
+  });
+
+  it('ls finds it from another process; exec passes output and exit codes through', async () => {
+    const ls = JSON.parse((await cli(['ls', '--json'])).stdout) as { name: string; state: string; backend: string }[];
+    expect(ls).toContainEqual(expect.objectContaining({ name, state: 'running', backend: 'fake' }));
+    const cat = await cli(['exec', name, '--', 'cat', '/root/.claude/skills/changelog/SKILL.md']);
+    expect(cat.exitCode).toBe(0);
+    expect(cat.stdout).toContain('name: changelog');
+    const fail = await cli(['exec', name, '--', 'sh', '-c', 'echo to-out; echo to-err >&2; exit 42']);
+    expect(fail).toMatchObject({ exitCode: 42, stdout: 'to-out', stderr: 'to-err' });
+  });
+
+  it('claude runs the prompt flag and passes --env values outside argv', async () => {
+    const r = await cli(['claude', name, '--env', 'FROM_HOST', '--env', 'INLINE=v', '--', '-p', 'hello'], { FROM_HOST: 'sk-never-in-argv' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('appended');
+    expect(r.stdout).toContain('code-review:');
+    expect(r.stdout).toContain('args: ["-p","hello"]');
+    const state = await readFile(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'fake-smolvm', 'state.json'), 'utf8');
+    expect(state).not.toContain('sk-never-in-argv');
+    const unset = await cli(['claude', name, '--env', 'NOT_SET_ANYWHERE']);
+    expect(unset.exitCode).toBe(125);
+    expect(unset.stderr).toContain('NOT_SET_ANYWHERE is not set');
+  });
+
+  it('rm removes it; a second rm and an exec say there is no such bottle', async () => {
+    expect((await cli(['rm', name])).exitCode).toBe(0);
+    const again = await cli(['rm', name]);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain(`no bottle named "${name}"`);
+    const exec = await cli(['exec', name, '--', 'true']);
+    expect(exec.exitCode).toBe(125);
+    expect(JSON.parse((await cli(['ls', '--json'])).stdout)).toEqual([]);
+  });
+
+  it('auto falls back to the fake with a one-line notice', async () => {
+    const r = await cli(['launch', EXAMPLE]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/backend auto: smolvm not installed, no Docker engine answers; using the in-memory fake/);
+    expect(r.stdout).toContain('prompt  /root/.claude-bottle-prompt.txt');
+  });
+
+  it('exit codes: usage 2, bad agent file 3 (nothing created), exec failure 125', async () => {
+    expect((await cli(['launch', EXAMPLE, '--bogus'])).exitCode).toBe(2);
+    expect((await cli(['launch', EXAMPLE, '--backend', 'qemu'])).exitCode).toBe(2);
+    expect((await cli(['frobnicate'])).exitCode).toBe(2);
+    const bad = join(work, 'bad.yaml');
+    await writeFile(bad, 'name: Bad_Name\nskills: [../etc]\n');
+    const r = await cli(['launch', bad, '--backend', 'fake']);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/name/);
+    expect(r.stderr).toMatch(/skills\[0\]/);
+    await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'agents', 'Bad_Name'))).rejects.toThrow();
+    const json = await cli(['launch', bad, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ exitCode: 3, error: { name: 'ConfigError' } });
+    expect((await cli(['exec', 'no-such-bottle', '--', 'true'])).exitCode).toBe(125);
+  });
+
+  it('doctor reports platform, smolvm, docker and the state dir', async () => {
+    const r = await cli(['doctor', '--json']);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      platform: `${process.platform}/${process.arch}`,
+      smolvm: { installed: false, minimum: '1.9.0' },
+      docker: { answers: false },
+      stateDir: env.CLAUDE_BOTTLE_STATE_DIR,
+    });
+  });
+});
