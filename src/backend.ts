@@ -5,6 +5,7 @@ import type { Engine } from './engine/types.ts';
 import { NotImplemented } from './errors.ts';
 import type { Plan } from './plan/plan.ts';
 import { type PrepareOptions, prepare } from './plan/prepare.ts';
+import { provisionCa } from './provision/ca.ts';
 import { provisionPrompt } from './provision/prompt.ts';
 import { type SkillsOptions, provisionSkills } from './provision/skills.ts';
 
@@ -16,8 +17,9 @@ export interface BottleBackend {
   launch(plan: Plan, options?: Omit<LaunchOptions, 'engine'>): Promise<Bottle>;
   provisionPrompt(plan: Plan, machine: string): Promise<string | undefined>;
   provisionSkills(plan: Plan, machine: string, options?: SkillsOptions): Promise<string | undefined>;
-  /** Not yet: the inner plans (egress proxy CA, git gate, supervise) are a later issue. */
+  /** Installs `plan.ca` in the guest's trust store (a no-op without one). */
   provisionCa(plan: Plan, machine: string): Promise<void>;
+  /** Not yet: the inner plans (git gate, supervise) are a later issue. */
   provisionGit(plan: Plan, machine: string): Promise<void>;
   provisionSupervise(plan: Plan, machine: string): Promise<void>;
 }
@@ -30,7 +32,9 @@ export function createBackend(engine: Engine): BottleBackend {
     launch: (plan, options = {}) => launch(plan, { ...options, engine }),
     provisionPrompt: (plan, machine) => provisionPrompt(engine, machine, plan),
     provisionSkills: (plan, machine, options) => provisionSkills(engine, machine, plan, options),
-    provisionCa: () => Promise.reject(new NotImplemented('provisionCa', 'needs the egress proxy plan')),
+    provisionCa: async (plan, machine) => {
+      await provisionCa(engine, machine, plan);
+    },
     provisionGit: () => Promise.reject(new NotImplemented('provisionGit', 'needs the git gate plan')),
     provisionSupervise: () => Promise.reject(new NotImplemented('provisionSupervise', 'needs the supervise plan')),
   };

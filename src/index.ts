@@ -9,6 +9,18 @@ export { BottleRegistry } from './bottle/registry.ts';
 export { createBackend, type BottleBackend } from './backend.ts';
 export { provisionPrompt } from './provision/prompt.ts';
 export { provisionSkills, ProvisionError, type SkillsTransfer, type SkillsOptions } from './provision/skills.ts';
+export { provisionCa, caEnv, CA_ENV, GUEST_CA_BUNDLE } from './provision/ca.ts';
+export {
+  buildAgentImage,
+  agentImageStatus,
+  imageCacheDir,
+  ImageBuildError,
+  type AgentImageBuild,
+  type AgentImageStatus,
+  type BuildAgentImageOptions,
+  type ImageBuildProgress,
+} from './image/build.ts';
+export { AGENT_IMAGE, AGENT_USER, CLAUDE_CODE_VERSION, NODE_VERSION, isAgentImage } from './image/recipe.ts';
 export type { Engine, ExecOptions, ExecResult, GuestUser, MachineConfig, MachineInfo, MachineState, NetworkPolicy, UploadOptions } from './engine/types.ts';
 export { SmolvmEngine } from './engine/smolvm.ts';
 export { DockerEngine } from './engine/docker.ts';

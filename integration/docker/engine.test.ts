@@ -169,7 +169,11 @@ describe('docker engine specifics', () => {
     await expect(engine.exec(name, ['true'])).rejects.toMatchObject({ name: 'DockerError', kind: 'not-running' });
     const file = `${tmpdir()}/cbd-${run}-upload`;
     await writeFile(file, 'x');
-    await expect(engine.upload(name, file, '/tmp/sub/x', { mode: 0o644, uid: 0, gid: 0 })).rejects.toMatchObject({ kind: 'not-running' });
+    // Unlike smolvm's cp, docker cp writes into a stopped container's filesystem: one call, no probe.
+    await engine.upload(name, file, '/tmp/sub/x', { mode: 0o640, uid: 1000, gid: 1000 });
+    await engine.start(name);
+    expect((await engine.exec(name, ['stat', '-c', '%a %u %g', '/tmp/sub/x', '/tmp/sub'])).stdout).toBe('640 1000 1000\n755 0 0\n');
+    await engine.stop(name);
     await expect(engine.create(config(name))).rejects.toMatchObject({ name: 'DockerError', kind: 'already-exists' });
   });
 

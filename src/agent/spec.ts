@@ -7,6 +7,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { AGENT_USER, isAgentImage } from '../image/recipe.ts';
 import { type AgentFileFs, errnoCode, nodeHostFs } from './host-fs.ts';
 import { describeIssues, type FieldIssue, type IssueParams } from './issues.ts';
 import {
@@ -89,6 +90,16 @@ export const GuestUserSchema = z.strictObject({
 
 export const ROOT_USER = Object.freeze({ name: 'root', uid: 0, gid: 0, home: '/root' });
 
+/** A CA certificate (PEM) the guest must trust, e.g. a TLS-intercepting egress proxy's. */
+const CaSchema = z.strictObject({
+  /** Host path of the PEM file; relative to the agent file when loaded from one. */
+  file: z.string().superRefine((file, ctx) => {
+    if (file.length === 0) fail(ctx, 'is empty; name a PEM file holding the CA certificate');
+    else if (file.startsWith('~')) fail(ctx, `starts with '~', which is not expanded; use an absolute path or one relative to the agent file`);
+    else if (file.includes('\u0000')) fail(ctx, 'has a NUL byte');
+  }),
+});
+
 /**
  * Checked on the raw input so every bad name and value is reported at once (zod stops at the
  * first kind) and an own `__proto__` key is not silently dropped. Messages never carry
@@ -119,6 +130,8 @@ export const AgentSpecSchema = z.strictObject({
   image: ImageSchema.default('alpine'),
   user: GuestUserSchema.default(() => ({ ...ROOT_USER })),
   env: EnvSchema.default(() => ({})),
+  /** Trusted inside the guest: the system store, Node, curl, git and Python. */
+  ca: CaSchema.optional(),
 });
 
 export type AgentSpec = z.output<typeof AgentSpecSchema>;
@@ -127,16 +140,23 @@ export type AgentSpecInput = z.input<typeof AgentSpecSchema>;
 
 const AGENT_FIELDS = Object.keys(AgentSpecSchema.shape);
 const USER_FIELDS = Object.keys(GuestUserSchema.shape);
+const CA_FIELDS = Object.keys(CaSchema.shape);
 
 /** Validates and applies defaults. `source` (a file name) prefixes every message line. */
 export function parseAgentSpec(input: unknown, source?: string): AgentSpec {
   const result = AgentSpecSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) return withImageUser(result.data, input);
   const issues = describeIssues(result.error.issues, input, {
     secretFields: new Set(['env']),
-    knownKeys: (path) => (path === '' ? AGENT_FIELDS : path === 'user' ? USER_FIELDS : undefined),
+    knownKeys: (path) => (path === '' ? AGENT_FIELDS : path === 'user' ? USER_FIELDS : path === 'ca' ? CA_FIELDS : undefined),
   });
   throw specError(issues, source);
+}
+
+/** The agent image (`claude-bottle/agent`) runs as its `node` user unless the spec names a user. */
+function withImageUser(spec: AgentSpec, input: unknown): AgentSpec {
+  const named = typeof input === 'object' && input !== null && Object.hasOwn(input, 'user') && (input as { user?: unknown }).user !== undefined;
+  return named || !isAgentImage(spec.image) ? spec : { ...spec, user: { ...AGENT_USER } };
 }
 
 function specError(issues: readonly FieldIssue[], source: string | undefined): ConfigError {
@@ -152,7 +172,7 @@ export interface LoadAgentFileOptions {
 
 /**
  * Reads `.yaml`/`.yml`, `.json`, or `.md` (YAML front matter; the body is the prompt); any
- * other extension is read as YAML, a superset of JSON. `skillsDir` comes back absolute,
+ * other extension is read as YAML, a superset of JSON. `skillsDir` and `ca.file` come back absolute,
  * resolved against the file's directory.
  */
 export async function loadAgentFile(path: string, options: LoadAgentFileOptions = {}): Promise<AgentSpec> {
@@ -164,8 +184,12 @@ export async function loadAgentFile(path: string, options: LoadAgentFileOptions 
     throw new ConfigError(`${path}: expected a mapping of agent fields (${AGENT_FIELDS.join(', ')}) at the top level, got ${Array.isArray(data) ? 'a list' : `a ${typeof data}`}`);
   }
   const spec = parseAgentSpec(data, path);
-  if (spec.skillsDir === undefined) return spec;
-  return { ...spec, skillsDir: resolve(dirname(resolve(path)), spec.skillsDir) };
+  const dir = dirname(resolve(path));
+  return {
+    ...spec,
+    ...(spec.skillsDir !== undefined ? { skillsDir: resolve(dir, spec.skillsDir) } : {}),
+    ...(spec.ca !== undefined ? { ca: { ...spec.ca, file: resolve(dir, spec.ca.file) } } : {}),
+  };
 }
 
 async function readAgentText(path: string, fs: AgentFileFs): Promise<string> {

@@ -1,6 +1,7 @@
 import { ClaudeBottleError } from '../errors.ts';
 import type { Engine, ExecOptions, ExecResult } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
+import { caEnv } from '../provision/ca.ts';
 
 export class BottleRemovedError extends ClaudeBottleError {
   override name = 'BottleRemovedError';
@@ -24,6 +25,11 @@ export interface BottleRecord {
   readonly envKeys: readonly string[];
   readonly planPath?: string;
   readonly createdAt: string;
+}
+
+/** What every exec in a bottle of this plan carries: the CA variables, then the agent's own env (which wins). */
+export function bottleEnv(plan: Plan): Record<string, string> {
+  return { ...caEnv(plan), ...plan.agent.env };
 }
 
 export interface BottleExecOptions extends Omit<ExecOptions, 'interactive'> {

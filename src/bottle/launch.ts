@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { ClaudeBottleError, EngineCommandError } from '../errors.ts';
-import type { Engine } from '../engine/types.ts';
+import { BOTTLE_LABEL, type Engine, type NetworkPolicy } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
+import { provisionCa } from '../provision/ca.ts';
+import { provisionFilesAsTree } from '../provision/files.ts';
 import { provisionPrompt } from '../provision/prompt.ts';
 import { type SkillsTransfer, provisionSkills } from '../provision/skills.ts';
-import { Bottle } from './bottle.ts';
+import { Bottle, bottleEnv } from './bottle.ts';
 
-export type LaunchStep = 'create' | 'start' | 'provision-prompt' | 'provision-skills';
+export type LaunchStep = 'create' | 'start' | 'provision-files' | 'provision-ca' | 'provision-prompt' | 'provision-skills';
 
 /** Says which step failed; `cause` keeps the original (e.g. a SmolvmError with argv and stderr). */
 export class LaunchError extends ClaudeBottleError {
@@ -33,16 +35,18 @@ export interface LaunchOptions {
   readonly name?: string;
   readonly skillsTransfer?: SkillsTransfer;
   readonly labels?: Readonly<Record<string, string>>;
+  /** The machine's network; default none at all. */
+  readonly network?: NetworkPolicy;
   readonly onStep?: (step: LaunchStep, machine: string) => void;
 }
 
-export const BOTTLE_LABEL = 'claude-bottle';
+export { BOTTLE_LABEL };
 
 export function machineNameFor(slug: string): string {
   return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
-/** create → start → provision; any failure removes the machine before the error surfaces. */
+/** create → start → provision (CA when the plan has one, prompt, skills); any failure removes the machine before the error surfaces. */
 export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle> {
   const { engine } = options;
   const name = options.name ?? machineNameFor(plan.agent.slug);
@@ -59,17 +63,25 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
         name,
         image: plan.agent.image,
         labels: { [BOTTLE_LABEL]: '1', [`${BOTTLE_LABEL}.agent`]: plan.agent.slug, ...options.labels },
-        network: { enabled: false, allowHosts: [], allowCidrs: [] },
+        network: options.network ?? { enabled: false, allowHosts: [], allowCidrs: [] },
         user: plan.agent.user,
       }),
     );
     created = true;
     await run('start', () => engine.start(name));
-    const promptPath = await run('provision-prompt', () => provisionPrompt(engine, name, plan));
-    const skillsDir = await run('provision-skills', () =>
-      provisionSkills(engine, name, plan, options.skillsTransfer ? { transfer: options.skillsTransfer } : {}),
-    );
-    return new Bottle({ name, engine, promptPath, skillsDir, env: plan.agent.env, user: plan.agent.user });
+    if (plan.ca) await run('provision-ca', () => provisionCa(engine, name, plan));
+    let promptPath: string | undefined;
+    let skillsDir: string | undefined;
+    if (engine.uploadTree && (options.skillsTransfer ?? 'auto') === 'auto') {
+      const tree = engine as Engine & Required<Pick<Engine, 'uploadTree'>>;
+      ({ promptPath, skillsDir } = await run('provision-files', () => provisionFilesAsTree(tree, name, plan)));
+    } else {
+      promptPath = await run('provision-prompt', () => provisionPrompt(engine, name, plan));
+      skillsDir = await run('provision-skills', () =>
+        provisionSkills(engine, name, plan, options.skillsTransfer ? { transfer: options.skillsTransfer } : {}),
+      );
+    }
+    return new Bottle({ name, engine, promptPath, skillsDir, env: bottleEnv(plan), user: plan.agent.user });
   } catch (error) {
     // A name that already existed belongs to someone else: never delete it.
     const foreign = !created && error instanceof EngineCommandError && error.kind === 'already-exists';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { stateRoot } from '../agent/state.ts';
-import { Bottle, type BottleRecord } from '../bottle/bottle.ts';
+import { Bottle, type BottleRecord, bottleEnv } from '../bottle/bottle.ts';
 import { BottleRegistry } from '../bottle/registry.ts';
 import { ClaudeBottleError } from '../errors.ts';
 import { PlanSchema, type Plan } from '../plan/plan.ts';
@@ -32,7 +32,7 @@ export async function attach(io: Io, name: string | undefined): Promise<Attached
     engine: backend.engine,
     promptPath: record.promptPath,
     skillsDir: record.skillsDir,
-    env: plan?.agent.env ?? {},
+    env: plan ? bottleEnv(plan) : {},
     user: plan?.agent.user ?? { name: 'root', uid: 0, gid: 0, home: '/root' },
   });
   return { bottle, record, backend, registry };

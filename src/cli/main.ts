@@ -5,6 +5,7 @@ import { UnknownBottleError } from './attach.ts';
 import { parseBackend } from './backends.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { execCommand } from './commands/exec.ts';
+import { imageCommand } from './commands/image.ts';
 import { launchCommand } from './commands/launch.ts';
 import { lsCommand } from './commands/ls.ts';
 import { rmCommand } from './commands/rm.ts';
@@ -19,6 +20,8 @@ Usage:
   claude-bottle ls [--json]
   claude-bottle rm <bottle> [--json]
   claude-bottle doctor [--json]
+  claude-bottle image build [--force] [--json]   build the agent image (Debian + node 24 + claude-code, user node)
+  claude-bottle image status [--json]
 
 --backend auto picks smolvm when installed and recent enough, else a Docker engine that answers,
 else the in-memory fake (and says so). --env without a value takes it from this environment;
@@ -45,6 +48,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         json: { type: 'boolean', default: false },
         env: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
+        force: { type: 'boolean', default: false },
       },
     });
     json = values.json;
@@ -61,6 +65,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         }
       }
     };
+    if (values.force && command !== 'image') throw new UsageError(`${command} does not take --force`);
     const maxPositionals = (n: number) => {
       if (positionals.length > n) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[n])}${execLike ? ' (put the command after --)' : ''}`);
     };
@@ -86,6 +91,10 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         only([]);
         maxPositionals(0);
         return await doctorCommand(io);
+      case 'image':
+        only([]);
+        maxPositionals(1);
+        return await imageCommand(io, { action: positionals[0], force: values.force });
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see claude-bottle --help`);
     }

@@ -3,11 +3,15 @@
  * docker CLI read the value from its own environment (or `--env-file`, see ./env.ts).
  */
 import { ConfigError } from '../errors.ts';
+import { BOTTLE_LABEL } from '../engine/types.ts';
+import { checkEnvKey, checkGuestPath } from '../engine/validate.ts';
+
+export { checkEnvKey, checkGuestPath };
 
 export const DOCKER = 'docker';
 
 /** Every container claude-bottle creates carries this label; `list` only ever sees those. */
-export const BOTTLE_LABEL = 'claude-bottle';
+export { BOTTLE_LABEL };
 
 /** The keep-alive exits on TERM at once, so `docker stop` never waits out its timeout. */
 export const KEEP_ALIVE = ['-c', 'trap "exit 0" TERM INT; sleep infinity & wait'] as const;
@@ -24,8 +28,8 @@ export interface CreateArgs {
   readonly name: string;
   readonly image: string;
   readonly labels?: Readonly<Record<string, string>>;
-  /** `none`: no network at all; `default`: docker's default bridge. */
-  readonly network: 'none' | 'default';
+  /** `none`: no network at all; `default`: docker's default bridge; `{ name }`: that docker network (e.g. `host`, or one you created). */
+  readonly network: 'none' | 'default' | { readonly name: string };
   readonly user?: GuestIds;
   /** Names only; the values travel in the docker CLI's environment. */
   readonly envKeys?: readonly string[];
@@ -59,6 +63,7 @@ export const dockerArgv = {
       argv.push('--label', `${checkLabelKey(key)}=${value}`);
     }
     if (a.network === 'none') argv.push('--network', 'none');
+    else if (a.network !== 'default') argv.push('--network', checkNetworkName(a.network.name));
     if (a.user) argv.push('--user', ids(a.user));
     argv.push(...envOptions(a.envKeys, a.envFile));
     if (a.workdir !== undefined) argv.push('-w', checkGuestPath(a.workdir, 'workdir'));
@@ -133,25 +138,13 @@ export function checkContainerName(name: string): string {
   return name;
 }
 
-/** `-e KEY=value` would put a value in argv, so a key with `=` (or any oddity) is refused. */
-export function checkEnvKey(key: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-    throw new ConfigError(`invalid environment variable name ${JSON.stringify(key)}`, [{ path: 'env', message: 'invalid name' }]);
+/** A docker network name or id; never a flag. */
+export function checkNetworkName(name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+    const message = 'must start with a letter or digit and contain only letters, digits, "_", "." and "-"';
+    throw new ConfigError(`invalid docker network ${JSON.stringify(name)}: ${message}`, [{ path: 'network', message }]);
   }
-  return key;
-}
-
-/** Absolute, no `.`/`..` segments, and no NUL or newline (paths travel as lines in upload's probe). */
-export function checkGuestPath(path: string, field = 'guest path'): string {
-  const problem = !path.startsWith('/')
-    ? 'must be absolute'
-    : path.split('/').some((s) => s === '..' || s === '.')
-      ? 'must not contain "." or ".." segments'
-      : /[\0\n\r]/.test(path)
-        ? 'must not contain NUL or line breaks'
-        : undefined;
-  if (problem) throw new ConfigError(`invalid ${field} ${JSON.stringify(path)}: ${problem}`, [{ path: field, message: problem }]);
-  return path;
+  return name;
 }
 
 function checkImage(image: string): string {

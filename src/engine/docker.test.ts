@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unpackTar } from '../archive/tar.ts';
+import { packTar, unpackTar } from '../archive/tar.ts';
 import { KEEP_ALIVE } from '../docker/argv.ts';
 import { DockerError } from '../docker/errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../transport/types.ts';
@@ -124,27 +124,30 @@ describe('DockerEngine', () => {
     expect((await engine.exec('m1', ['nope'])).exitCode).toBe(127);
   });
 
-  it('upload adds only the missing parents, owned like the file, and sends one tar to docker cp', async () => {
+  it('upload sends one tar to docker cp with the mode and owner asked for, and no parent entries', async () => {
     const host = join(hostDir, 'settings.json');
     await writeFile(host, '{"a":1}');
-    const { transport, calls } = scriptedTransport((argv) => (argv[1] === 'exec' ? { stdout: '/home/node/.claude\n/home/node/.claude/sub\n' } : {}));
+    const { transport, calls } = scriptedTransport();
     await new DockerEngine({ transport }).upload('m1', host, '/home/node/.claude/sub/settings.json', { mode: 0o600, uid: 1000, gid: 1000 });
 
-    expect(calls[0]?.argv).toEqual([
-      'docker', 'exec', '--user', '0:0', 'm1', 'sh', '-c', expect.stringContaining('[ -d "$d" ]'), 'sh',
-      '/home', '/home/node', '/home/node/.claude', '/home/node/.claude/sub',
-    ]);
-    expect(calls[1]?.argv).toEqual(['docker', 'cp', '-', 'm1:/']);
-    const entries = unpackTar(calls[1]?.options.stdin as Uint8Array);
+    expect(calls.map((c) => c.argv)).toEqual([['docker', 'cp', '-', 'm1:/']]);
+    const entries = unpackTar(calls[0]?.options.stdin as Uint8Array);
+    // A parent entry would clobber an existing dir's owner and mode; docker creates missing ones root-owned.
     expect(entries.map(({ path, type, mode, uid, gid }) => ({ path, type, mode, uid, gid }))).toEqual([
-      { path: 'home/node/.claude', type: 'directory', mode: 0o755, uid: 1000, gid: 1000 },
-      { path: 'home/node/.claude/sub', type: 'directory', mode: 0o755, uid: 1000, gid: 1000 },
       { path: 'home/node/.claude/sub/settings.json', type: 'file', mode: 0o600, uid: 1000, gid: 1000 },
     ]);
-    expect(new TextDecoder().decode(entries[2]?.data)).toBe('{"a":1}');
+    expect(new TextDecoder().decode(entries[0]?.data)).toBe('{"a":1}');
   });
 
-  it('upload to the root skips the probe; an unknown container is not-found', async () => {
+  it('uploadTree hands the archive to docker cp as it is', async () => {
+    const { transport, calls } = scriptedTransport();
+    const archive = packTar([{ path: 'opt/x', type: 'directory', mode: 0o750, uid: 7, gid: 8 }]);
+    await new DockerEngine({ transport }).uploadTree('m1', archive);
+    expect(calls.map((c) => c.argv)).toEqual([['docker', 'cp', '-', 'm1:/']]);
+    expect(calls[0]?.options.stdin).toEqual(archive);
+  });
+
+  it('an upload to an unknown container is not-found', async () => {
     const host = join(hostDir, 'f');
     await writeFile(host, 'x');
     const { transport, calls } = scriptedTransport((argv) =>

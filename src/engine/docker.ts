@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { packTar, type TarEntry } from '../archive/tar.ts';
+import { packTar } from '../archive/tar.ts';
 import { ConfigError } from '../errors.ts';
 import { checkGuestPath, dockerArgv } from '../docker/argv.ts';
 import { planEnv } from '../docker/env.ts';
@@ -14,6 +14,11 @@ export interface DockerEngineOptions {
   readonly transport: Transport;
   /** Layered onto every docker call's environment, e.g. `DOCKER_HOST` or `DOCKER_CONTEXT`. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The docker network a machine with network enabled joins (e.g. `host`, or an `--internal`
+   * network you created); default docker's default bridge. Machines without network get none.
+   */
+  readonly network?: string;
 }
 
 /**
@@ -24,10 +29,12 @@ export class DockerEngine implements Engine {
   readonly kind = 'docker';
   readonly #transport: Transport;
   readonly #env: Readonly<Record<string, string>>;
+  readonly #network: string | undefined;
 
   constructor(options: DockerEngineOptions) {
     this.#transport = options.transport;
     this.#env = options.env ?? {};
+    this.#network = options.network;
   }
 
   /** The engine's version; throws a DockerError when no engine answers. */
@@ -46,7 +53,7 @@ export class DockerEngine implements Engine {
         name: config.name,
         image: config.image,
         labels: config.labels,
-        network: wantsNetwork ? 'default' : 'none',
+        network: !wantsNetwork ? 'none' : this.#network !== undefined ? { name: this.#network } : 'default',
         envKeys: env.keys,
         ...(envFile !== undefined ? { envFile } : {}),
         ...(config.user ? { user: { uid: config.user.uid, gid: config.user.gid } } : {}),
@@ -91,26 +98,16 @@ export class DockerEngine implements Engine {
     checkGuestPath(guestPath);
     checkUploadOptions(options);
     const [data, hostStat] = await Promise.all([readFile(hostPath), stat(hostPath)]);
-    const now = Math.floor(Date.now() / 1000);
-    const missing = await this.#missingDirectories(name, ancestors(guestPath));
-    const entries: TarEntry[] = missing.map((dir) => ({
-      path: dir.slice(1),
-      type: 'directory',
-      mode: 0o755,
-      uid: options.uid,
-      gid: options.gid,
-      mtime: now,
-    }));
-    entries.push({
-      path: guestPath.slice(1),
-      type: 'file',
-      mode: options.mode,
-      uid: options.uid,
-      gid: options.gid,
-      data,
-      mtime: Math.floor(hostStat.mtimeMs / 1000),
-    });
-    const result = await this.#run(dockerArgv.copyIn(name), { stdin: packTar(entries) });
+    // `docker cp` keeps the tar's mode and owner (not the host file's); missing parents are
+    // created root-owned 0755, as smolvm's cp does.
+    await this.uploadTree(
+      name,
+      packTar([{ path: guestPath.slice(1), type: 'file', mode: options.mode, uid: options.uid, gid: options.gid, data, mtime: Math.floor(hostStat.mtimeMs / 1000) }]),
+    );
+  }
+
+  async uploadTree(name: string, archive: Uint8Array): Promise<void> {
+    const result = await this.#run(dockerArgv.copyIn(name), { stdin: archive });
     if (result.exitCode === 0) return;
     // For an unknown container `docker cp` says only that the destination "must be a directory".
     if ((await this.status(name)) === undefined) {
@@ -166,20 +163,6 @@ export class DockerEngine implements Engine {
     return parseInspect(result.stdout);
   }
 
-  /** Which of these directories (outermost first) do not exist; checked as root so 0700 parents read true. */
-  async #missingDirectories(name: string, dirs: readonly string[]): Promise<string[]> {
-    if (dirs.length === 0) return [];
-    const probe = ['sh', '-c', 'for d in "$@"; do [ -d "$d" ] || printf "%s\\n" "$d"; done', 'sh', ...dirs];
-    const result = await this.#run(dockerArgv.exec(name, probe, { user: { uid: 0, gid: 0 } }));
-    if (result.exitCode !== 0) {
-      throw isDockerFailure(result)
-        ? DockerError.fromResult(result)
-        : DockerError.fromResult(result, { reason: `upload needs a running machine with sh to check parent directories of ${dirs.at(-1)}` });
-    }
-    const missing = new Set(result.stdout.split('\n'));
-    return dirs.filter((d) => missing.has(d));
-  }
-
   #run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     return this.#transport.run(argv, { ...options, env: { ...this.#env, ...options.env } });
   }
@@ -218,12 +201,6 @@ function parseInspect(stdout: string): MachineInfo[] {
     image: c.Config.Image || null,
     labels: c.Config.Labels ?? {},
   }));
-}
-
-/** `/a/b/c.txt` → `['/a', '/a/b']`. */
-function ancestors(guestPath: string): string[] {
-  const segments = guestPath.split('/').filter(Boolean).slice(0, -1);
-  return segments.map((_, i) => `/${segments.slice(0, i + 1).join('/')}`);
 }
 
 function checkUploadOptions(options: UploadOptions): void {

@@ -3,6 +3,9 @@
  * adapters of it; each builds its own argv and sends it through the shared Transport.
  */
 
+/** Every machine claude-bottle creates carries `claude-bottle=1`; `ls` and cleanups look for it. */
+export const BOTTLE_LABEL = 'claude-bottle';
+
 export interface GuestUser {
   readonly name: string;
   readonly uid: number;
@@ -79,6 +82,12 @@ export interface Engine {
   remove(name: string): Promise<void>;
   /** Copy one host file to an absolute guest path, with an explicit mode and owner. */
   upload(name: string, hostPath: string, guestPath: string, options: UploadOptions): Promise<void>;
+  /**
+   * Optional: extract a ustar archive at the guest's `/` in one call, keeping every entry's mode
+   * and owner (entry paths are relative to `/`). Engines that can (docker `cp -`) save the
+   * upload-then-unpack round trips; provisioning falls back to `upload` + `exec` without it.
+   */
+  uploadTree?(name: string, archive: Uint8Array): Promise<void>;
   /** Throws only when the engine itself fails; the guest's exit code is returned. */
   exec(name: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** `undefined` when the machine does not exist. */

@@ -13,6 +13,9 @@ export const PLAN_VERSION = 1;
 export const GUEST_SKILLS_DIR_ENV = 'CLAUDE_BOTTLE_GUEST_SKILLS_DIR';
 export const GUEST_PROMPT_FILE = '.claude-bottle-prompt.txt';
 export const HOST_PROMPT_FILE = 'prompt.txt';
+export const HOST_CA_FILE = 'ca.crt';
+/** Where `update-ca-certificates` (Debian, Alpine) picks a local CA up. */
+export const GUEST_CA_PATH = '/usr/local/share/ca-certificates/claude-bottle.crt';
 
 const GuestPath = z.string().refine((p) => guestPathProblem(p) === undefined, 'must be an absolute guest path without ".." or ":"');
 const HostPath = z.string().refine(isAbsolute, 'must be an absolute host path');
@@ -55,6 +58,14 @@ export const PlanSchema = z.strictObject({
       }),
     ),
   }),
+  /** A CA certificate for the guest to trust: copied into the state dir, uploaded by `provisionCa`. */
+  ca: z
+    .strictObject({
+      hostPath: HostPath,
+      guestPath: GuestPath,
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    })
+    .optional(),
   preparedAt: z.iso.datetime(),
 });
 

@@ -9,7 +9,7 @@ import { errnoCode, type HostFs, nodeHostFs } from '../agent/host-fs.ts';
 import type { FieldIssue } from '../agent/issues.ts';
 import { type AgentSpec, type AgentSpecInput, parseAgentSpec } from '../agent/spec.ts';
 import { agentStateDir, ensureDir, type Env, hostHome, PRIVATE_FILE_MODE, writeFileAtomic } from '../agent/state.ts';
-import { guestPromptPath, guestSkillsDir, HOST_PROMPT_FILE, type Plan, PLAN_VERSION, PlanSchema, type PlannedSkill } from './plan.ts';
+import { GUEST_CA_PATH, guestPromptPath, guestSkillsDir, HOST_CA_FILE, HOST_PROMPT_FILE, type Plan, PLAN_VERSION, PlanSchema, type PlannedSkill } from './plan.ts';
 
 export const SKILLS_DIR_ENV = 'CLAUDE_BOTTLE_SKILLS_DIR';
 export const SKILL_MANIFEST = 'SKILL.md';
@@ -42,6 +42,7 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
   const skillsGuestDir = guestSkillsDir(spec.user.home, env);
   const skills = await resolveSkills(spec, skillsSource(spec, env, homedir), fs);
   const prompt = new TextEncoder().encode(spec.prompt);
+  const ca = spec.ca ? await readCa(spec.ca.file, fs) : undefined;
   const plan = PlanSchema.parse({
     version: PLAN_VERSION,
     agent: { name: spec.name, slug: spec.name, image: spec.image, user: spec.user, env: spec.env },
@@ -54,6 +55,7 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
       empty: prompt.byteLength === 0,
     },
     skills: { guestDir: skillsGuestDir, items: skills },
+    ...(ca ? { ca: { hostPath: join(stateDir, HOST_CA_FILE), guestPath: GUEST_CA_PATH, sha256: ca.sha256 } } : {}),
     preparedAt: (options.now ?? (() => new Date()))().toISOString(),
   } satisfies Plan);
 
@@ -61,7 +63,31 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
   await ensureDir(stateDir, fs);
   // Always written, even empty, so a launch uploads the same file every time.
   await writeFileAtomic(plan.prompt.hostPath, prompt, { mode: PRIVATE_FILE_MODE, fs });
+  if (plan.ca && ca) await writeFileAtomic(plan.ca.hostPath, ca.pem, { mode: PRIVATE_FILE_MODE, fs });
   return plan;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/g;
+
+/** The certificate blocks of `ca.file`, normalized; anything else in the file (comments, keys) is refused or dropped. */
+async function readCa(file: string, fs: HostFs): Promise<{ pem: string; sha256: string }> {
+  const path = resolve(file);
+  const bad = (message: string): ConfigError => new ConfigError(`ca.file: ${message}`, [{ path: 'ca.file', message }]);
+  let raw: Uint8Array | string;
+  try {
+    raw = await fs.readFile(path);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw bad(`${JSON.stringify(path)} not found (a PEM file holding the CA certificate)`);
+    if (code === 'EISDIR') throw bad(`${JSON.stringify(path)} is a directory, not a PEM file`);
+    throw bad(`cannot read ${JSON.stringify(path)} (${code ?? String(error)})`);
+  }
+  const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+  if (/PRIVATE KEY-----/.test(text)) throw bad(`${JSON.stringify(path)} holds a private key; give the CA certificate only`);
+  const blocks = text.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw bad(`${JSON.stringify(path)} holds no PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)`);
+  const pem = `${blocks.map((b) => b.replace(/\r\n/g, '\n')).join('\n')}\n`;
+  return { pem, sha256: createHash('sha256').update(pem).digest('hex') };
 }
 
 function skillsSource(spec: AgentSpec, env: Env, homedir: string): SkillsSource {

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import type { TarEntry } from '../archive/tar.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 
@@ -9,4 +11,10 @@ export async function provisionPrompt(engine: Engine, machine: string, plan: Pla
   const { user } = plan.agent;
   await engine.upload(machine, plan.prompt.hostPath, plan.prompt.guestPath, { mode: 0o600, uid: user.uid, gid: user.gid });
   return plan.prompt.empty ? undefined : plan.prompt.guestPath;
+}
+
+/** The prompt as an archive entry rooted at `/`, for engines that take a whole tree in one call. */
+export async function promptEntry(plan: Plan): Promise<TarEntry> {
+  const { uid, gid } = plan.agent.user;
+  return { path: plan.prompt.guestPath.slice(1), type: 'file', mode: 0o600, uid, gid, data: await readFile(plan.prompt.hostPath) };
 }

@@ -7,11 +7,12 @@ import type { Engine, ExecResult } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 
 /**
+ * `tree`: one archive extracted by the engine itself (`Engine.uploadTree`): one call.
  * `archive`: one tar, one upload, one exec, whatever the number of skills and files.
- * `per-file`: one upload per file, for guests without `tar`. `auto`: archive, falling back
- * to per-file when the guest has no `tar`. Both produce the same guest tree.
+ * `per-file`: one upload per file, for guests without `tar`. `auto`: tree where the engine can,
+ * else archive, falling back to per-file when the guest has no `tar`. All give the same tree.
  */
-export type SkillsTransfer = 'archive' | 'per-file' | 'auto';
+export type SkillsTransfer = 'tree' | 'archive' | 'per-file' | 'auto';
 
 export class ProvisionError extends ClaudeBottleError {
   override name = 'ProvisionError';
@@ -30,7 +31,10 @@ export interface SkillsOptions {
 export async function provisionSkills(engine: Engine, machine: string, plan: Plan, options: SkillsOptions = {}): Promise<string | undefined> {
   if (plan.skills.items.length === 0) return undefined;
   const transfer = options.transfer ?? 'auto';
-  if (transfer === 'per-file') {
+  if (transfer === 'tree' || (transfer === 'auto' && engine.uploadTree)) {
+    if (!engine.uploadTree) throw new ProvisionError(`skills: the ${engine.kind} engine cannot extract an archive itself; use another transfer`);
+    await engine.uploadTree(machine, await buildArchive(plan, { rooted: true }));
+  } else if (transfer === 'per-file') {
     await perFile(engine, machine, plan);
   } else {
     const done = await viaArchive(engine, machine, plan);
@@ -107,18 +111,31 @@ export function ownedDirs(plan: Plan): string[] {
   return parts.map((_, i) => posix.join(home, ...parts.slice(0, i + 1)));
 }
 
-async function buildArchive(plan: Plan): Promise<Uint8Array> {
+/**
+ * Paths relative to the skills dir, or (`rooted`) to `/` with entries for the owned dirs too —
+ * those get 0755, which is what `mkdir -p` gives them on the other transfers.
+ */
+async function buildArchive(plan: Plan, options: { rooted?: boolean } = {}): Promise<Uint8Array> {
+  return packTar(await skillEntries(plan, options));
+}
+
+export async function skillEntries(plan: Plan, options: { rooted?: boolean } = {}): Promise<TarEntry[]> {
   const { uid, gid } = plan.agent.user;
   const entries: TarEntry[] = [];
+  if (plan.skills.items.length === 0) return entries;
+  const prefix = options.rooted ? `${plan.skills.guestDir.slice(1)}/` : '';
+  if (options.rooted) {
+    for (const dir of ownedDirs(plan)) entries.push({ path: dir.slice(1), type: 'directory', mode: 0o755, uid, gid });
+  }
   for (const skill of plan.skills.items) {
-    entries.push({ path: skill.name, type: 'directory', mode: skill.mode & 0o7777, uid, gid });
+    entries.push({ path: `${prefix}${skill.name}`, type: 'directory', mode: skill.mode & 0o7777, uid, gid });
     for (const dir of skill.dirs) {
-      entries.push({ path: `${skill.name}/${dir.path}`, type: 'directory', mode: dir.mode & 0o7777, uid, gid });
+      entries.push({ path: `${prefix}${skill.name}/${dir.path}`, type: 'directory', mode: dir.mode & 0o7777, uid, gid });
     }
     for (const file of skill.files) {
       const data = await readFile(join(skill.hostDir, ...file.path.split('/')));
-      entries.push({ path: `${skill.name}/${file.path}`, type: 'file', mode: file.mode & 0o7777, uid, gid, data });
+      entries.push({ path: `${prefix}${skill.name}/${file.path}`, type: 'file', mode: file.mode & 0o7777, uid, gid, data });
     }
   }
-  return packTar(entries);
+  return entries;
 }

@@ -1,5 +1,7 @@
 import { ConfigError } from '../errors.ts';
 
+export { checkEnvKey, checkGuestPath } from '../engine/validate.ts';
+
 /** smolvm's `validate_vm_name`: checked here so a bad name never reaches a spawn. */
 export function checkMachineName(name: string): string {
   const problem =
@@ -18,29 +20,9 @@ export function checkMachineName(name: string): string {
   return name;
 }
 
-/** Guest paths must be absolute and free of `.`/`..` segments (smolvm refuses traversal). */
-export function checkGuestPath(path: string, field = 'guest path'): string {
-  const problem = !path.startsWith('/')
-    ? 'must be absolute'
-    : path.split('/').some((s) => s === '..' || s === '.')
-      ? 'must not contain "." or ".." segments'
-      : path.includes('\0')
-        ? 'must not contain NUL'
-        : undefined;
-  if (problem) throw new ConfigError(`invalid ${field} ${JSON.stringify(path)}: ${problem}`, [{ path: field, message: problem }]);
-  return path;
-}
-
 /** smolvm reads any `:` in a cp operand as `MACHINE:PATH`, so a host path with one would be misread. */
 export function checkHostPath(path: string, field = 'host path'): string {
   const problem = path.length === 0 ? 'must not be empty' : path.includes(':') ? 'must not contain ":" (smolvm would read it as MACHINE:PATH)' : undefined;
   if (problem) throw new ConfigError(`invalid ${field} ${JSON.stringify(path)}: ${problem}`, [{ path: field, message: problem }]);
   return path;
-}
-
-export function checkEnvKey(key: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-    throw new ConfigError(`invalid environment variable name ${JSON.stringify(key)}`, [{ path: 'env', message: 'invalid name' }]);
-  }
-  return key;
 }

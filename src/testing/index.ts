@@ -1,2 +1,22 @@
-// Test kit for backend authors: the engine contract suite (and, with the Docker issue, the bottle contract).
-export { describeEngineContract } from './engine-contract.ts';
+// Test kit for backend authors: run both suites against your Engine adapter (see README, "Adding a backend").
+export { describeEngineContract, recordCalls, type EngineContractOptions, type EngineUnderTest } from './engine-contract.ts';
+export {
+  CONTRACT_USER,
+  describeBackendContract,
+  injectFaults,
+  type BackendContractOptions,
+  type BackendUnderTest,
+  type InjectedFault,
+} from './backend-contract.ts';
+// The Messages API stand-in and the end-to-end proof that a bottled claude receives its prompt and skills.
+export {
+  allText,
+  DEFAULT_REPLY,
+  listedSkills,
+  startMessagesApiStandIn,
+  systemText,
+  type MessagesApiStandIn,
+  type MessagesApiStandInOptions,
+  type RecordedRequest,
+} from './messages-api.ts';
+export { describeClaudeProof, standInEnv, type ClaudeProofOptions, type ClaudeProofTarget } from './claude-proof.ts';

@@ -1,13 +1,19 @@
 import { arch, platform } from 'node:os';
 import { stateRoot } from '../../agent/state.ts';
+import { agentImageStatus, type AgentImageStatus } from '../../image/build.ts';
 import { SMOLVM_MIN_VERSION } from '../../smolvm/version.ts';
 import { createExecaTransport } from '../../transport/execa.ts';
 import { probeDocker, probeSmolvm } from '../backends.ts';
 import { EXIT, type Io } from '../io.ts';
+import { imageStatusLine } from './image.ts';
 
 export async function doctorCommand(io: Io): Promise<number> {
   const transport = createExecaTransport({ env: io.env });
   const [smolvm, docker] = await Promise.all([probeSmolvm(transport), probeDocker(transport)]);
+  // The agent image is a Docker image; without an engine there is nothing to ask.
+  const image: AgentImageStatus | { error: string } | null = docker.answers
+    ? await agentImageStatus(transport).catch((error: unknown) => ({ error: error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error) }))
+    : null;
   const report = {
     platform: `${platform()}/${arch()}`,
     node: process.versions.node,
@@ -21,6 +27,7 @@ export async function doctorCommand(io: Io): Promise<number> {
       supportedHere: platform() === 'darwin' || platform() === 'linux',
     },
     docker: { binary: io.env.DOCKER_BIN ?? 'docker', answers: docker.answers, version: docker.version ?? null, ...(docker.error ? { error: docker.error } : {}) },
+    image,
     stateDir: stateRoot(io.env),
   };
   io.data(report);
@@ -29,6 +36,7 @@ export async function doctorCommand(io: Io): Promise<number> {
       `platform   ${report.platform} (node ${report.node})`,
       `smolvm     ${smolvm.installed ? `${smolvm.version?.raw}${smolvm.missing.length ? ` — lacks: ${smolvm.missing.join('; ')}` : ' — ok'}` : `not found (${smolvm.error}); install smolvm >= ${SMOLVM_MIN_VERSION} or set SMOLVM_BIN`}`,
       `docker     ${docker.answers ? `engine ${docker.version} — ok` : `no engine answers (${docker.error})`}`,
+      `image      ${image === null ? 'unknown (no Docker engine answers)' : 'error' in image ? `cannot inspect (${image.error})` : imageStatusLine(image)}`,
       `state dir  ${report.stateDir}`,
     ].join('\n'),
   );

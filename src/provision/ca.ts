@@ -1,0 +1,49 @@
+/**
+ * `provisionCa`: make the guest trust the plan's CA certificate (e.g. a TLS-intercepting egress
+ * proxy's). The PEM lands at /usr/local/share/ca-certificates/claude-bottle.crt (0644, root);
+ * `update-ca-certificates` then rebuilds the system bundle where the guest has it, and where it
+ * has not, the CA is appended to the bundle directly. Every exec of the bottle then carries the
+ * variables below through its environment (never argv), because Node reads NODE_EXTRA_CA_CERTS
+ * only at process start and the others replace their tool's default store.
+ */
+import type { Engine } from '../engine/types.ts';
+import type { Plan } from '../plan/plan.ts';
+import { ProvisionError } from './skills.ts';
+
+/** The system bundle on Debian and Alpine: the CA is in it once provisioned. */
+export const GUEST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+/** Variables pointing at the CA alone (additive) and at the combined system bundle (replacing). */
+export const CA_ENV = {
+  additive: ['NODE_EXTRA_CA_CERTS'],
+  bundle: ['SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO'],
+} as const;
+
+const AS_ROOT = { user: { uid: 0, gid: 0 } } as const;
+
+/** The environment every exec in a bottle of this plan carries; empty without a CA. */
+export function caEnv(plan: Plan): Record<string, string> {
+  if (!plan.ca) return {};
+  const env: Record<string, string> = {};
+  for (const name of CA_ENV.additive) env[name] = plan.ca.guestPath;
+  for (const name of CA_ENV.bundle) env[name] = GUEST_CA_BUNDLE;
+  return env;
+}
+
+/** Uploads and installs the plan's CA; returns its guest path, or undefined when the plan has none. */
+export async function provisionCa(engine: Engine, machine: string, plan: Plan): Promise<string | undefined> {
+  if (!plan.ca) return undefined;
+  const { guestPath } = plan.ca;
+  await engine.upload(machine, plan.ca.hostPath, guestPath, { mode: 0o644, uid: 0, gid: 0 });
+  const probe = await engine.exec(machine, ['sh', '-c', 'command -v update-ca-certificates'], AS_ROOT);
+  if (probe.exitCode === 0) {
+    const updated = await engine.exec(machine, ['update-ca-certificates'], AS_ROOT);
+    if (updated.exitCode !== 0) throw new ProvisionError(`ca: update-ca-certificates failed after installing ${guestPath}`, updated);
+  } else {
+    // No CA tooling (busybox, distroless-like guests): the bundle is ours to extend.
+    const bundleDir = GUEST_CA_BUNDLE.slice(0, GUEST_CA_BUNDLE.lastIndexOf('/'));
+    const appended = await engine.exec(machine, ['sh', '-c', 'mkdir -p "$3" && cat "$1" >> "$2"', 'sh', guestPath, GUEST_CA_BUNDLE, bundleDir], AS_ROOT);
+    if (appended.exitCode !== 0) throw new ProvisionError(`ca: appending ${guestPath} to ${GUEST_CA_BUNDLE} failed`, appended);
+  }
+  return guestPath;
+}

@@ -1,0 +1,349 @@
+/**
+ * The behaviour every backend must show at the bottle level: `prepare` + `launch` + `Bottle`
+ * through the backend's Engine, against a real guest. The engine contract checks the adapter's
+ * verbs one by one; this one checks what a user of the SDK sees. Guest commands stay within a
+ * busybox `sh`, so the same suite runs on docker, smolvm and the fake.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { parseAgentSpec, type AgentSpecInput } from '../agent/spec.ts';
+import { type Bottle, BottleRemovedError } from '../bottle/bottle.ts';
+import { BOTTLE_LABEL, launch, LaunchError, type LaunchStep } from '../bottle/launch.ts';
+import type { Engine } from '../engine/types.ts';
+import { EngineCommandError } from '../errors.ts';
+import { GUEST_SKILLS_DIR_ENV } from '../plan/plan.ts';
+import { prepare } from '../plan/prepare.ts';
+import type { CommandResult, Transport } from '../transport/types.ts';
+
+export interface BackendUnderTest {
+  readonly engine: Engine;
+  /**
+   * An image the engine has locally, running commands as root by default, with a busybox-like
+   * `sh` (`stat -c`, `cat`, `tar`, `chown`, `mkdir -p`, `printf`, `id`) and the user
+   * `node` (uid and gid 1000, home `/home/node`, owned by it).
+   */
+  readonly image: string;
+  /** Every argv the engine sent so far (see `recordCalls`); without it the argv checks are skipped. */
+  readonly calls?: () => readonly (readonly string[])[];
+  /**
+   * Make the engine's nth call from now (1 = the next; counted like `calls`) fail as the engine
+   * itself failing, so the adapter throws an `EngineCommandError`. Without it the rollback check
+   * is skipped. See `injectFaults` for a transport wrapper that does this.
+   */
+  readonly injectFault?: (nthCallFromNow: number) => void;
+  readonly cleanup?: () => Promise<void>;
+}
+
+export interface BackendContractOptions {
+  /** Skip the whole suite, visibly, with this reason. */
+  readonly skip?: string;
+}
+
+/** The guest user the suite's agents run as. */
+export const CONTRACT_USER = Object.freeze({ name: 'node', uid: 1000, gid: 1000, home: '/home/node' });
+
+/** What a faulted call answers instead of running. */
+export type InjectedFault = Pick<CommandResult, 'exitCode' | 'stderr'> & { readonly stdout?: string };
+
+/**
+ * Wraps a transport so a test can fail its nth call from now: that call does not run and
+ * answers `fault(argv)` instead, e.g. docker's `Error response from daemon: …` with exit 1.
+ */
+export function injectFaults(
+  inner: Transport,
+  fault: (argv: readonly string[]) => InjectedFault,
+): { transport: Transport; injectFault: (nthCallFromNow: number) => void } {
+  let started = 0;
+  const armed = new Set<number>();
+  return {
+    transport: {
+      run(argv, options) {
+        const call = ++started;
+        if (!armed.delete(call)) return inner.run(argv, options);
+        const { exitCode, stderr, stdout = '' } = fault(argv);
+        return Promise.resolve({
+          argv: [...argv],
+          exitCode,
+          stdout,
+          stderr,
+          stdoutBytes: new TextEncoder().encode(stdout),
+          durationMs: 0,
+          timedOut: false,
+        });
+      },
+    },
+    injectFault(nthCallFromNow) {
+      if (!Number.isInteger(nthCallFromNow) || nthCallFromNow < 1) throw new RangeError('injectFault: the call number is 1-based');
+      armed.add(started + nthCallFromNow);
+    },
+  };
+}
+
+const PROMPT = 'You review code.\nBe kind — and brief.\n';
+const PROMPT_FILE = `${CONTRACT_USER.home}/.claude-bottle-prompt.txt`;
+const SKILLS_DIR = `${CONTRACT_USER.home}/.claude/skills`;
+/** Stands in for Claude Code: prints its arguments, one per line. */
+const CLAUDE_SCRIPT = '#!/bin/sh\nprintf \'%s\\n\' "$@"\n';
+const CLAUDE_PATH = '/usr/local/bin/claude';
+
+/** Host skills: path → [content, mode]; directories are listed with a trailing `/`. */
+const SKILLS: Readonly<Record<string, readonly [string, number]>> = {
+  'code-review/': ['', 0o755],
+  'code-review/SKILL.md': ['---\nname: code-review\ndescription: Reviews a diff.\n---\nRead the diff twice.\n', 0o644],
+  'code-review/scripts/': ['', 0o755],
+  'code-review/scripts/check.sh': ['#!/bin/sh\necho check ok\n', 0o755],
+  'code-review/reference/': ['', 0o750],
+  'code-review/reference/notes.md': ['private notes\n', 0o600],
+  'changelog/': ['', 0o755],
+  'changelog/SKILL.md': ['---\nname: changelog\ndescription: Writes the changelog.\n---\n', 0o644],
+};
+
+export function describeBackendContract(
+  name: string,
+  makeBackend: () => Promise<BackendUnderTest> | BackendUnderTest,
+  options: BackendContractOptions = {},
+): void {
+  describe(`backend contract: ${name}`, () => {
+    const run = randomBytes(3).toString('hex');
+    /** One agent slug per run: its label finds every machine the suite made, leaked ones too. */
+    const agent = `bc-${run}`;
+    const agentLabels = { [BOTTLE_LABEL]: '1', [`${BOTTLE_LABEL}.agent`]: agent };
+    let sut: BackendUnderTest | undefined;
+    let work = '';
+    let claudeScript = '';
+    const launched = new Set<string>();
+
+    /** prepare + launch. Prepare rewrites the agent's host prompt file, so each launch prepares its own plan. */
+    const launchAgent = async (spec: Partial<AgentSpecInput> = {}, env: Record<string, string> = {}): Promise<Bottle> => {
+      const plan = await planFor(spec, env);
+      const bottle = await launch(plan, { engine: need(sut).engine });
+      launched.add(bottle.name);
+      return bottle;
+    };
+    const planFor = (spec: Partial<AgentSpecInput> = {}, env: Record<string, string> = {}) =>
+      prepare(parseAgentSpec({ name: agent, image: need(sut).image, user: { ...CONTRACT_USER }, ...spec }), {
+        env: {
+          HOME: join(work, 'home'),
+          CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'),
+          CLAUDE_BOTTLE_SKILLS_DIR: join(work, 'skills'),
+          ...env,
+        },
+      });
+    const sh = async (bottle: Bottle, script: string, ...args: string[]): Promise<string> => {
+      const result = await bottle.exec(['sh', '-c', script, 'sh', ...args]);
+      expect(result, `sh -c ${script}`).toMatchObject({ exitCode: 0, stderr: '' });
+      return result.stdout;
+    };
+    const installClaude = (bottle: Bottle): Promise<void> =>
+      need(sut).engine.upload(bottle.name, claudeScript, CLAUDE_PATH, { mode: 0o755, uid: 0, gid: 0 });
+    const leftovers = async (): Promise<string[]> => (await need(sut).engine.list(agentLabels)).map((m) => m.name);
+
+    const test = (title: string, body: (sut: BackendUnderTest, ctx: TestContext) => Promise<void>): void => {
+      it(title, async (ctx) => {
+        if (options.skip !== undefined) ctx.skip(options.skip);
+        await body(need(sut), ctx);
+      });
+    };
+
+    beforeAll(async () => {
+      if (options.skip !== undefined) return;
+      sut = await makeBackend();
+      work = await mkdtemp(join(tmpdir(), 'claude-bottle-backend-'));
+      for (const [path, [content, mode]] of Object.entries(SKILLS)) {
+        const hostPath = join(work, 'skills', path);
+        if (path.endsWith('/')) await mkdir(hostPath, { recursive: true });
+        else {
+          await mkdir(dirname(hostPath), { recursive: true });
+          await writeFile(hostPath, content);
+        }
+        await chmod(hostPath, mode);
+      }
+      claudeScript = join(work, 'claude');
+      await writeFile(claudeScript, CLAUDE_SCRIPT);
+    });
+
+    // Every machine goes, whatever the test did: the ones launched, and any other under the agent's label.
+    afterEach(async () => {
+      if (!sut) return;
+      const { engine } = sut;
+      const names = new Set([...launched, ...(await leftovers().catch(() => []))]);
+      launched.clear();
+      await Promise.all([...names].map((machine) => engine.remove(machine).catch(() => undefined)));
+    });
+
+    afterAll(async () => {
+      try {
+        await sut?.cleanup?.();
+      } finally {
+        if (work) await rm(work, { recursive: true, force: true });
+      }
+    });
+
+    test('the prompt lands at ~/.claude-bottle-prompt.txt: exact content, mode 0600, owned by the agent user', async () => {
+      const bottle = await launchAgent({ prompt: PROMPT });
+      expect(bottle.promptPath).toBe(PROMPT_FILE);
+      expect((await bottle.exec(['cat', PROMPT_FILE])).stdout).toBe(PROMPT);
+      expect(await sh(bottle, `stat -c '%F %a %u %g %s' "$1"`, PROMPT_FILE)).toBe(
+        `regular file 600 1000 1000 ${Buffer.byteLength(PROMPT)}\n`,
+      );
+    });
+
+    test('an empty prompt still lands, but gives no promptPath', async () => {
+      const bottle = await launchAgent({ prompt: '' });
+      expect(bottle.promptPath).toBeUndefined();
+      expect(await sh(bottle, `stat -c '%a %u %g %s' "$1"`, PROMPT_FILE)).toBe('600 1000 1000 0\n');
+    });
+
+    test('skills land under ~/.claude/skills/<name>/ with their modes, owned by the agent user', async () => {
+      const bottle = await launchAgent({ skills: ['code-review', 'changelog'] });
+      expect(bottle.skillsDir).toBe(SKILLS_DIR);
+      const expected = Object.entries(SKILLS).map(([path, [, mode]]) => {
+        const guestPath = `${SKILLS_DIR}/${path.replace(/\/$/, '')}`;
+        return `${guestPath} ${path.endsWith('/') ? 'directory' : 'regular file'} ${mode.toString(8)} 1000 1000`;
+      });
+      const paths = expected.map((line) => line.split(' ')[0] as string);
+      expect((await sh(bottle, `stat -c '%n %F %a %u %g' "$@"`, ...paths)).trim().split('\n')).toEqual(expected);
+      // The dirs between home and the skills are the user's too, so Claude Code can add its own.
+      expect(await sh(bottle, `stat -c '%u %g' "$1" "$2"`, `${CONTRACT_USER.home}/.claude`, SKILLS_DIR)).toBe('1000 1000\n'.repeat(2));
+      expect(await sh(bottle, 'ls -a "$1"', SKILLS_DIR)).toBe('.\n..\nchangelog\ncode-review\n');
+      for (const [path, [content]] of Object.entries(SKILLS).filter(([path]) => !path.endsWith('/'))) {
+        expect((await bottle.exec(['cat', `${SKILLS_DIR}/${path}`])).stdout, path).toBe(content);
+      }
+      // The executable bit survives: the agent user can run the skill's script.
+      expect(await bottle.exec([`${SKILLS_DIR}/code-review/scripts/check.sh`])).toMatchObject({ exitCode: 0, stdout: 'check ok\n' });
+      expect(await sh(bottle, 'ls -a /tmp')).not.toMatch(/claude-bottle/);
+    });
+
+    test(`${GUEST_SKILLS_DIR_ENV} moves the skills`, async () => {
+      const dir = `/opt/cb-${run}-skills`;
+      const bottle = await launchAgent({ skills: ['changelog'] }, { [GUEST_SKILLS_DIR_ENV]: dir });
+      expect(bottle.skillsDir).toBe(dir);
+      expect(await sh(bottle, `stat -c '%a %u %g' "$1"; cat "$1"`, `${dir}/changelog/SKILL.md`)).toBe(
+        `644 1000 1000\n${SKILLS['changelog/SKILL.md']?.[0]}`,
+      );
+      expect((await bottle.exec(['stat', SKILLS_DIR])).exitCode).not.toBe(0);
+    });
+
+    test('execClaude runs claude with --append-system-prompt-file exactly when there is a prompt', async () => {
+      const withPrompt = await launchAgent({ prompt: PROMPT });
+      await installClaude(withPrompt);
+      expect(await withPrompt.execClaude(['-p', 'review HEAD'])).toMatchObject({
+        exitCode: 0,
+        stdout: `--append-system-prompt-file\n${PROMPT_FILE}\n-p\nreview HEAD\n`,
+      });
+
+      const without = await launchAgent({ prompt: '' });
+      await installClaude(without);
+      expect(await without.execClaude(['-p', 'review HEAD'])).toMatchObject({ exitCode: 0, stdout: '-p\nreview HEAD\n' });
+    });
+
+    test('exec gives the guest exit code, stdout and stderr; a non-zero exit does not throw', async () => {
+      const bottle = await launchAgent();
+      for (const code of [0, 3, 42]) {
+        const result = await bottle.exec(['sh', '-c', `echo out ${code}; echo err ${code} >&2; exit ${code}`]);
+        expect(result, `exit ${code}`).toMatchObject({ exitCode: code, stdout: `out ${code}\n`, stderr: `err ${code}\n` });
+      }
+    });
+
+    test('exec stdout is byte-exact', async () => {
+      const bottle = await launchAgent();
+      const result = await bottle.exec(['printf', '\\000\\001\\377']);
+      expect(result.exitCode).toBe(0);
+      expect([...result.stdoutBytes]).toEqual([0, 1, 255]);
+    });
+
+    test('stop and remove are idempotent; a removed bottle refuses exec, and so does the engine', async ({ engine }) => {
+      const bottle = await launchAgent();
+      await bottle.stop();
+      await bottle.stop();
+      expect((await engine.status(bottle.name))?.state).toBe('stopped');
+      await bottle.remove();
+      await bottle.remove();
+      await bottle.stop();
+      expect(bottle.removed).toBe(true);
+      expect(await engine.status(bottle.name)).toBeUndefined();
+      expect(await leftovers()).not.toContain(bottle.name);
+
+      await expect(bottle.exec(['true'])).rejects.toBeInstanceOf(BottleRemovedError);
+      await expect(bottle.execClaude()).rejects.toThrow(`bottle "${bottle.name}" has been removed`);
+      const error = await engine.exec(bottle.name, ['true']).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EngineCommandError);
+      expect((error as EngineCommandError).kind).toBe('not-found');
+    });
+
+    test('concurrent launches give distinct, running, provisioned bottles', async ({ engine }) => {
+      const plan = await planFor({ prompt: PROMPT, skills: ['changelog'] });
+      const settled = await Promise.allSettled(Array.from({ length: 5 }, () => launch(plan, { engine })));
+      for (const result of settled) if (result.status === 'fulfilled') launched.add(result.value.name);
+      const bottles = settled.map((result) => (result.status === 'fulfilled' ? result.value : expect.fail(String(result.reason))));
+      const names = bottles.map((bottle) => bottle.name);
+      expect(new Set(names).size).toBe(5);
+      expect((await leftovers()).sort()).toEqual([...names].sort());
+      for (const bottle of bottles) {
+        expect((await engine.status(bottle.name))?.state, bottle.name).toBe('running');
+        expect((await bottle.exec(['cat', PROMPT_FILE])).stdout, bottle.name).toBe(PROMPT);
+        expect(await sh(bottle, `stat -c '%a %u %g' "$1"`, `${SKILLS_DIR}/changelog/SKILL.md`)).toBe('644 1000 1000\n');
+      }
+    });
+
+    test('a fault at any engine call of a launch leaves no machine and names the step', async ({ engine, calls, injectFault }, ctx) => {
+      if (!injectFault) return ctx.skip('the backend offers no injectFault');
+      if (!calls) return ctx.skip('the backend records no calls, so the calls of a launch cannot be counted');
+      const plan = await planFor({ prompt: PROMPT, skills: ['code-review'] });
+
+      // A clean launch maps each of its calls to the step that made it.
+      const stepOfCall: LaunchStep[] = [];
+      const first = calls().length;
+      const steps: { step: LaunchStep; from: number }[] = [];
+      const clean = await launch(plan, { engine, onStep: (step) => steps.push({ step, from: calls().length - first }) });
+      launched.add(clean.name);
+      const total = calls().length - first;
+      for (let call = 0; call < total; call++) stepOfCall.push(steps.findLast((s) => s.from <= call)?.step ?? 'create');
+      await clean.remove();
+      // Provisioning may take one call (an engine with uploadTree) or several.
+      expect(stepOfCall.slice(0, 2)).toEqual(['create', 'start']);
+      expect(stepOfCall.length).toBeGreaterThan(2);
+      for (const step of stepOfCall.slice(2)) expect(step).toMatch(/^provision-/);
+
+      for (let n = 1; n <= total; n++) {
+        injectFault(n);
+        const error = await launch(plan, { engine }).then(
+          (bottle) => {
+            launched.add(bottle.name);
+            return undefined;
+          },
+          (e: unknown) => e,
+        );
+        expect(error, `fault at call ${n}`).toBeInstanceOf(LaunchError);
+        const failed = error as LaunchError;
+        launched.add(failed.machine);
+        expect(failed.step, `fault at call ${n}`).toBe(stepOfCall[n - 1]);
+        expect(failed.cause, `fault at call ${n}`).toBeInstanceOf(EngineCommandError);
+        expect(failed.rollbackError, `fault at call ${n}`).toBeUndefined();
+        expect(await engine.status(failed.machine), `machine after a fault at call ${n}`).toBeUndefined();
+        expect(await leftovers(), `machines after a fault at call ${n}`).toEqual([]);
+      }
+    });
+
+    test('secrets in the agent env and a per-exec env reach the guest, never argv', async ({ calls }, ctx) => {
+      if (!calls) return ctx.skip('the backend records no calls, so argv cannot be checked');
+      const agentSecret = `agent-${run}-s3cr3t`;
+      const execSecret = `exec ${run} "quoted" $dollar 'single'`;
+      const bottle = await launchAgent({ env: { CB_AGENT_SECRET: agentSecret } });
+      const result = await bottle.exec(['sh', '-c', 'printf %s "$CB_AGENT_SECRET"']);
+      expect(result).toMatchObject({ exitCode: 0, stdout: agentSecret });
+      const perExec = await bottle.exec(['sh', '-c', 'printf "%s|%s" "$CB_AGENT_SECRET" "$CB_EXEC_SECRET"'], { env: { CB_EXEC_SECRET: execSecret } });
+      expect(perExec).toMatchObject({ exitCode: 0, stdout: `${agentSecret}|${execSecret}` });
+      const leaks = calls().filter((argv) => argv.some((arg) => arg.includes(agentSecret) || arg.includes(execSecret)));
+      expect(leaks).toEqual([]);
+    });
+  });
+}
+
+function need<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('backend contract: the backend factory did not run (see beforeAll)');
+  return value;
+}
