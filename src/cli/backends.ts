@@ -72,6 +72,7 @@ export async function openBackend(choice: BackendChoice, io: Io, transport: Tran
 
   const smolvm = await probeSmolvm(transport);
   if (smolvm.installed && smolvm.missing.length === 0) {
+    io.notice(`backend auto: using smolvm ${smolvm.version?.raw}`);
     return { kind: 'smolvm', engine: new SmolvmEngine({ transport }), close: async () => {} };
   }
   const docker = await probeDocker(transport);
