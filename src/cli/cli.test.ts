@@ -31,6 +31,7 @@ const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
 
 describe('claude-bottle CLI on the fake', () => {
   let name = '';
+  let planFile = '';
 
   it('launch --json reports the bottle, its backend, the prompt path and the skills dir', async () => {
     const r = await cli(['launch', EXAMPLE, '--backend', 'fake', '--json']);
@@ -45,8 +46,8 @@ describe('claude-bottle CLI on the fake', () => {
     });
     name = String(out.name);
     expect(name).toMatch(/^reviewer-[0-9a-f]{8}$/);
-    const plan = join(String(out.stateDir), `${name}.plan.json`);
-    expect((await stat(plan)).mode & 0o777).toBe(0o600);
+    planFile = join(String(out.stateDir), `${name}.plan.json`);
+    expect((await stat(planFile)).mode & 0o777).toBe(0o600);
   });
 
   it('ls finds it from another process; exec passes output and exit codes through', async () => {
@@ -74,6 +75,7 @@ describe('claude-bottle CLI on the fake', () => {
 
   it('rm removes it; a second rm and an exec say there is no such bottle', async () => {
     expect((await cli(['rm', name])).exitCode).toBe(0);
+    await expect(stat(planFile), 'the plan (env values) goes with the bottle').rejects.toThrow();
     const again = await cli(['rm', name]);
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toContain(`no bottle named "${name}"`);

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadAgentFile } from '../../agent/spec.ts';
 import { stateRoot, writeFileAtomic } from '../../agent/state.ts';
@@ -21,9 +22,16 @@ export async function launchCommand(io: Io, args: { agentFile: string | undefine
     });
     // The plan holds the agent's env values: keep it beside the prompt, 0600, never in argv.
     const planPath = join(plan.stateDir, `${bottle.name}.plan.json`);
-    await writeFileAtomic(planPath, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o600 });
-    const record = bottle.toRecord({ agent: agent.name, planPath });
-    await new BottleRegistry(stateRoot(io.env)).save({ ...record, backend: backend.kind });
+    try {
+      await writeFileAtomic(planPath, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o600 });
+      const record = bottle.toRecord({ agent: agent.name, planPath });
+      await new BottleRegistry(stateRoot(io.env)).save({ ...record, backend: backend.kind });
+    } catch (error) {
+      // A bottle nobody can find again is a leak: take it down.
+      await bottle.remove().catch(() => undefined);
+      await rm(planPath, { force: true });
+      throw error;
+    }
     io.data({
       name: bottle.name,
       backend: backend.kind,
