@@ -66,6 +66,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       }
     };
     if (values.force && command !== 'image') throw new UsageError(`${command} does not take --force`);
+    if (dash !== -1 && !execLike) throw new UsageError(`${command} takes no arguments after --`);
     const maxPositionals = (n: number) => {
       if (positionals.length > n) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[n])}${execLike ? ' (put the command after --)' : ''}`);
     };
