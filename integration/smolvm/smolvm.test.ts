@@ -12,6 +12,7 @@ import { SmolvmEngine } from '../../src/engine/smolvm.ts';
 import { prepare } from '../../src/plan/prepare.ts';
 import { SmolvmClient } from '../../src/smolvm/client.ts';
 import { compareVersions, parseSmolvmVersion, type SmolvmVersion } from '../../src/smolvm/version.ts';
+import { describeBackendContract, injectFaults } from '../../src/testing/backend-contract.ts';
 import { describeEngineContract, recordCalls } from '../../src/testing/engine-contract.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 
@@ -111,6 +112,19 @@ describeEngineContract(
   () => {
     const recorded = recordCalls(createExecaTransport());
     return { engine: new SmolvmEngine({ transport: recorded.transport }), image: 'alpine', calls: recorded.calls };
+  },
+  reason !== undefined ? { skip: reason } : {},
+);
+
+// The bare VM is Alpine with only root in /etc/passwd: the contract's uid-1000 user is numeric
+// everywhere it is checked, so the bare image serves.
+describeBackendContract(
+  'smolvm',
+  () => {
+    // A faulted call never reaches smolvm; it answers the way smolvm fails.
+    const faults = injectFaults(createExecaTransport(), () => ({ exitCode: 1, stderr: 'Error: agent operation failed: injected fault\n' }));
+    const { transport, calls } = recordCalls(faults.transport);
+    return { engine: new SmolvmEngine({ transport }), image: 'alpine', calls, injectFault: faults.injectFault };
   },
   reason !== undefined ? { skip: reason } : {},
 );
