@@ -6,6 +6,7 @@ import { NotImplemented } from './errors.ts';
 import type { Plan } from './plan/plan.ts';
 import { type PrepareOptions, prepare } from './plan/prepare.ts';
 import { provisionCa } from './provision/ca.ts';
+import { provisionGit } from './provision/git.ts';
 import { provisionPrompt } from './provision/prompt.ts';
 import { type SkillsOptions, provisionSkills } from './provision/skills.ts';
 
@@ -19,8 +20,9 @@ export interface BottleBackend {
   provisionSkills(plan: Plan, machine: string, options?: SkillsOptions): Promise<string | undefined>;
   /** Installs `plan.ca` in the guest's trust store (a no-op without one). */
   provisionCa(plan: Plan, machine: string): Promise<void>;
-  /** Not yet: the inner plans (git gate, supervise) are a later issue. */
-  provisionGit(plan: Plan, machine: string): Promise<void>;
+  /** Clones `plan.git` into the guest workspace through the gate at `gateUrl` (a no-op without a git section). */
+  provisionGit(plan: Plan, machine: string, gateUrl: string): Promise<void>;
+  /** Not yet: the supervise plan is a later issue. */
   provisionSupervise(plan: Plan, machine: string): Promise<void>;
 }
 
@@ -35,7 +37,9 @@ export function createBackend(engine: Engine): BottleBackend {
     provisionCa: async (plan, machine) => {
       await provisionCa(engine, machine, plan);
     },
-    provisionGit: () => Promise.reject(new NotImplemented('provisionGit', 'needs the git gate plan')),
+    provisionGit: async (plan, machine, gateUrl) => {
+      await provisionGit(engine, machine, plan, gateUrl);
+    },
     provisionSupervise: () => Promise.reject(new NotImplemented('provisionSupervise', 'needs the supervise plan')),
   };
 }

@@ -1,15 +1,19 @@
 // claude-bottle SDK: agent spec → prepare → launch → Bottle, over an injectable transport.
 export { AgentSpecSchema, loadAgentFile, parseAgentSpec, type AgentSpec } from './agent/spec.ts';
 export { agentStateDir, stateRoot } from './agent/state.ts';
-export { PlanSchema, type Plan } from './plan/plan.ts';
+export { GitGatePlanSchema, PlanSchema, type GitGatePlan, type Plan } from './plan/plan.ts';
 export { prepare, type PrepareOptions } from './plan/prepare.ts';
-export { launch, LaunchError, machineNameFor, BOTTLE_LABEL, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
+export { launch, LaunchError, machineNameFor, BOTTLE_LABEL, type GitGateEndpoint, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
 export { Bottle, BottleRemovedError, type BottleRecord, type BottleExecOptions } from './bottle/bottle.ts';
 export { BottleRegistry } from './bottle/registry.ts';
 export { createBackend, type BottleBackend } from './backend.ts';
 export { provisionPrompt } from './provision/prompt.ts';
 export { provisionSkills, ProvisionError, type SkillsTransfer, type SkillsOptions } from './provision/skills.ts';
 export { provisionCa, caEnv, CA_ENV, GUEST_CA_BUNDLE } from './provision/ca.ts';
+export { provisionGit, gitProvisionArgv } from './provision/git.ts';
+export { startGitGate, GATE_REPO_PATH, type GitGate, type GitGateOptions, type GitPushAttempt } from './gitgate/server.ts';
+export { branchPrefixProblem, defaultBranchPrefix } from './gitgate/policy.ts';
+export type { RefCommand, RefResult } from './gitgate/pktline.ts';
 export {
   buildAgentImage,
   agentImageStatus,
@@ -32,3 +36,43 @@ export { createExecaTransport, type ExecaTransportOptions } from './transport/ex
 export type { CommandResult, RunOptions, Transport } from './transport/types.ts';
 export { BinaryNotFoundError, ClaudeBottleError, ConfigError, EngineCommandError, NotImplemented, formatArgv, type EngineErrorKind } from './errors.ts';
 export { packTar, unpackTar, type TarEntry } from './archive/tar.ts';
+// The bundle: host-side daemons beside a bottle (pipelock egress proxy, git gate, supervise MCP server).
+export { BundleError, daemonsCsv, startBundle, type Bundle, type BundleOptions } from './bundle/bundle.ts';
+export {
+  DOCKER_HOST_ALIAS,
+  freePort,
+  guestProbe,
+  hostAddressFor,
+  SMOLVM_HOST_ALIAS,
+  type Daemon,
+  type DaemonName,
+  type DaemonSpec,
+  type HostNetwork,
+  type HostRoute,
+  type StartedDaemon,
+} from './bundle/daemon.ts';
+export {
+  mcpConfigFor,
+  startSuperviseServer,
+  superviseDaemon,
+  SUPERVISE_TOOLS,
+  type McpConfig,
+  type SuperviseCall,
+  type SuperviseDaemonSpec,
+  type SuperviseServer,
+  type SuperviseServerOptions,
+} from './supervise/server.ts';
+export { guestMcpConfigPath, provisionSupervise, superviseFlags, GUEST_MCP_CONFIG_FILE, type SuperviseProvisionOptions } from './provision/supervise.ts';
+export { pipelockConfig, pipelockConfigYaml, type PipelockConfigInput } from './pipelock/config.ts';
+export { PipelockConfigSchema, type PipelockConfigFile } from './pipelock/schema.ts';
+export {
+  findPipelock,
+  pipelockDaemon,
+  PipelockMissingError,
+  PipelockStartError,
+  requirePipelock,
+  PIPELOCK_BIN_ENV,
+  type PipelockDaemonOptions,
+  type PipelockDaemonSpec,
+} from './pipelock/daemon.ts';
+export { proxyEnv, type ProxyEnvOptions } from './proxy/env.ts';

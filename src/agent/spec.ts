@@ -7,6 +7,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { branchPrefixProblem } from '../gitgate/policy.ts';
 import { AGENT_USER, isAgentImage } from '../image/recipe.ts';
 import { type AgentFileFs, errnoCode, nodeHostFs } from './host-fs.ts';
 import { describeIssues, type FieldIssue, type IssueParams } from './issues.ts';
@@ -100,6 +101,51 @@ const CaSchema = z.strictObject({
   }),
 });
 
+/** A host path field: relative to the agent file when loaded from one. */
+function hostPathSchema(what: string) {
+  return z.string().superRefine((file, ctx) => {
+    if (file.length === 0) fail(ctx, `is empty; name ${what}`);
+    else if (file.startsWith('~')) fail(ctx, `starts with '~', which is not expanded; use an absolute path or one relative to the agent file`);
+    else if (file.includes('\u0000')) fail(ctx, 'has a NUL byte');
+  });
+}
+
+/** One line of text for a git identity: no newline, NUL, '<' or '>' (git would reject or mangle it). */
+function identitySchema(what: string) {
+  return z.string().superRefine((value, ctx) => {
+    if (value.trim().length === 0) fail(ctx, `is empty; give the agent's git ${what} or omit it`);
+    else if (/[\n\r\0<>]/.test(value)) fail(ctx, `has a newline, NUL, '<' or '>', which a git ${what} cannot hold`);
+    else if (what === 'email' && /\s/.test(value)) fail(ctx, 'has whitespace; an email address has none');
+  });
+}
+
+/**
+ * A host repository the bottle works on through the git gate: cloned into the guest workspace,
+ * with pushes allowed only to branches under `branchPrefix` (default `bottle/<name>/`).
+ */
+export const GitSpecSchema = z.strictObject({
+  /** Host path of the repository (work tree or bare); relative to the agent file when loaded from one. */
+  repo: hostPathSchema('a git repository on the host'),
+  branchPrefix: z
+    .string()
+    .superRefine((prefix, ctx) => {
+      const problem = branchPrefixProblem(prefix);
+      if (problem) fail(ctx, `is not a valid branch prefix: it ${problem} (e.g. "bottle/reviewer/")`);
+    })
+    .optional(),
+  /** The agent's git identity; defaults to its name and `<name>@claude-bottle.invalid`. */
+  name: identitySchema('user name').optional(),
+  email: identitySchema('email').optional(),
+  /** Guest path of the clone; default `<home>/workspace`. */
+  workspace: z
+    .string()
+    .superRefine((path, ctx) => {
+      const problem = guestPathProblem(path);
+      if (problem) fail(ctx, `is not a valid workspace: it ${problem} (an absolute guest path)`);
+    })
+    .optional(),
+});
+
 /**
  * Checked on the raw input so every bad name and value is reported at once (zod stops at the
  * first kind) and an own `__proto__` key is not silently dropped. Messages never carry
@@ -132,6 +178,8 @@ export const AgentSpecSchema = z.strictObject({
   env: EnvSchema.default(() => ({})),
   /** Trusted inside the guest: the system store, Node, curl, git and Python. */
   ca: CaSchema.optional(),
+  /** A host repository served to the guest through the git gate. */
+  git: GitSpecSchema.optional(),
 });
 
 export type AgentSpec = z.output<typeof AgentSpecSchema>;
@@ -141,6 +189,7 @@ export type AgentSpecInput = z.input<typeof AgentSpecSchema>;
 const AGENT_FIELDS = Object.keys(AgentSpecSchema.shape);
 const USER_FIELDS = Object.keys(GuestUserSchema.shape);
 const CA_FIELDS = Object.keys(CaSchema.shape);
+const GIT_FIELDS = Object.keys(GitSpecSchema.shape);
 
 /** Validates and applies defaults. `source` (a file name) prefixes every message line. */
 export function parseAgentSpec(input: unknown, source?: string): AgentSpec {
@@ -148,7 +197,7 @@ export function parseAgentSpec(input: unknown, source?: string): AgentSpec {
   if (result.success) return withImageUser(result.data, input);
   const issues = describeIssues(result.error.issues, input, {
     secretFields: new Set(['env']),
-    knownKeys: (path) => (path === '' ? AGENT_FIELDS : path === 'user' ? USER_FIELDS : path === 'ca' ? CA_FIELDS : undefined),
+    knownKeys: (path) => (path === '' ? AGENT_FIELDS : path === 'user' ? USER_FIELDS : path === 'ca' ? CA_FIELDS : path === 'git' ? GIT_FIELDS : undefined),
   });
   throw specError(issues, source);
 }
@@ -172,7 +221,7 @@ export interface LoadAgentFileOptions {
 
 /**
  * Reads `.yaml`/`.yml`, `.json`, or `.md` (YAML front matter; the body is the prompt); any
- * other extension is read as YAML, a superset of JSON. `skillsDir` and `ca.file` come back absolute,
+ * other extension is read as YAML, a superset of JSON. `skillsDir`, `ca.file` and `git.repo` come back absolute,
  * resolved against the file's directory.
  */
 export async function loadAgentFile(path: string, options: LoadAgentFileOptions = {}): Promise<AgentSpec> {
@@ -189,6 +238,7 @@ export async function loadAgentFile(path: string, options: LoadAgentFileOptions 
     ...spec,
     ...(spec.skillsDir !== undefined ? { skillsDir: resolve(dir, spec.skillsDir) } : {}),
     ...(spec.ca !== undefined ? { ca: { ...spec.ca, file: resolve(dir, spec.ca.file) } } : {}),
+    ...(spec.git !== undefined ? { git: { ...spec.git, repo: resolve(dir, spec.git.repo) } } : {}),
   };
 }
 

@@ -4,11 +4,17 @@ import { BOTTLE_LABEL, type Engine, type NetworkPolicy } from '../engine/types.t
 import type { Plan } from '../plan/plan.ts';
 import { provisionCa } from '../provision/ca.ts';
 import { provisionFilesAsTree } from '../provision/files.ts';
+import { provisionGit } from '../provision/git.ts';
 import { provisionPrompt } from '../provision/prompt.ts';
 import { type SkillsTransfer, provisionSkills } from '../provision/skills.ts';
 import { Bottle, bottleEnv } from './bottle.ts';
 
-export type LaunchStep = 'create' | 'start' | 'provision-files' | 'provision-ca' | 'provision-prompt' | 'provision-skills';
+export type LaunchStep = 'create' | 'start' | 'provision-files' | 'provision-ca' | 'provision-prompt' | 'provision-skills' | 'provision-git';
+
+/** A git gate serving `plan.git` (see `startGitGate`): its URL must be reachable from the guest. */
+export interface GitGateEndpoint {
+  readonly url: string;
+}
 
 /** Says which step failed; `cause` keeps the original (e.g. a SmolvmError with argv and stderr). */
 export class LaunchError extends ClaudeBottleError {
@@ -38,6 +44,12 @@ export interface LaunchOptions {
   /** The machine's network; default none at all. */
   readonly network?: NetworkPolicy;
   readonly onStep?: (step: LaunchStep, machine: string) => void;
+  /**
+   * The git gate for `plan.git`: a started gate, or a function starting one for this machine
+   * (it runs at the provision-git step). Without it, a plan's git section is not provisioned.
+   * The gate's lifetime is the caller's: launch never closes it.
+   */
+  readonly gitGate?: GitGateEndpoint | ((plan: Plan, machine: string) => Promise<GitGateEndpoint>);
 }
 
 export { BOTTLE_LABEL };
@@ -46,7 +58,11 @@ export function machineNameFor(slug: string): string {
   return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
-/** create → start → provision (CA when the plan has one, prompt, skills); any failure removes the machine before the error surfaces. */
+/**
+ * create → start → provision (CA when the plan has one, prompt, skills, then the git clone when the
+ * plan has a git section and `options.gitGate` is given); any failure removes the machine before
+ * the error surfaces.
+ */
 export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle> {
   const { engine } = options;
   const name = options.name ?? machineNameFor(plan.agent.slug);
@@ -80,6 +96,13 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
       skillsDir = await run('provision-skills', () =>
         provisionSkills(engine, name, plan, options.skillsTransfer ? { transfer: options.skillsTransfer } : {}),
       );
+    }
+    const { gitGate } = options;
+    if (plan.git && gitGate) {
+      await run('provision-git', async () => {
+        const gate = typeof gitGate === 'function' ? await gitGate(plan, name) : gitGate;
+        return provisionGit(engine, name, plan, gate.url);
+      });
     }
     return new Bottle({ name, engine, promptPath, skillsDir, env: bottleEnv(plan), user: plan.agent.user });
   } catch (error) {

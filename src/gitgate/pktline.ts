@@ -94,10 +94,12 @@ export function reportStatus(results: readonly RefResult[]): Buffer {
 }
 
 /** Wraps `data` in side-band packets on `channel` (1 data, 2 progress/messages shown as `remote: `). */
-export function sideband(channel: 1 | 2 | 3, data: Buffer): Buffer {
+export function sideband(channel: 1 | 2 | 3, data: Buffer, large = true): Buffer {
+  // Plain `side-band` allows 1000-byte packets; `side-band-64k` 65520.
+  const max = large ? MAX_SIDEBAND_DATA : 1000 - 4 - 1;
   const out: Buffer[] = [];
-  for (let at = 0; at < data.length; at += MAX_SIDEBAND_DATA) {
-    out.push(pkt(Buffer.concat([Buffer.from([channel]), data.subarray(at, at + MAX_SIDEBAND_DATA)])));
+  for (let at = 0; at < data.length; at += max) {
+    out.push(pkt(Buffer.concat([Buffer.from([channel]), data.subarray(at, at + max)])));
   }
   return Buffer.concat(out);
 }

@@ -37,7 +37,7 @@ export function refusal(command: RefCommand, prefix: string): string | undefined
   const allowed = `refs/heads/${prefix}`;
   if (ZERO_OID.test(command.new)) return `${GATE_NAME}: deleting refs is not allowed`;
   if (!command.ref.startsWith(allowed) || command.ref.length === allowed.length) {
-    return `${GATE_NAME}: only branches ${prefix}* may be pushed (refs/heads/${prefix}*)`;
+    return `${GATE_NAME}: only branches ${prefix}* may be pushed`;
   }
   return undefined;
 }

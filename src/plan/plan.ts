@@ -24,6 +24,28 @@ const RelativePath = z.string().refine((p) => relativePathProblem(p) === undefin
 const Mode = z.number().int().min(0).max(0o777);
 const Size = z.number().int().min(0);
 
+/**
+ * What the git gate and `provisionGit` need; the gate's URL is not here, since its port is only
+ * known once it listens (at launch).
+ */
+export const GitGatePlanSchema = z.strictObject({
+  /** The host repository, absolute. */
+  repo: HostPath,
+  /** Its common git dir (`git rev-parse --git-common-dir`), checked at prepare. */
+  gitDir: HostPath,
+  /** Pushes may update `refs/heads/<prefix>*` only. */
+  prefix: z.string().min(1),
+  /** The branch the guest clone starts on, `<prefix>work`: `git push -u origin HEAD` lands inside the prefix. */
+  branch: z.string().min(1),
+  /** The agent's git identity in the clone. */
+  name: z.string().min(1),
+  email: z.string().min(1),
+  /** Guest path of the clone. */
+  workspace: GuestPath,
+});
+
+export type GitGatePlan = z.infer<typeof GitGatePlanSchema>;
+
 export const PlanSchema = z.strictObject({
   version: z.literal(PLAN_VERSION),
   agent: z.strictObject({
@@ -66,6 +88,8 @@ export const PlanSchema = z.strictObject({
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
     })
     .optional(),
+  /** A host repository served through the git gate, cloned into the guest by `provisionGit`. */
+  git: GitGatePlanSchema.optional(),
   preparedAt: z.iso.datetime(),
 });
 

@@ -3,13 +3,15 @@
  * thing a launch uploads from the state dir (the prompt). Bad input fails before any write.
  */
 import { createHash } from 'node:crypto';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, posix, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { errnoCode, type HostFs, nodeHostFs } from '../agent/host-fs.ts';
 import type { FieldIssue } from '../agent/issues.ts';
 import { type AgentSpec, type AgentSpecInput, parseAgentSpec } from '../agent/spec.ts';
 import { agentStateDir, ensureDir, type Env, hostHome, PRIVATE_FILE_MODE, writeFileAtomic } from '../agent/state.ts';
-import { GUEST_CA_PATH, guestPromptPath, guestSkillsDir, HOST_CA_FILE, HOST_PROMPT_FILE, type Plan, PLAN_VERSION, PlanSchema, type PlannedSkill } from './plan.ts';
+import { defaultBranchPrefix } from '../gitgate/policy.ts';
+import { gitCommonDir, isValidBranchName } from '../gitgate/repo.ts';
+import { type GitGatePlan, GUEST_CA_PATH, guestPromptPath, guestSkillsDir, HOST_CA_FILE, HOST_PROMPT_FILE, type Plan, PLAN_VERSION, PlanSchema, type PlannedSkill } from './plan.ts';
 
 export const SKILLS_DIR_ENV = 'CLAUDE_BOTTLE_SKILLS_DIR';
 export const SKILL_MANIFEST = 'SKILL.md';
@@ -43,6 +45,7 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
   const skills = await resolveSkills(spec, skillsSource(spec, env, homedir), fs);
   const prompt = new TextEncoder().encode(spec.prompt);
   const ca = spec.ca ? await readCa(spec.ca.file, fs) : undefined;
+  const git = spec.git ? await resolveGit(spec, spec.git) : undefined;
   const plan = PlanSchema.parse({
     version: PLAN_VERSION,
     agent: { name: spec.name, slug: spec.name, image: spec.image, user: spec.user, env: spec.env },
@@ -56,6 +59,7 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
     },
     skills: { guestDir: skillsGuestDir, items: skills },
     ...(ca ? { ca: { hostPath: join(stateDir, HOST_CA_FILE), guestPath: GUEST_CA_PATH, sha256: ca.sha256 } } : {}),
+    ...(git ? { git } : {}),
     preparedAt: (options.now ?? (() => new Date()))().toISOString(),
   } satisfies Plan);
 
@@ -65,6 +69,36 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
   await writeFileAtomic(plan.prompt.hostPath, prompt, { mode: PRIVATE_FILE_MODE, fs });
   if (plan.ca && ca) await writeFileAtomic(plan.ca.hostPath, ca.pem, { mode: PRIVATE_FILE_MODE, fs });
   return plan;
+}
+
+/** The default branch a bottle's clone starts on, under its prefix. */
+export const GIT_WORK_BRANCH = 'work';
+
+/** `git.repo` must be a git repository (checked with git itself); the defaults are filled in. */
+async function resolveGit(spec: AgentSpec, git: NonNullable<AgentSpec['git']>): Promise<GitGatePlan> {
+  const repo = resolve(git.repo);
+  let gitDir: string;
+  try {
+    gitDir = await gitCommonDir(repo);
+  } catch (error) {
+    const message = `${JSON.stringify(repo)} is not a git repository (${error instanceof Error ? error.message : String(error)})`;
+    throw new ConfigError(`git.repo: ${message}`, [{ path: 'git.repo', message }]);
+  }
+  const prefix = git.branchPrefix ?? defaultBranchPrefix(spec.name);
+  const branch = `${prefix}${GIT_WORK_BRANCH}`;
+  if (!(await isValidBranchName(branch))) {
+    const message = `${JSON.stringify(prefix)} does not make a valid branch name (${JSON.stringify(branch)} fails git check-ref-format)`;
+    throw new ConfigError(`git.branchPrefix: ${message}`, [{ path: 'git.branchPrefix', message }]);
+  }
+  return {
+    repo,
+    gitDir,
+    prefix,
+    branch,
+    name: git.name ?? spec.name,
+    email: git.email ?? `${spec.name}@claude-bottle.invalid`,
+    workspace: git.workspace ?? posix.join(spec.user.home, 'workspace'),
+  };
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/g;

@@ -20,3 +20,5 @@ export {
   type RecordedRequest,
 } from './messages-api.ts';
 export { describeClaudeProof, standInEnv, type ClaudeProofOptions, type ClaudeProofTarget } from './claude-proof.ts';
+// The pipelock test double (no registry ships pipelock): point PIPELOCK_BIN or pipelockDaemon({ bin }) at it.
+export { fakePipelockBin } from './pipelock.ts';

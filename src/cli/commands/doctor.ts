@@ -1,6 +1,7 @@
 import { arch, platform } from 'node:os';
 import { stateRoot } from '../../agent/state.ts';
 import { agentImageStatus, type AgentImageStatus } from '../../image/build.ts';
+import { findPipelock, PIPELOCK_BIN_ENV } from '../../pipelock/daemon.ts';
 import { SMOLVM_MIN_VERSION } from '../../smolvm/version.ts';
 import { createExecaTransport } from '../../transport/execa.ts';
 import { probeDocker, probeSmolvm } from '../backends.ts';
@@ -9,7 +10,7 @@ import { imageStatusLine } from './image.ts';
 
 export async function doctorCommand(io: Io): Promise<number> {
   const transport = createExecaTransport({ env: io.env });
-  const [smolvm, docker] = await Promise.all([probeSmolvm(transport), probeDocker(transport)]);
+  const [smolvm, docker, pipelock] = await Promise.all([probeSmolvm(transport), probeDocker(transport), probePipelock(transport, io.env)]);
   // The agent image is a Docker image; without an engine there is nothing to ask.
   const image: AgentImageStatus | { error: string } | null = docker.answers
     ? await agentImageStatus(transport).catch((error: unknown) => ({ error: error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error) }))
@@ -28,6 +29,7 @@ export async function doctorCommand(io: Io): Promise<number> {
     },
     docker: { binary: io.env.DOCKER_BIN ?? 'docker', answers: docker.answers, version: docker.version ?? null, ...(docker.error ? { error: docker.error } : {}) },
     image,
+    pipelock,
     stateDir: stateRoot(io.env),
   };
   io.data(report);
@@ -37,8 +39,22 @@ export async function doctorCommand(io: Io): Promise<number> {
       `smolvm     ${smolvm.installed ? `${smolvm.version?.raw}${smolvm.missing.length ? ` — lacks: ${smolvm.missing.join('; ')}` : ' — ok'}` : `not found (${smolvm.error}); install smolvm >= ${SMOLVM_MIN_VERSION} or set SMOLVM_BIN`}`,
       `docker     ${docker.answers ? `engine ${docker.version} — ok` : `no engine answers (${docker.error})`}`,
       `image      ${image === null ? 'unknown (no Docker engine answers)' : 'error' in image ? `cannot inspect (${image.error})` : imageStatusLine(image)}`,
+      `pipelock   ${pipelock.path ? `${pipelock.path} — ${pipelock.version !== null ? `${pipelock.version} — ok` : pipelock.error}` : `not found — needed only for egress plans; install it or set ${PIPELOCK_BIN_ENV}`}`,
       `state dir  ${report.stateDir}`,
     ].join('\n'),
   );
   return EXIT.ok;
+}
+
+/** pipelock runs on the host beside egress-proxied bottles; only those plans need it. */
+async function probePipelock(
+  transport: ReturnType<typeof createExecaTransport>,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ binary: string; found: boolean; path: string | null; version: string | null; error?: string }> {
+  const binary = env[PIPELOCK_BIN_ENV] ?? 'pipelock';
+  const path = findPipelock(env);
+  if (!path) return { binary, found: false, path: null, version: null };
+  const result = await transport.run([path, '--version'], { timeoutMs: 5000 }).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: String(error) }));
+  const version = result.exitCode === 0 ? (result.stdout.trim().split('\n')[0] ?? '').replace(/^pipelock version\s*/, '') : null;
+  return { binary, found: true, path, version, ...(version === null ? { error: `--version failed: ${result.stderr.trim().split('\n').at(-1) ?? ''}` } : {}) };
 }

@@ -1,0 +1,143 @@
+/**
+ * Host-side daemons that run beside a bottle (the "bundle"): the pipelock egress proxy, the git
+ * gate and the supervise MCP server. Each is a `DaemonSpec` — a name and a `start(host, port)` —
+ * so any of them plugs into `startBundle` the same way. This module holds the pieces every daemon
+ * shares: a free port on the one address the daemon binds, the address a guest dials to reach
+ * the host, and the probe a guest runs to prove it does.
+ */
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { ConfigError } from '../errors.ts';
+
+export type DaemonName = 'pipelock' | 'git-gate' | 'supervise' | (string & {});
+
+/** A running daemon. `stop()` is idempotent. */
+export interface Daemon {
+  readonly name: DaemonName;
+  /** The address it is bound to (never a wildcard unless asked for). */
+  readonly host: string;
+  readonly port: number;
+  /** How the host reaches it, e.g. `http://127.0.0.1:41234` or `http://10.0.0.1:41234/mcp`. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** What `start` hands back: the daemon's URL on the host and how to stop it. */
+export interface StartedDaemon {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** How to start one daemon on a given address and port; the git gate plugs in here too. */
+export interface DaemonSpec {
+  readonly name: DaemonName;
+  /** Bind exactly `host:port`; resolve once it accepts connections. */
+  start(host: string, port: number): Promise<StartedDaemon>;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+export function isWildcardAddress(host: string): boolean {
+  return WILDCARDS.has(host);
+}
+
+/** `[::1]` for IPv6 literals, the host unchanged otherwise: for URLs and `host:port` strings. */
+export function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/**
+ * A port that is free on `host` right now: bind port 0 there, read it, release it. Another
+ * process may take it before the daemon binds it; `startBundle` retries once on EADDRINUSE.
+ */
+export async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  server.unref();
+  server.listen({ host, port: 0, exclusive: true });
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    throw new ConfigError(`cannot bind ${host}: ${error instanceof Error ? error.message : String(error)}`, [{ path: 'host', message: String(error) }]);
+  }
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Where the guest network puts the host. One of:
+ *  - smolvm `tsi` (the default backend): guest sockets are proxied by the host, so the guest's
+ *    `127.0.0.1:PORT` is the host's loopback;
+ *  - smolvm `virtio-net` (chosen when ports, allow-lists or `--network` are used): the guest dials
+ *    `host.smolvm.internal` (or the gateway 100.96.0.1) and the relay dials host `127.0.0.1:PORT`;
+ *  - docker `user-network`: a network the caller created (e.g. `--internal`); its gateway IP is
+ *    this host, so bind that address and the guest dials it;
+ *  - docker `default-bridge`: create the container with `--add-host host.docker.internal:host-gateway`
+ *    and bind the bridge's gateway (`docker network inspect bridge`; `127.0.0.1` on Docker Desktop).
+ */
+export type HostNetwork =
+  | { readonly kind: 'tsi' }
+  | { readonly kind: 'virtio-net' }
+  | { readonly kind: 'user-network'; readonly name: string; readonly gateway: string }
+  | { readonly kind: 'default-bridge'; readonly gateway: string };
+
+export interface HostRoute {
+  /** The one address the daemons bind on the host. */
+  readonly bindHost: string;
+  /** The name or address the guest dials. */
+  readonly guestHost: string;
+  /** Extra `docker create` arguments the route needs (only for the default bridge). */
+  readonly createArgs: readonly string[];
+}
+
+export const SMOLVM_HOST_ALIAS = 'host.smolvm.internal';
+export const DOCKER_HOST_ALIAS = 'host.docker.internal';
+
+/** The rules above, as data: what the host binds and what the guest dials, per engine and network. */
+export function hostAddressFor(engineKind: string, network: HostNetwork): HostRoute {
+  const wrong = (): never => {
+    const message = `a ${engineKind} guest cannot use a "${network.kind}" network`;
+    throw new ConfigError(message, [{ path: 'network', message }]);
+  };
+  if (engineKind === 'smolvm' || engineKind === 'fake') {
+    if (network.kind === 'tsi') return { bindHost: '127.0.0.1', guestHost: '127.0.0.1', createArgs: [] };
+    if (network.kind === 'virtio-net') return { bindHost: '127.0.0.1', guestHost: SMOLVM_HOST_ALIAS, createArgs: [] };
+    return wrong();
+  }
+  if (engineKind === 'docker') {
+    if (network.kind === 'user-network') return { bindHost: network.gateway, guestHost: network.gateway, createArgs: [] };
+    if (network.kind === 'default-bridge') {
+      return { bindHost: network.gateway, guestHost: DOCKER_HOST_ALIAS, createArgs: ['--add-host', `${DOCKER_HOST_ALIAS}:host-gateway`] };
+    }
+    return wrong();
+  }
+  const message = `no host route is known for engine "${engineKind}" (known: smolvm, docker)`;
+  throw new ConfigError(message, [{ path: 'engine', message }]);
+}
+
+/**
+ * The argv a guest runs to prove it reaches `daemon` at `hostAlias:port`: exit 0 and
+ * `reachable via <tool>` on stdout, else exit 1. It tries, in order, whatever the guest has:
+ * `nc -z`, `wget` (busybox or GNU; an HTTP error status still proves the TCP connection), `curl`,
+ * bash's `/dev/tcp`, then `node`. Every attempt is bounded (3-5 s; wget only where `timeout` exists).
+ */
+export function guestProbe(daemon: Pick<Daemon, 'name' | 'port'>, hostAlias: string): string[] {
+  const script = [
+    'h=$1; p=$2; u="http://$1:$2/"',
+    'ok() { echo "reachable via $1"; exit 0; }',
+    'has() { command -v "$1" >/dev/null 2>&1; }',
+    'if has nc && nc -z -w 3 "$h" "$p" </dev/null >/dev/null 2>&1; then ok nc; fi',
+    // No `wget -T`: Debian's static busybox wget crashes with it. `timeout` (coreutils or busybox) bounds it instead.
+    // busybox wget: exit 1 with "server returned error"; GNU wget: exit 8 for any HTTP error status.
+    't=; if has timeout; then t="timeout 5"; fi',
+    'if has wget; then out=$($t wget -q -O /dev/null "$u" 2>&1); rc=$?; ' +
+      'if [ $rc -eq 0 ] || [ $rc -eq 8 ]; then ok wget; fi; ' +
+      'case "$out" in *"server returned error"*) ok wget;; esac; fi',
+    'if has curl && curl -s -o /dev/null -m 3 "$u"; then ok curl; fi',
+    'if has bash && bash -c \'exec 3<>"/dev/tcp/$0/$1"\' "$h" "$p" 2>/dev/null; then ok bash; fi',
+    'if has node && node -e \'const s=require("net").connect(+process.argv[2],process.argv[1]);s.setTimeout(3000,()=>process.exit(1));s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1))\' "$h" "$p"; then ok node; fi',
+    `echo "${daemon.name}: cannot reach $h:$p" >&2`,
+    'exit 1',
+  ].join('\n');
+  return ['sh', '-c', script, 'probe', hostAlias, String(daemon.port)];
+}

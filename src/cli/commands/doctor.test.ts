@@ -1,0 +1,48 @@
+// doctor's pipelock line, through the real CLI: found (the fake pipelock, via PIPELOCK_BIN) or not.
+import { execa } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../../bin/claude-bottle.js', import.meta.url));
+const FAKE_PIPELOCK = fileURLToPath(new URL('../../../fakes/bin/pipelock', import.meta.url));
+
+let work: string;
+let env: Record<string, string>;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'claude-bottle-doctor-'));
+  env = {
+    // node must stay reachable (the fake pipelock is a node script), pipelock must not be on it.
+    PATH: process.execPath.replace(/\/node$/, ''),
+    HOME: join(work, 'home'),
+    CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'),
+    SMOLVM_BIN: join(work, 'absent-smolvm'),
+    DOCKER_BIN: join(work, 'absent-docker'),
+  };
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+const doctor = (args: string[], extra: Record<string, string> = {}) =>
+  execa(process.execPath, [BIN, 'doctor', ...args], { env: { ...env, ...extra }, extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000 });
+
+describe('doctor: pipelock', () => {
+  it('reports the binary found through PIPELOCK_BIN, with its version (JSON and text)', async () => {
+    const json = await doctor(['--json'], { PIPELOCK_BIN: FAKE_PIPELOCK });
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).pipelock).toEqual({ binary: FAKE_PIPELOCK, found: true, path: FAKE_PIPELOCK, version: '0.0.0-fake' });
+    const text = await doctor([], { PIPELOCK_BIN: FAKE_PIPELOCK });
+    expect(text.stdout).toContain(`pipelock   ${FAKE_PIPELOCK} — 0.0.0-fake — ok`);
+  });
+
+  it('reports it missing, saying who needs it and how to point at it', async () => {
+    const json = await doctor(['--json']);
+    expect(JSON.parse(json.stdout).pipelock).toEqual({ binary: 'pipelock', found: false, path: null, version: null });
+    const text = await doctor([]);
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toMatch(/pipelock {3}not found — needed only for egress plans; install it or set PIPELOCK_BIN/);
+  });
+});
