@@ -1,6 +1,6 @@
 /** The fake's world: machine records, their guest filesystems, images, guest programs. */
 import { alpineRootfs, GuestFs, ROOT } from './guest-fs.ts';
-import { Sink, StdinRef } from './guest/process.ts';
+import { type GuestNetwork, Sink, StdinRef } from './guest/process.ts';
 import { Userland } from './guest/userland.ts';
 import type { HostFs } from './host-fs.ts';
 import { ImageRegistry } from './images.ts';
@@ -129,7 +129,9 @@ export class SmolvmModel {
    */
   async runGuest(machine: Machine, run: GuestRun): Promise<GuestOutcome> {
     const user = machine.fs.defaultUser;
-    const guest = { name: machine.record.name, fs: machine.fs };
+    const r = machine.record;
+    const network: GuestNetwork = r.allowHosts.length || r.allowCidrs.length || r.netBackend === 'virtio-net' ? 'virtio-net' : r.network ? 'tsi' : 'none';
+    const guest = { name: r.name, fs: machine.fs, network };
     if (!this.userland.resolve(guest, { ...run, user })) return { kind: 'not-found' };
     const cwdOk = machine.fs.as(user, () => {
       try {

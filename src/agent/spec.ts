@@ -146,6 +146,46 @@ export const GitSpecSchema = z.strictObject({
     .optional(),
 });
 
+/** A DNS name (optionally `*.`-prefixed) an egress allow-list may name. */
+const AllowHostSchema = z.string().superRefine((host, ctx) => {
+  if (!/^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(host) || host.length > 253) {
+    fail(ctx, 'is not a host name (letters, digits, "-" and ".", optionally starting "*.")');
+  }
+});
+
+/** An IPv4 or IPv6 network in CIDR notation. */
+const AllowCidrSchema = z.string().superRefine((cidr, ctx) => {
+  const [address = '', bits, extra] = cidr.split('/');
+  const v4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(address);
+  const v6 = !v4 && /^[0-9A-Fa-f:]+$/.test(address) && address.includes(':');
+  const max = v4 ? 32 : 128;
+  if (extra !== undefined || bits === undefined || !/^\d{1,3}$/.test(bits) || Number(bits) > max || !(v4 || v6)) {
+    fail(ctx, 'is not a CIDR network (e.g. "10.0.0.0/8" or "fd00::/8")');
+  }
+});
+
+/**
+ * Where the guest may connect out to. smolvm enforces the lists itself (`--allow-host`,
+ * `--allow-cidr`); on Docker the bottle joins a network that reaches only the host, where the
+ * pipelock proxy applies them. `proxy: false` skips pipelock (smolvm's own filter remains).
+ */
+export const EgressSpecSchema = z.strictObject({
+  allowHosts: z.array(AllowHostSchema).default(() => []),
+  allowCidrs: z.array(AllowCidrSchema).default(() => []),
+  proxy: z.boolean().default(true),
+});
+
+/** A supervising MCP server on the host that the bottled claude reports to (`--mcp-config`). */
+export const SuperviseSpecSchema = z.strictObject({
+  /** The server's name in claude's MCP config. */
+  name: z
+    .string()
+    .superRefine((name, ctx) => {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) fail(ctx, 'is not a valid MCP server name (1-64 letters, digits, "_" or "-")');
+    })
+    .default('supervisor'),
+});
+
 /**
  * Checked on the raw input so every bad name and value is reported at once (zod stops at the
  * first kind) and an own `__proto__` key is not silently dropped. Messages never carry
@@ -180,6 +220,10 @@ export const AgentSpecSchema = z.strictObject({
   ca: CaSchema.optional(),
   /** A host repository served to the guest through the git gate. */
   git: GitSpecSchema.optional(),
+  /** Outbound network: none at all unless this is given. */
+  egress: EgressSpecSchema.optional(),
+  /** A supervising MCP server beside the bottle. */
+  supervise: SuperviseSpecSchema.optional(),
 });
 
 export type AgentSpec = z.output<typeof AgentSpecSchema>;
@@ -190,6 +234,16 @@ const AGENT_FIELDS = Object.keys(AgentSpecSchema.shape);
 const USER_FIELDS = Object.keys(GuestUserSchema.shape);
 const CA_FIELDS = Object.keys(CaSchema.shape);
 const GIT_FIELDS = Object.keys(GitSpecSchema.shape);
+const EGRESS_FIELDS = Object.keys(EgressSpecSchema.shape);
+const SUPERVISE_FIELDS = Object.keys(SuperviseSpecSchema.shape);
+const NESTED_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  '': AGENT_FIELDS,
+  user: USER_FIELDS,
+  ca: CA_FIELDS,
+  git: GIT_FIELDS,
+  egress: EGRESS_FIELDS,
+  supervise: SUPERVISE_FIELDS,
+};
 
 /** Validates and applies defaults. `source` (a file name) prefixes every message line. */
 export function parseAgentSpec(input: unknown, source?: string): AgentSpec {
@@ -197,7 +251,7 @@ export function parseAgentSpec(input: unknown, source?: string): AgentSpec {
   if (result.success) return withImageUser(result.data, input);
   const issues = describeIssues(result.error.issues, input, {
     secretFields: new Set(['env']),
-    knownKeys: (path) => (path === '' ? AGENT_FIELDS : path === 'user' ? USER_FIELDS : path === 'ca' ? CA_FIELDS : path === 'git' ? GIT_FIELDS : undefined),
+    knownKeys: (path) => NESTED_FIELDS[path],
   });
   throw specError(issues, source);
 }

@@ -32,6 +32,12 @@ export function bottleEnv(plan: Plan): Record<string, string> {
   return { ...caEnv(plan), ...plan.agent.env };
 }
 
+/** The slice of a running bundle a bottle exposes. */
+export interface BottleDaemons {
+  readonly csv: string;
+  readonly daemons: readonly { readonly name: string; readonly url: string; readonly port: number }[];
+}
+
 export interface BottleExecOptions extends Omit<ExecOptions, 'interactive'> {
   readonly interactive?: boolean;
 }
@@ -45,6 +51,11 @@ export class Bottle implements AsyncDisposable {
   /** The agent's environment, applied to every exec (values travel outside argv). */
   readonly env: Readonly<Record<string, string>>;
   readonly user: Plan['agent']['user'];
+  /** Flags `claude` always gets after the prompt flag (supervise's `--mcp-config … --strict-mcp-config`). */
+  readonly claudeFlags: readonly string[];
+  /** The host daemons serving this bottle (`daemons.csv` is the original `daemons_csv`); absent when none. */
+  readonly daemons: BottleDaemons | undefined;
+  readonly #onRemove: (() => Promise<void>) | undefined;
   #removed = false;
 
   constructor(fields: {
@@ -54,6 +65,10 @@ export class Bottle implements AsyncDisposable {
     skillsDir?: string | undefined;
     env?: Readonly<Record<string, string>>;
     user: Plan['agent']['user'];
+    claudeFlags?: readonly string[];
+    daemons?: BottleDaemons;
+    /** Runs once the machine is gone (stops the daemons, frees the route). */
+    onRemove?: () => Promise<void>;
   }) {
     this.name = fields.name;
     this.engine = fields.engine;
@@ -61,6 +76,9 @@ export class Bottle implements AsyncDisposable {
     this.skillsDir = fields.skillsDir;
     this.env = fields.env ?? {};
     this.user = fields.user;
+    this.claudeFlags = fields.claudeFlags ?? [];
+    this.daemons = fields.daemons;
+    this.#onRemove = fields.onRemove;
   }
 
   get backend(): string {
@@ -84,7 +102,7 @@ export class Bottle implements AsyncDisposable {
 
   /** `claude`, with `--append-system-prompt-file` exactly when the agent has a prompt, then `args`. */
   claudeArgv(args: readonly string[] = []): string[] {
-    return ['claude', ...(this.promptPath ? ['--append-system-prompt-file', this.promptPath] : []), ...args];
+    return ['claude', ...(this.promptPath ? ['--append-system-prompt-file', this.promptPath] : []), ...this.claudeFlags, ...args];
   }
 
   async execClaude(args: readonly string[] = [], options: BottleExecOptions = {}): Promise<ExecResult> {
@@ -102,6 +120,7 @@ export class Bottle implements AsyncDisposable {
     if (this.#removed) return;
     await this.engine.remove(this.name);
     this.#removed = true;
+    await this.#onRemove?.();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

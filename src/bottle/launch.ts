@@ -1,15 +1,33 @@
 import { randomBytes } from 'node:crypto';
-import { ClaudeBottleError, EngineCommandError } from '../errors.ts';
-import { BOTTLE_LABEL, type Engine, type NetworkPolicy } from '../engine/types.ts';
+import { join } from 'node:path';
+import { type Bundle, startBundle } from '../bundle/bundle.ts';
+import { type Daemon, guestProbe } from '../bundle/daemon.ts';
+import { bundleFor, guestUrl } from '../bundle/plan.ts';
+import { ClaudeBottleError, ConfigError, EngineCommandError } from '../errors.ts';
+import { BOTTLE_LABEL, type Engine, type HostRoute, type NetworkPolicy } from '../engine/types.ts';
+import { proxyEnv } from '../proxy/env.ts';
+import { mcpConfigFor } from '../supervise/server.ts';
+import { provisionSupervise, superviseFlags } from '../provision/supervise.ts';
 import type { Plan } from '../plan/plan.ts';
 import { provisionCa } from '../provision/ca.ts';
 import { provisionFilesAsTree } from '../provision/files.ts';
 import { provisionGit } from '../provision/git.ts';
 import { provisionPrompt } from '../provision/prompt.ts';
-import { type SkillsTransfer, provisionSkills } from '../provision/skills.ts';
+import { ProvisionError, type SkillsTransfer, provisionSkills } from '../provision/skills.ts';
 import { Bottle, bottleEnv } from './bottle.ts';
 
-export type LaunchStep = 'create' | 'start' | 'provision-files' | 'provision-ca' | 'provision-prompt' | 'provision-skills' | 'provision-git';
+export type LaunchStep =
+  | 'route'
+  | 'bundle'
+  | 'create'
+  | 'start'
+  | 'probe'
+  | 'provision-files'
+  | 'provision-ca'
+  | 'provision-prompt'
+  | 'provision-skills'
+  | 'provision-git'
+  | 'provision-supervise';
 
 /** A git gate serving `plan.git` (see `startGitGate`): its URL must be reachable from the guest. */
 export interface GitGateEndpoint {
@@ -58,33 +76,70 @@ export function machineNameFor(slug: string): string {
   return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
+/** The network a bottle gets: none unless its plans call for egress or host daemons. */
+function networkFor(plan: Plan, engine: Engine, route: HostRoute | undefined): NetworkPolicy {
+  const egress = plan.egress ?? { allowHosts: [], allowCidrs: [] };
+  if (engine.kind === 'docker' && plan.egress && !plan.proxy) {
+    const message = 'Docker cannot enforce an egress allow-list by itself; keep egress.proxy (pipelock) on, or use smolvm';
+    throw new ConfigError(`egress.proxy: ${message}`, [{ path: 'egress.proxy', message }]);
+  }
+  return {
+    enabled: false,
+    allowHosts: egress.allowHosts,
+    allowCidrs: egress.allowCidrs,
+    ...(route ? { hostOnly: true, ...(route.attach !== undefined ? { attach: route.attach } : {}) } : {}),
+  };
+}
+
 /**
- * create → start → provision (CA when the plan has one, prompt, skills, then the git clone when the
- * plan has a git section and `options.gitGate` is given); any failure removes the machine before
- * the error surfaces.
+ * route + bundle (the plans' host daemons) → create → start → probe each daemon from the guest →
+ * provision (CA, prompt, skills, git clone through the gate, supervise's MCP config). Any failure
+ * removes the machine, stops the daemons and frees the route before the error surfaces; a
+ * successful bottle takes them down on `remove()`.
  */
 export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle> {
   const { engine } = options;
   const name = options.name ?? machineNameFor(plan.agent.slug);
   let step: LaunchStep = 'create';
   let created = false;
+  let route: HostRoute | undefined;
+  let bundle: Bundle | undefined;
   const run = async <T>(next: LaunchStep, fn: () => Promise<T>): Promise<T> => {
     step = next;
     options.onStep?.(next, name);
     return fn();
   };
+  const { gitGate } = options;
+  // A caller-supplied gate replaces the bundle's own.
+  const planned = bundleFor(gitGate ? { ...plan, daemons: plan.daemons.filter((d) => d !== 'git-gate') } : plan, name);
   try {
+    if (planned.specs.length) {
+      const hostRoute = engine.hostRoute?.bind(engine);
+      if (!hostRoute) {
+        const message = `the ${engine.kind} engine cannot reach host daemons (${plan.daemons.join(', ')}): it has no hostRoute`;
+        throw new ConfigError(message, [{ path: 'daemons', message }]);
+      }
+      route = await run('route', () => hostRoute(name, { egress: plan.egress !== undefined }));
+      const bindHost = route.bindHost;
+      bundle = await run('bundle', () => startBundle(planned.specs, { host: bindHost }));
+    }
+    const network = options.network ?? networkFor(plan, engine, route);
     await run('create', () =>
       engine.create({
         name,
         image: plan.agent.image,
         labels: { [BOTTLE_LABEL]: '1', [`${BOTTLE_LABEL}.agent`]: plan.agent.slug, ...options.labels },
-        network: options.network ?? { enabled: false, allowHosts: [], allowCidrs: [] },
+        network,
         user: plan.agent.user,
       }),
     );
     created = true;
     await run('start', () => engine.start(name));
+    if (bundle && route) {
+      const { guestHost } = route;
+      const daemons = bundle.daemons;
+      await run('probe', () => probeDaemons(engine, name, daemons, guestHost));
+    }
     if (plan.ca) await run('provision-ca', () => provisionCa(engine, name, plan));
     let promptPath: string | undefined;
     let skillsDir: string | undefined;
@@ -97,25 +152,75 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
         provisionSkills(engine, name, plan, options.skillsTransfer ? { transfer: options.skillsTransfer } : {}),
       );
     }
-    const { gitGate } = options;
-    if (plan.git && gitGate) {
+    const toGuest = (daemon: string): string | undefined => {
+      const url = bundle?.get(daemon)?.url;
+      return url && route ? guestUrl(url, route.guestHost) : undefined;
+    };
+    const gateUrl = toGuest('git-gate');
+    if (plan.git && (gitGate || gateUrl)) {
       await run('provision-git', async () => {
-        const gate = typeof gitGate === 'function' ? await gitGate(plan, name) : gitGate;
-        return provisionGit(engine, name, plan, gate.url);
+        const url = gitGate ? (typeof gitGate === 'function' ? await gitGate(plan, name) : gitGate).url : (gateUrl as string);
+        return provisionGit(engine, name, plan, url);
       });
     }
-    return new Bottle({ name, engine, promptPath, skillsDir, env: bottleEnv(plan), user: plan.agent.user });
+    let mcpConfigPath: string | undefined;
+    const superviseUrl = toGuest('supervise');
+    if (plan.supervise && superviseUrl) {
+      const { name: server, configGuestPath } = plan.supervise;
+      mcpConfigPath = await run('provision-supervise', () =>
+        provisionSupervise(engine, name, {
+          configGuestPath,
+          mcpConfig: mcpConfigFor(superviseUrl, server),
+          user: plan.agent.user,
+          stateDir: join(plan.stateDir, 'bottles', name),
+        }),
+      );
+    }
+    const proxyUrl = toGuest('pipelock');
+    const env = {
+      ...(proxyUrl && route ? proxyEnv({ proxyUrl: proxyUrl.replace(/\/$/, ''), noProxy: [route.guestHost] }) : {}),
+      ...bottleEnv(plan),
+    };
+    const held = { bundle, route };
+    return new Bottle({
+      name,
+      engine,
+      promptPath,
+      skillsDir,
+      env,
+      user: plan.agent.user,
+      claudeFlags: superviseFlags(mcpConfigPath),
+      ...(bundle ? { daemons: bundle } : {}),
+      onRemove: async () => {
+        await held.bundle?.stop();
+        await held.route?.release();
+      },
+    });
   } catch (error) {
     // A name that already existed belongs to someone else: never delete it.
     const foreign = !created && error instanceof EngineCommandError && error.kind === 'already-exists';
     let rollbackError: unknown;
-    if (!foreign) {
+    for (const undo of [
+      () => (foreign ? Promise.resolve() : engine.remove(name)),
+      () => bundle?.stop() ?? Promise.resolve(),
+      () => route?.release() ?? Promise.resolve(),
+    ]) {
       try {
-        await engine.remove(name);
+        await undo();
       } catch (e) {
-        rollbackError = e;
+        rollbackError ??= e;
       }
     }
     throw new LaunchError(step, name, error, rollbackError);
+  }
+}
+
+/** One exec per daemon, from inside the guest: the daemons are proven reachable before anything uses them. */
+async function probeDaemons(engine: Engine, machine: string, daemons: readonly Daemon[], guestHost: string): Promise<void> {
+  for (const daemon of daemons) {
+    const result = await engine.exec(machine, guestProbe(daemon, guestHost), { timeoutMs: 30_000 });
+    if (result.exitCode !== 0) {
+      throw new ProvisionError(`the guest cannot reach the ${daemon.name} daemon at ${guestHost}:${daemon.port}`, result);
+    }
   }
 }

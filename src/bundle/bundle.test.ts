@@ -134,7 +134,7 @@ describe('guestProbe (run here by a real sh)', () => {
     const daemon = b.daemons[0]!;
     const argv = guestProbe(daemon, '127.0.0.1');
     expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
-    expect(argv.slice(3)).toEqual(['probe', '127.0.0.1', String(daemon.port)]);
+    expect(argv.slice(3)).toEqual(['probe', '127.0.0.1', String(daemon.port), 'supervise', '/health']);
     expect(argv[2]).not.toContain(String(daemon.port));
     const up = await run(argv[0]!, argv.slice(1), { timeout: 20_000 });
     expect(up.stdout).toMatch(/^reachable via \w+/);

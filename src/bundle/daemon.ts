@@ -19,6 +19,8 @@ export interface Daemon {
   readonly port: number;
   /** How the host reaches it, e.g. `http://127.0.0.1:41234` or `http://10.0.0.1:41234/mcp`. */
   readonly url: string;
+  /** A path answering 200 to a plain GET, for guest probes that speak HTTP. */
+  readonly healthPath?: string;
   stop(): Promise<void>;
 }
 
@@ -31,6 +33,8 @@ export interface StartedDaemon {
 /** How to start one daemon on a given address and port; the git gate plugs in here too. */
 export interface DaemonSpec {
   readonly name: DaemonName;
+  /** A path answering 200 to a plain GET once started; default `/health`. */
+  readonly healthPath?: string;
   /** Bind exactly `host:port`; resolve once it accepts connections. */
   start(host: string, port: number): Promise<StartedDaemon>;
 }
@@ -90,7 +94,8 @@ export interface HostRoute {
   readonly createArgs: readonly string[];
 }
 
-export const SMOLVM_HOST_ALIAS = 'host.smolvm.internal';
+export { SMOLVM_HOST_ALIAS } from '../engine/smolvm.ts';
+import { SMOLVM_HOST_ALIAS } from '../engine/smolvm.ts';
 export const DOCKER_HOST_ALIAS = 'host.docker.internal';
 
 /** The rules above, as data: what the host binds and what the guest dials, per engine and network. */
@@ -117,27 +122,21 @@ export function hostAddressFor(engineKind: string, network: HostNetwork): HostRo
 
 /**
  * The argv a guest runs to prove it reaches `daemon` at `hostAlias:port`: exit 0 and
- * `reachable via <tool>` on stdout, else exit 1. It tries, in order, whatever the guest has:
- * `nc -z`, `wget` (busybox or GNU; an HTTP error status still proves the TCP connection), `curl`,
- * bash's `/dev/tcp`, then `node`. Every attempt is bounded (3-5 s; wget only where `timeout` exists).
+ * `reachable via <tool>` on stdout, else exit 1 and `<name>: cannot reach …` on stderr. It
+ * tries whatever the guest has: `nc -z`, `curl`, `wget` on the daemon's health path (200 there
+ * means reachable; bounded by `timeout`: Debian's static busybox wget crashes with `-T`), bash's
+ * `/dev/tcp`, then `node`. Only `;`, `&&` and `exit`, so the smallest `sh` (and the fake's) runs
+ * it; host, port, name and path travel as arguments, never spliced into the script.
  */
-export function guestProbe(daemon: Pick<Daemon, 'name' | 'port'>, hostAlias: string): string[] {
+export function guestProbe(daemon: Pick<Daemon, 'name' | 'port'> & { readonly healthPath?: string }, hostAlias: string): string[] {
   const script = [
-    'h=$1; p=$2; u="http://$1:$2/"',
-    'ok() { echo "reachable via $1"; exit 0; }',
-    'has() { command -v "$1" >/dev/null 2>&1; }',
-    'if has nc && nc -z -w 3 "$h" "$p" </dev/null >/dev/null 2>&1; then ok nc; fi',
-    // No `wget -T`: Debian's static busybox wget crashes with it. `timeout` (coreutils or busybox) bounds it instead.
-    // busybox wget: exit 1 with "server returned error"; GNU wget: exit 8 for any HTTP error status.
-    't=; if has timeout; then t="timeout 5"; fi',
-    'if has wget; then out=$($t wget -q -O /dev/null "$u" 2>&1); rc=$?; ' +
-      'if [ $rc -eq 0 ] || [ $rc -eq 8 ]; then ok wget; fi; ' +
-      'case "$out" in *"server returned error"*) ok wget;; esac; fi',
-    'if has curl && curl -s -o /dev/null -m 3 "$u"; then ok curl; fi',
-    'if has bash && bash -c \'exec 3<>"/dev/tcp/$0/$1"\' "$h" "$p" 2>/dev/null; then ok bash; fi',
-    'if has node && node -e \'const s=require("net").connect(+process.argv[2],process.argv[1]);s.setTimeout(3000,()=>process.exit(1));s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1))\' "$h" "$p"; then ok node; fi',
-    `echo "${daemon.name}: cannot reach $h:$p" >&2`,
+    'nc -z -w 3 "$1" "$2" && echo "reachable via nc" && exit 0',
+    'curl -s -o /dev/null -m 3 "http://$1:$2/" && echo "reachable via curl" && exit 0',
+    'timeout 5 wget -q -O /dev/null "http://$1:$2$4" && echo "reachable via wget" && exit 0',
+    `bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" && echo "reachable via bash" && exit 0`,
+    `node -e 'const s=require("net").connect(+process.argv[2],process.argv[1]);s.setTimeout(3000,()=>process.exit(1));s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1))' "$1" "$2" && echo "reachable via node" && exit 0`,
+    'echo "$3: cannot reach $1:$2" >&2',
     'exit 1',
-  ].join('\n');
-  return ['sh', '-c', script, 'probe', hostAlias, String(daemon.port)];
+  ].join('; ');
+  return ['sh', '-c', script, 'probe', hostAlias, String(daemon.port), daemon.name, daemon.healthPath ?? '/health'];
 }

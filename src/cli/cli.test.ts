@@ -108,6 +108,16 @@ describe('claude-bottle CLI on the fake', () => {
     expect((await cli(['exec', 'no-such-bottle', '--', 'true'])).exitCode).toBe(125);
   });
 
+  it('refuses, before creating anything, an agent whose daemons would die with the CLI process', async () => {
+    const file = join(work, 'supervised.yaml');
+    await writeFile(file, 'name: supervised\nsupervise: {}\n');
+    const r = await cli(['launch', file, '--backend', 'fake']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/not implemented yet: CLI launch of agents with host daemons \(supervise/);
+    expect(JSON.parse((await cli(['ls', '--json'])).stdout)).not.toContainEqual(expect.objectContaining({ agent: 'supervised' }));
+    await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'agents', 'supervised'))).rejects.toThrow();
+  });
+
   it('doctor reports platform, smolvm, docker and the state dir', async () => {
     const r = await cli(['doctor', '--json']);
     expect(r.exitCode).toBe(0);

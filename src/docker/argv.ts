@@ -138,6 +138,15 @@ export function checkContainerName(name: string): string {
   return name;
 }
 
+/** A per-bottle network that reaches only the host (`--internal`): the bundle listens on its gateway. */
+export const dockerNetworkArgv = {
+  create: (name: string, labels: Readonly<Record<string, string>>): string[] => [
+    DOCKER, 'network', 'create', '--internal', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), checkNetworkName(name),
+  ],
+  gateway: (name: string): string[] => [DOCKER, 'network', 'inspect', '--format', '{{(index .IPAM.Config 0).Gateway}}', checkNetworkName(name)],
+  remove: (name: string): string[] => [DOCKER, 'network', 'rm', checkNetworkName(name)],
+};
+
 /** A docker network name or id; never a flag. */
 export function checkNetworkName(name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { packTar } from '../archive/tar.ts';
 import { ConfigError } from '../errors.ts';
-import { checkGuestPath, dockerArgv } from '../docker/argv.ts';
+import { checkGuestPath, dockerArgv, dockerNetworkArgv } from '../docker/argv.ts';
 import { planEnv } from '../docker/env.ts';
 import { DockerError, isDockerFailure } from '../docker/errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../transport/types.ts';
-import type { Engine, ExecOptions, ExecResult, MachineConfig, MachineInfo, MachineState, UploadOptions } from './types.ts';
+import { BOTTLE_LABEL, type Engine, type ExecOptions, type ExecResult, type HostRoute, type MachineConfig, type MachineInfo, type MachineState, type UploadOptions } from './types.ts';
 
 export interface DockerEngineOptions {
   readonly transport: Transport;
@@ -53,7 +53,7 @@ export class DockerEngine implements Engine {
         name: config.name,
         image: config.image,
         labels: config.labels,
-        network: !wantsNetwork ? 'none' : this.#network !== undefined ? { name: this.#network } : 'default',
+        network: network.attach !== undefined ? { name: network.attach } : !wantsNetwork ? 'none' : this.#network !== undefined ? { name: this.#network } : 'default',
         envKeys: env.keys,
         ...(envFile !== undefined ? { envFile } : {}),
         ...(config.user ? { user: { uid: config.user.uid, gid: config.user.gid } } : {}),
@@ -71,6 +71,29 @@ export class DockerEngine implements Engine {
           `Make it local first: \`docker pull ${config.image}\`, \`docker build -t ${config.image} …\` or \`docker load -i …\``,
       });
     });
+  }
+
+  /**
+   * A fresh `--internal` network per bottle: the guest reaches the host's gateway address, where
+   * the daemons listen, and nothing beyond (egress goes through the proxy there).
+   */
+  async hostRoute(machine: string): Promise<HostRoute> {
+    const network = `${machine}-net`;
+    await this.#ok(dockerNetworkArgv.create(network, { [BOTTLE_LABEL]: '1', [`${BOTTLE_LABEL}.machine`]: machine }));
+    let released: Promise<void> | undefined;
+    const release = (): Promise<void> =>
+      (released ??= (async () => {
+        const result = await this.#run(dockerNetworkArgv.remove(network));
+        if (result.exitCode !== 0 && !/not found|No such network/i.test(result.stderr)) throw DockerError.fromResult(result);
+      })());
+    try {
+      const gateway = (await this.#ok(dockerNetworkArgv.gateway(network))).stdout.trim();
+      if (!gateway) throw new DockerError({ kind: 'unknown', reason: `docker network ${network} has no gateway address`, argv: dockerNetworkArgv.gateway(network), exitCode: 0, stderr: '' });
+      return { bindHost: gateway, guestHost: gateway, attach: network, release };
+    } catch (error) {
+      await release().catch(() => undefined);
+      throw error;
+    }
   }
 
   async start(name: string): Promise<void> {

@@ -1,7 +1,10 @@
 import { EngineCommandError } from '../errors.ts';
 import { SmolvmClient, type SmolvmMachineJson } from '../smolvm/client.ts';
 import type { Transport } from '../transport/types.ts';
-import type { Engine, ExecOptions, ExecResult, MachineConfig, MachineInfo, MachineState, UploadOptions } from './types.ts';
+import type { Engine, ExecOptions, ExecResult, HostRoute, MachineConfig, MachineInfo, MachineState, UploadOptions } from './types.ts';
+
+/** The host as a virtio-net guest sees it (smolvm >= 1.8.3). */
+export const SMOLVM_HOST_ALIAS = 'host.smolvm.internal';
 
 /**
  * The bare smolvm VM *is* an Alpine rootfs, so `alpine` means "no --image": no registry pull,
@@ -25,12 +28,22 @@ export class SmolvmEngine implements Engine {
       net: network.enabled,
       allowHosts: network.allowHosts,
       allowCidrs: network.allowCidrs,
+      // Only the host's services: virtio-net limited to loopback, reached as host.smolvm.internal.
+      ...(network.hostOnly && !network.allowHosts.length && !network.allowCidrs.length ? { outboundLocalhostOnly: true } : {}),
       ...(config.env ? { env: config.env } : {}),
       ...(config.workdir !== undefined ? { workdir: config.workdir } : {}),
       ...(config.cpus !== undefined ? { cpus: config.cpus } : {}),
       ...(config.memMib !== undefined ? { memMib: config.memMib } : {}),
       labels: config.labels,
     });
+  }
+
+  /**
+   * Daemons bind the host loopback. Any egress or host-only policy puts the VM on virtio-net,
+   * whose gateway relays `host.smolvm.internal:<port>` to the host's 127.0.0.1:<port>.
+   */
+  async hostRoute(): Promise<HostRoute> {
+    return { bindHost: '127.0.0.1', guestHost: SMOLVM_HOST_ALIAS, release: async () => {} };
   }
 
   async start(name: string): Promise<void> {

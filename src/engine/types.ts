@@ -18,6 +18,22 @@ export interface NetworkPolicy {
   readonly enabled: boolean;
   readonly allowHosts: readonly string[];
   readonly allowCidrs: readonly string[];
+  /** Reach the host's own services (the bundle's daemons) and nothing else. */
+  readonly hostOnly?: boolean;
+  /** The engine network to join, from `HostRoute.attach` (docker: a per-bottle `--internal` network). */
+  readonly attach?: string;
+}
+
+/** Where a bottle's host-side daemons listen and how its guest dials them. */
+export interface HostRoute {
+  /** The one host address the daemons bind. */
+  readonly bindHost: string;
+  /** The name or address the guest dials to reach `bindHost`. */
+  readonly guestHost: string;
+  /** An engine network the machine must join (`NetworkPolicy.attach`). */
+  readonly attach?: string;
+  /** Frees what the route holds (a docker network); after the machine is gone. Idempotent. */
+  release(): Promise<void>;
 }
 
 export interface MachineConfig {
@@ -88,6 +104,11 @@ export interface Engine {
    * upload-then-unpack round trips; provisioning falls back to `upload` + `exec` without it.
    */
   uploadTree?(name: string, archive: Uint8Array): Promise<void>;
+  /**
+   * Optional: set up how a machine-to-be reaches daemons on the host. `egress` says whether its
+   * guest also talks to the outside (through the egress proxy on that route).
+   */
+  hostRoute?(machine: string, options: { readonly egress: boolean }): Promise<HostRoute>;
   /** Throws only when the engine itself fails; the guest's exit code is returned. */
   exec(name: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** `undefined` when the machine does not exist. */

@@ -46,6 +46,33 @@ export const GitGatePlanSchema = z.strictObject({
 
 export type GitGatePlan = z.infer<typeof GitGatePlanSchema>;
 
+/** Where the guest may connect out to; none of it exists without an `egress` section. */
+export const EgressPlanSchema = z.strictObject({
+  allowHosts: z.array(z.string().min(1)),
+  allowCidrs: z.array(z.string().min(1)),
+});
+
+/**
+ * The pipelock egress proxy. Its listen address is the engine's host route and a free port,
+ * known only at launch; the config generated from this plan is written to `configDir` then.
+ */
+export const ProxyPlanSchema = z.strictObject({
+  /** The pipelock binary, found at prepare (`PIPELOCK_BIN` or PATH). */
+  bin: HostPath,
+  configDir: HostPath,
+  allowHosts: z.array(z.string().min(1)).min(1),
+  allowCidrs: z.array(z.string().min(1)),
+});
+
+/** The supervising MCP server and where claude's `--mcp-config` file lands in the guest. */
+export const SupervisePlanSchema = z.strictObject({
+  name: z.string().min(1),
+  configGuestPath: GuestPath,
+});
+
+export const DAEMONS = ['pipelock', 'git-gate', 'supervise'] as const;
+export type PlannedDaemon = (typeof DAEMONS)[number];
+
 export const PlanSchema = z.strictObject({
   version: z.literal(PLAN_VERSION),
   agent: z.strictObject({
@@ -90,6 +117,11 @@ export const PlanSchema = z.strictObject({
     .optional(),
   /** A host repository served through the git gate, cloned into the guest by `provisionGit`. */
   git: GitGatePlanSchema.optional(),
+  egress: EgressPlanSchema.optional(),
+  proxy: ProxyPlanSchema.optional(),
+  supervise: SupervisePlanSchema.optional(),
+  /** The host daemons the plans call for, in start order; never empty when one of them is planned. */
+  daemons: z.array(z.enum(DAEMONS)).default(() => []),
   preparedAt: z.iso.datetime(),
 });
 
@@ -117,3 +149,14 @@ export function redactPlan(plan: Plan): Plan {
   const env = Object.fromEntries(Object.keys(plan.agent.env).map((name) => [name, '<redacted>']));
   return { ...plan, agent: { ...plan.agent, env } };
 }
+
+export type EgressPlan = z.infer<typeof EgressPlanSchema>;
+export type ProxyPlan = z.infer<typeof ProxyPlanSchema>;
+export type SupervisePlan = z.infer<typeof SupervisePlanSchema>;
+
+/** The daemons the inner plans call for, in start order (the proxy first: the others may use it). */
+export function plannedDaemons(plans: { proxy?: unknown; git?: unknown; supervise?: unknown }): PlannedDaemon[] {
+  return DAEMONS.filter((d) => (d === 'pipelock' ? plans.proxy : d === 'git-gate' ? plans.git : plans.supervise) !== undefined);
+}
+
+export const GUEST_MCP_CONFIG_FILE = '.claude-bottle-mcp.json';

@@ -11,7 +11,8 @@ import { type AgentSpec, type AgentSpecInput, parseAgentSpec } from '../agent/sp
 import { agentStateDir, ensureDir, type Env, hostHome, PRIVATE_FILE_MODE, writeFileAtomic } from '../agent/state.ts';
 import { defaultBranchPrefix } from '../gitgate/policy.ts';
 import { gitCommonDir, isValidBranchName } from '../gitgate/repo.ts';
-import { type GitGatePlan, GUEST_CA_PATH, guestPromptPath, guestSkillsDir, HOST_CA_FILE, HOST_PROMPT_FILE, type Plan, PLAN_VERSION, PlanSchema, type PlannedSkill } from './plan.ts';
+import { PipelockMissingError, requirePipelock } from '../pipelock/daemon.ts';
+import { type EgressPlan, type GitGatePlan, GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE, plannedDaemons, type ProxyPlan, type SupervisePlan, guestPromptPath, guestSkillsDir, HOST_CA_FILE, HOST_PROMPT_FILE, type Plan, PLAN_VERSION, PlanSchema, type PlannedSkill } from './plan.ts';
 
 export const SKILLS_DIR_ENV = 'CLAUDE_BOTTLE_SKILLS_DIR';
 export const SKILL_MANIFEST = 'SKILL.md';
@@ -46,6 +47,11 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
   const prompt = new TextEncoder().encode(spec.prompt);
   const ca = spec.ca ? await readCa(spec.ca.file, fs) : undefined;
   const git = spec.git ? await resolveGit(spec, spec.git) : undefined;
+  const egress: EgressPlan | undefined = spec.egress ? { allowHosts: spec.egress.allowHosts, allowCidrs: spec.egress.allowCidrs } : undefined;
+  const proxy = spec.egress?.proxy ? resolveProxy(spec.egress, join(stateDir, 'proxy'), env) : undefined;
+  const supervise: SupervisePlan | undefined = spec.supervise
+    ? { name: spec.supervise.name, configGuestPath: posix.join(spec.user.home, GUEST_MCP_CONFIG_FILE) }
+    : undefined;
   const plan = PlanSchema.parse({
     version: PLAN_VERSION,
     agent: { name: spec.name, slug: spec.name, image: spec.image, user: spec.user, env: spec.env },
@@ -60,6 +66,10 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
     skills: { guestDir: skillsGuestDir, items: skills },
     ...(ca ? { ca: { hostPath: join(stateDir, HOST_CA_FILE), guestPath: GUEST_CA_PATH, sha256: ca.sha256 } } : {}),
     ...(git ? { git } : {}),
+    ...(egress ? { egress } : {}),
+    ...(proxy ? { proxy } : {}),
+    ...(supervise ? { supervise } : {}),
+    daemons: plannedDaemons({ proxy, git, supervise }),
     preparedAt: (options.now ?? (() => new Date()))().toISOString(),
   } satisfies Plan);
 
@@ -69,6 +79,22 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
   await writeFileAtomic(plan.prompt.hostPath, prompt, { mode: PRIVATE_FILE_MODE, fs });
   if (plan.ca && ca) await writeFileAtomic(plan.ca.hostPath, ca.pem, { mode: PRIVATE_FILE_MODE, fs });
   return plan;
+}
+
+/** The egress proxy needs pipelock on this host and at least one host to allow. */
+function resolveProxy(egress: NonNullable<AgentSpec['egress']>, configDir: string, env: Env): ProxyPlan {
+  if (egress.allowHosts.length === 0) {
+    const message = 'is empty, but the egress proxy allows only listed hosts; list at least one, or set egress.proxy: false';
+    throw new ConfigError(`egress.allowHosts: ${message}`, [{ path: 'egress.allowHosts', message }]);
+  }
+  let bin: string;
+  try {
+    bin = requirePipelock(env);
+  } catch (error) {
+    if (!(error instanceof PipelockMissingError)) throw error;
+    throw new ConfigError(`egress.proxy: ${error.message}`, [{ path: 'egress.proxy', message: error.message }]);
+  }
+  return { bin, configDir, allowHosts: egress.allowHosts, allowCidrs: egress.allowCidrs };
 }
 
 /** The default branch a bottle's clone starts on, under its prefix. */

@@ -110,7 +110,8 @@ describe('agent spec and prepare: git', () => {
 describe('provisionGit on the fake smolvm', () => {
   it('is one exec as the guest user: clone through the gate, identity, the work branch; positional args only', async () => {
     const plan = await planWithGit({ name: "O'Brien; rm -rf /", email: 'ob@example.com' });
-    await using bottle = await launch(plan, { engine, name: 'coder-0001' });
+    // Launched without its daemons, so only the direct call below touches git.
+    await using bottle = await launch({ ...plan, daemons: [] }, { engine, name: 'coder-0001' });
     const before = fake.calls.length;
     expect(await provisionGit(engine, bottle.name, plan, GATE_URL)).toBe('/root/workspace');
     const calls = fake.calls.slice(before).map((c) => c.argv);
@@ -128,7 +129,7 @@ describe('provisionGit on the fake smolvm', () => {
 
   it('a failed clone throws a ProvisionError with git stderr, and stops there', async () => {
     const plan = await planWithGit();
-    await using bottle = await launch(plan, { engine });
+    await using bottle = await launch({ ...plan, daemons: [] }, { engine });
     const error = await provisionGit(engine, bottle.name, plan, 'http://unreachable/repo.git').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProvisionError);
     expect((error as Error).message).toMatch(/^git: cloning http:\/\/unreachable\/repo\.git into \/root\/workspace failed \(exit 128\)\nfatal: unable to access/);
@@ -145,14 +146,14 @@ describe('provisionGit on the fake smolvm', () => {
   it('the backend provisions git too', async () => {
     const plan = await planWithGit();
     const backend = createBackend(engine);
-    await using bottle = await backend.launch(plan);
+    await using bottle = await backend.launch({ ...plan, daemons: [] });
     await backend.provisionGit(plan, bottle.name, GATE_URL);
     expect(gitCalls.map((c) => c.argv[1])).toEqual(['clone', 'config', 'config', 'config', 'checkout']);
   });
 });
 
 describe('launch with a git gate', () => {
-  it('runs provision-git last, with a started gate or a factory; without a gate the git section waits', async () => {
+  it('runs provision-git last, with a started gate, a factory, or the bundle\'s own gate', async () => {
     const plan = await planWithGit();
     const steps: LaunchStep[] = [];
     await using first = await launch(plan, { engine, gitGate: { url: GATE_URL }, onStep: (s) => steps.push(s) });
@@ -171,8 +172,12 @@ describe('launch with a git gate', () => {
     expect(gitCalls.filter((c) => c.argv[1] === 'clone').map((c) => c.argv[4])).toEqual([GATE_URL, 'http://10.0.0.2:1/repo.git']);
 
     gitCalls = [];
-    await using third = await launch(plan, { engine });
-    expect(gitCalls).toEqual([]);
+    const ownSteps: LaunchStep[] = [];
+    await using third = await launch(plan, { engine, onStep: (s) => ownSteps.push(s) });
+    expect(ownSteps).toEqual(['route', 'bundle', 'create', 'start', 'probe', 'provision-prompt', 'provision-skills', 'provision-git']);
+    expect(third.daemons?.csv).toBe('git-gate');
+    // The guest dials the gate through smolvm's host alias (virtio-net, loopback only).
+    expect(gitCalls[0]?.argv).toEqual(['git', 'clone', '-q', '--', expect.stringMatching(/^http:\/\/host\.smolvm\.internal:\d+\/repo\.git$/), '/root/workspace']);
     expect(first.name).not.toBe(third.name);
   });
 

@@ -15,7 +15,9 @@ import type { McpConfig } from '../supervise/server.ts';
 import { ProvisionError } from './skills.ts';
 
 /** In the guest user's home, beside the prompt file. */
-export const GUEST_MCP_CONFIG_FILE = '.claude-bottle-mcp.json';
+import { GUEST_MCP_CONFIG_FILE } from '../plan/plan.ts';
+
+export { GUEST_MCP_CONFIG_FILE };
 export const HOST_MCP_CONFIG_FILE = 'mcp-config.json';
 
 /**

@@ -16,6 +16,8 @@ export interface CreateArgs {
   readonly allowCidrs?: readonly string[];
   /** `--allow-host-loopback` (smolvm >= 1.10): the guest may reach the host's 127.0.0.1. */
   readonly allowHostLoopback?: boolean;
+  /** `--outbound-localhost-only`: egress limited to loopback (implies virtio-net). */
+  readonly outboundLocalhostOnly?: boolean;
   /** Names only; the values travel in the transport's env. */
   readonly envKeys?: readonly string[];
   readonly workdir?: string;
@@ -53,6 +55,7 @@ export const smolvmArgv = {
     for (const h of a.allowHosts ?? []) argv.push('--allow-host', nonEmpty(h, 'allow-host'));
     for (const c of a.allowCidrs ?? []) argv.push('--allow-cidr', nonEmpty(c, 'allow-cidr'));
     if (a.allowHostLoopback) argv.push('--allow-host-loopback');
+    if (a.outboundLocalhostOnly) argv.push('--outbound-localhost-only');
     for (const k of a.envKeys ?? []) argv.push('--env', checkEnvKey(k));
     if (a.workdir !== undefined) argv.push('--workdir', checkGuestPath(a.workdir, 'workdir'));
     for (const v of a.volumes ?? []) {

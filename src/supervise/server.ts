@@ -177,6 +177,8 @@ export async function startSuperviseServer(options: SuperviseServerOptions = {})
 
   const handle = async (req: IncomingMessage): Promise<Reply> => {
     const path = (req.url ?? '/').split('?')[0];
+    // For guest probes that speak only HTTP GET (busybox wget).
+    if (path === '/health' && req.method === 'GET') return { status: 200, body: { status: 'healthy' } };
     if (path !== MCP_PATH) return { status: 404, body: { error: `not found; the MCP endpoint is ${MCP_PATH}` } };
     if (req.headers.origin !== undefined) return { status: 403, body: rpcError(null, -32000, 'Forbidden: requests with an Origin header are refused') };
     if (req.method !== 'POST') return { status: 405, headers: { allow: 'POST' } };

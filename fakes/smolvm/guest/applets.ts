@@ -8,6 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { unpackTar } from '../../../src/archive/tar.ts';
 import { readGroups, readPasswd } from '../images.ts';
 import { GUEST_ERRNO } from '../texts.ts';
+import { nc } from './nc.ts';
 import { sleep, toText, type GuestProcess, type GuestProgram } from './process.ts';
 
 /** The stat fields the applets read (memfs returns number-typed Stats). */
@@ -943,5 +944,6 @@ export const APPLETS: Readonly<Record<string, GuestProgram>> = Object.fromEntrie
     pwd,
     basename,
     dirname,
+    nc,
   }).map(([name, program]) => [name, asUser(program)]),
 );

@@ -72,6 +72,14 @@ export class StdinRef {
 }
 
 /** A running guest program. Built-ins implement `GuestProgram` against it. */
+/**
+ * `none`: no network (smolvm's default). `tsi`: `--net`, guest sockets are the host's (libkrun
+ * TSI), so 127.0.0.1 is the host's loopback. `virtio-net`: allow-lists or `--net-backend
+ * virtio-net`; the host answers as `host.smolvm.internal` (and the gateway 100.96.0.1). The fake
+ * only ever connects to the host's own loopback; any other destination is refused.
+ */
+export type GuestNetwork = 'none' | 'tsi' | 'virtio-net';
+
 export interface GuestProcess {
   readonly argv: readonly string[];
   readonly env: Record<string, string>;
@@ -86,6 +94,7 @@ export interface GuestProcess {
   readonly stderr: Sink;
   readonly signal: AbortSignal;
   readonly machineName: string;
+  readonly network: GuestNetwork;
   /** Run another program by argv[0]; `null` when there is no such program. */
   spawn(child: ChildSpec): Promise<number | null>;
   /** Where a program name resolves (`command -v`). */

@@ -2,6 +2,7 @@
 import { posix } from 'node:path';
 import type { GuestFs, GuestUser } from '../guest-fs.ts';
 import { APPLETS } from './applets.ts';
+import type { GuestNetwork } from './process.ts';
 import {
   handlerProgram,
   type ChildSpec,
@@ -14,6 +15,8 @@ import { shProgram } from './shell.ts';
 export interface GuestMachine {
   readonly name: string;
   readonly fs: GuestFs;
+  /** What the guest's sockets reach (see GuestNetwork). */
+  readonly network?: GuestNetwork;
 }
 
 export interface LaunchSpec extends ChildSpec {
@@ -89,6 +92,7 @@ export class Userland {
       stderr: spec.stderr,
       signal: spec.signal,
       machineName: machine.name,
+      network: machine.network ?? 'none',
       spawn: (child) => this.launch(machine, { ...child, user: spec.user, signal: spec.signal }),
       which: (name) => this.which(name),
     };

@@ -4,14 +4,24 @@ import { loadAgentFile } from '../../agent/spec.ts';
 import { stateRoot, writeFileAtomic } from '../../agent/state.ts';
 import { BottleRegistry } from '../../bottle/registry.ts';
 import { launch } from '../../bottle/launch.ts';
+import { plannedDaemons } from '../../plan/plan.ts';
 import { prepare } from '../../plan/prepare.ts';
 import { type BackendChoice, openBackend } from '../backends.ts';
+import { NotImplemented } from '../../errors.ts';
 import { EXIT, type Io, UsageError } from '../io.ts';
 
 export async function launchCommand(io: Io, args: { agentFile: string | undefined; backend: BackendChoice; name?: string }): Promise<number> {
   if (!args.agentFile) throw new UsageError('launch needs an agent file: claude-bottle launch <agent-file>');
   const agent = await loadAgentFile(args.agentFile);
   io.progress(`preparing ${agent.name}…`);
+  const daemons = plannedDaemons({ proxy: agent.egress?.proxy ? agent.egress : undefined, git: agent.git, supervise: agent.supervise });
+  if (daemons.length) {
+    // The daemons run in the launching process and would die with it when `launch` returns.
+    throw new NotImplemented(
+      'CLI launch of agents with host daemons',
+      `${daemons.join(', ')} (from egress/git/supervise) must outlive the launch; use the SDK, where launch() keeps them until bottle.remove()`,
+    );
+  }
   const plan = await prepare(agent, { env: io.env });
   const backend = await openBackend(args.backend, io);
   try {
