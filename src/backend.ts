@@ -2,13 +2,13 @@ import type { AgentSpec } from './agent/spec.ts';
 import { type LaunchOptions, launch } from './bottle/launch.ts';
 import type { Bottle } from './bottle/bottle.ts';
 import type { Engine } from './engine/types.ts';
-import { NotImplemented } from './errors.ts';
 import type { Plan } from './plan/plan.ts';
 import { type PrepareOptions, prepare } from './plan/prepare.ts';
 import { provisionCa } from './provision/ca.ts';
 import { provisionGit } from './provision/git.ts';
 import { provisionPrompt } from './provision/prompt.ts';
 import { type SkillsOptions, provisionSkills } from './provision/skills.ts';
+import { provisionPlannedSupervise } from './provision/supervise.ts';
 
 /** One backend = one engine adapter; everything else is shared. */
 export interface BottleBackend {
@@ -22,8 +22,8 @@ export interface BottleBackend {
   provisionCa(plan: Plan, machine: string): Promise<void>;
   /** Clones `plan.git` into the guest workspace through the gate at `gateUrl` (a no-op without a git section). */
   provisionGit(plan: Plan, machine: string, gateUrl: string): Promise<void>;
-  /** Not yet: the supervise plan is a later issue. */
-  provisionSupervise(plan: Plan, machine: string): Promise<void>;
+  /** Writes claude's MCP config for the supervise server at `serverUrl` into the guest (a no-op without a supervise plan). */
+  provisionSupervise(plan: Plan, machine: string, serverUrl: string): Promise<void>;
 }
 
 export function createBackend(engine: Engine): BottleBackend {
@@ -40,6 +40,8 @@ export function createBackend(engine: Engine): BottleBackend {
     provisionGit: async (plan, machine, gateUrl) => {
       await provisionGit(engine, machine, plan, gateUrl);
     },
-    provisionSupervise: () => Promise.reject(new NotImplemented('provisionSupervise', 'needs the supervise plan')),
+    provisionSupervise: async (plan, machine, serverUrl) => {
+      await provisionPlannedSupervise(engine, machine, plan, serverUrl);
+    },
   };
 }

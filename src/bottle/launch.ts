@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { type Bundle, startBundle } from '../bundle/bundle.ts';
 import { type Daemon, guestProbe } from '../bundle/daemon.ts';
 import { bundleFor, guestUrl } from '../bundle/plan.ts';
 import { ClaudeBottleError, ConfigError, EngineCommandError } from '../errors.ts';
 import { BOTTLE_LABEL, type Engine, type HostRoute, type NetworkPolicy } from '../engine/types.ts';
 import { proxyEnv } from '../proxy/env.ts';
-import { mcpConfigFor } from '../supervise/server.ts';
-import { provisionSupervise, superviseFlags } from '../provision/supervise.ts';
+import { provisionPlannedSupervise, superviseFlags } from '../provision/supervise.ts';
 import type { Plan } from '../plan/plan.ts';
 import { provisionCa } from '../provision/ca.ts';
 import { provisionFilesAsTree } from '../provision/files.ts';
@@ -123,7 +121,10 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
       const bindHost = route.bindHost;
       bundle = await run('bundle', () => startBundle(planned.specs, { host: bindHost }));
     }
-    const network = options.network ?? networkFor(plan, engine, route);
+    // A caller's network still joins the route, or the guest could not reach its daemons.
+    const network = options.network
+      ? { ...options.network, ...(route ? { hostOnly: true, ...(route.attach !== undefined ? { attach: route.attach } : {}) } : {}) }
+      : networkFor(plan, engine, route);
     await run('create', () =>
       engine.create({
         name,
@@ -166,15 +167,7 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
     let mcpConfigPath: string | undefined;
     const superviseUrl = toGuest('supervise');
     if (plan.supervise && superviseUrl) {
-      const { name: server, configGuestPath } = plan.supervise;
-      mcpConfigPath = await run('provision-supervise', () =>
-        provisionSupervise(engine, name, {
-          configGuestPath,
-          mcpConfig: mcpConfigFor(superviseUrl, server),
-          user: plan.agent.user,
-          stateDir: join(plan.stateDir, 'bottles', name),
-        }),
-      );
+      mcpConfigPath = await run('provision-supervise', () => provisionPlannedSupervise(engine, name, plan, superviseUrl));
     }
     const proxyUrl = toGuest('pipelock');
     const env = {

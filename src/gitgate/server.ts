@@ -19,12 +19,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { GATE_NAME, refusal } from './policy.ts';
 import { gitCommonDir, hostGitEnv } from './repo.ts';
 import { parseReceivePackRequest, parseReport, reportStatus, sideband, type RefCommand, type RefResult } from './pktline.ts';
+import { listen } from '../net/listen.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -235,18 +235,11 @@ export async function startGitGate(options: GitGateOptions): Promise<GitGate> {
       if (!req.complete) req.destroy();
     });
   });
-  server.listen(options.port ?? 0, host);
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  let closed: Promise<void> | undefined;
+  const listening = await listen(server, host, options.port);
+  const { port, hostInUrl } = listening;
   const close = (): Promise<void> => {
-    closed ??= new Promise<void>((resolve, reject) => {
-      for (const child of children) child.kill('SIGTERM');
-      server.close((error) => (error ? reject(error) : resolve()));
-      server.closeAllConnections();
-    });
-    return closed;
+    for (const child of children) child.kill('SIGTERM');
+    return listening.close();
   };
   return {
     url: `http://${hostInUrl}:${port}${GATE_REPO_PATH}`,

@@ -11,11 +11,11 @@ import { guestPathProblem } from '../agent/names.ts';
 import { writeFileAtomic } from '../agent/state.ts';
 import type { Engine } from '../engine/types.ts';
 import { ConfigError } from '../errors.ts';
-import type { McpConfig } from '../supervise/server.ts';
+import { type McpConfig, mcpConfigFor } from '../supervise/server.ts';
 import { ProvisionError } from './skills.ts';
 
 /** In the guest user's home, beside the prompt file. */
-import { GUEST_MCP_CONFIG_FILE } from '../plan/plan.ts';
+import { GUEST_MCP_CONFIG_FILE, type Plan } from '../plan/plan.ts';
 
 export { GUEST_MCP_CONFIG_FILE };
 export const HOST_MCP_CONFIG_FILE = 'mcp-config.json';
@@ -80,4 +80,16 @@ export async function provisionSupervise(engine: Engine, machine: string, option
 /** `--mcp-config <path> --strict-mcp-config` when supervise is provisioned, else nothing. */
 export function superviseFlags(configGuestPath: string | undefined): string[] {
   return configGuestPath === undefined ? [] : ['--mcp-config', configGuestPath, '--strict-mcp-config'];
+}
+
+/** The plan's supervise section, served at `serverUrl` (as the guest dials it): returns the guest config path, or undefined without one. */
+export async function provisionPlannedSupervise(engine: Engine, machine: string, plan: Plan, serverUrl: string): Promise<string | undefined> {
+  if (!plan.supervise) return undefined;
+  return provisionSupervise(engine, machine, {
+    configGuestPath: plan.supervise.configGuestPath,
+    mcpConfig: mcpConfigFor(serverUrl, plan.supervise.name),
+    user: plan.agent.user,
+    // Per bottle: two bottles of one agent serve different URLs.
+    stateDir: join(plan.stateDir, 'bottles', machine),
+  });
 }

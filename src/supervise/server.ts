@@ -11,11 +11,10 @@
  * It binds one address only; requests carrying an `Origin` header are refused (the transport
  * asks servers to, against DNS rebinding: no browser has business here).
  */
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.ts';
-import { hostForUrl, type DaemonSpec } from '../bundle/daemon.ts';
+import type { DaemonSpec } from '../bundle/daemon.ts';
+import { listen } from '../net/listen.ts';
 
 export const MCP_PATH = '/mcp';
 export const LATEST_PROTOCOL_VERSION = '2025-06-18';
@@ -215,16 +214,8 @@ export async function startSuperviseServer(options: SuperviseServerOptions = {})
       },
     );
   });
-  server.listen({ host, port: options.port ?? 0, exclusive: true });
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopped ??= new Promise<void>((resolve, reject) => {
-      server.close((error) => (error ? reject(error) : resolve()));
-      server.closeAllConnections();
-    }));
-  return { url: `http://${hostForUrl(host)}:${port}${MCP_PATH}`, host, port, calls, stop, [Symbol.asyncDispose]: stop };
+  const { port, hostInUrl, close: stop } = await listen(server, host, options.port);
+  return { url: `http://${hostInUrl}:${port}${MCP_PATH}`, host, port, calls, stop, [Symbol.asyncDispose]: stop };
 }
 
 /** The `--mcp-config` file Claude Code reads: one HTTP server under `name`. */

@@ -4,19 +4,26 @@
  * verbs one by one; this one checks what a user of the SDK sees. Guest commands stay within a
  * busybox `sh`, so the same suite runs on docker, smolvm and the fake.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { parseAgentSpec, type AgentSpecInput } from '../agent/spec.ts';
 import { type Bottle, BottleRemovedError } from '../bottle/bottle.ts';
 import { BOTTLE_LABEL, launch, LaunchError, type LaunchStep } from '../bottle/launch.ts';
-import type { Engine } from '../engine/types.ts';
+import { guestProbe } from '../bundle/daemon.ts';
+import type { Engine, HostRoute } from '../engine/types.ts';
 import { EngineCommandError } from '../errors.ts';
-import { GUEST_SKILLS_DIR_ENV } from '../plan/plan.ts';
+import { PIPELOCK_BIN_ENV, PIPELOCK_CONFIG_FILE } from '../pipelock/daemon.ts';
+import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE, GUEST_SKILLS_DIR_ENV, type Plan } from '../plan/plan.ts';
 import { prepare } from '../plan/prepare.ts';
+import { CA_ENV, GUEST_CA_BUNDLE } from '../provision/ca.ts';
 import type { CommandResult, Transport } from '../transport/types.ts';
+import { fakePipelockBin } from './pipelock.ts';
 
 export interface BackendUnderTest {
   readonly engine: Engine;
@@ -34,6 +41,16 @@ export interface BackendUnderTest {
    * is skipped. See `injectFaults` for a transport wrapper that does this.
    */
   readonly injectFault?: (nthCallFromNow: number) => void;
+  /**
+   * An image like `image` that also has `git` (for the git gate cases); without it they are
+   * skipped, visibly.
+   */
+  readonly gitImage?: string;
+  /**
+   * Extra environment for `prepare`, e.g. `PIPELOCK_BIN` for a real pipelock; by default the
+   * egress cases use the pipelock test double (`fakePipelockBin()`).
+   */
+  readonly env?: Readonly<Record<string, string>>;
   readonly cleanup?: () => Promise<void>;
 }
 
@@ -82,6 +99,114 @@ export function injectFaults(
   };
 }
 
+/** A route a launch got from the engine, and what became of it. */
+export interface ObservedRoute {
+  readonly machine: string;
+  readonly route: HostRoute;
+  /** How many times `release()` was called. */
+  releases: number;
+}
+
+/**
+ * Wraps an engine to see the host routes launches get from it: every route is kept under its
+ * machine's name, and `beforeRelease` (when set) runs as the route is released — after the
+ * launch or `remove()` has stopped the daemons, while the route's address still exists.
+ */
+export function observeHostRoutes(engine: Engine): {
+  engine: Engine;
+  routes: Map<string, ObservedRoute>;
+  beforeRelease: ((observed: ObservedRoute) => Promise<void>) | undefined;
+} {
+  const routes = new Map<string, ObservedRoute>();
+  const observer = {
+    engine: engine,
+    routes,
+    beforeRelease: undefined as ((observed: ObservedRoute) => Promise<void>) | undefined,
+  };
+  const hostRoute = engine.hostRoute?.bind(engine);
+  const wrapped = async (machine: string, options: { readonly egress: boolean }): Promise<HostRoute> => {
+    const route = await need(hostRoute)(machine, options);
+    const observed: ObservedRoute = { machine, route, releases: 0 };
+    routes.set(machine, observed);
+    return {
+      ...route,
+      release: async () => {
+        observed.releases++;
+        await observer.beforeRelease?.(observed);
+        await route.release();
+      },
+    };
+  };
+  // Methods run bound to the engine itself: adapters keep private fields.
+  observer.engine = new Proxy(engine, {
+    get(target, prop) {
+      if (prop === 'hostRoute') return hostRoute ? wrapped : undefined;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return observer;
+}
+
+/** What a TCP connection to `host:port` meets within 3 s: `refused` once a daemon has stopped. */
+export function connectOutcome(host: string, port: number): Promise<'accepted' | 'refused' | 'timeout' | string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (outcome: string): void => {
+      socket.destroy();
+      resolve(outcome);
+    };
+    socket.setTimeout(3000, () => done('timeout'));
+    socket.once('connect', () => done('accepted'));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code === 'ECONNREFUSED' ? 'refused' : (error.code ?? error.message)));
+  });
+}
+
+/** TCP servers this process listens on (the in-process daemons: supervise, git gate). */
+function tcpServers(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'TCPServerWrap').length;
+}
+
+const PROBE_SCRIPT = guestProbe({ name: 'x', port: 1 }, 'x')[2] as string;
+
+/** The daemons a launch probed, read back from the probe argvs it sent. */
+function probedDaemons(argvs: readonly (readonly string[])[]): { name: string; port: number }[] {
+  const found: { name: string; port: number }[] = [];
+  for (const argv of argvs) {
+    const at = argv.indexOf(PROBE_SCRIPT);
+    if (at < 0 || argv[at + 1] !== 'probe') continue;
+    found.push({ name: argv[at + 4] as string, port: Number(argv[at + 3]) });
+  }
+  return found;
+}
+
+/** The port pipelock was configured to listen on for this machine, if its config was written. */
+async function pipelockPort(plan: Plan, machine: string): Promise<number | undefined> {
+  if (!plan.proxy) return undefined;
+  const yaml = await readFile(join(plan.proxy.configDir, machine, PIPELOCK_CONFIG_FILE), 'utf8').catch(() => '');
+  const match = /listen:\s*"?\[?[^"\s]*?\]?:(\d+)"?/.exec(yaml);
+  return match ? Number(match[1]) : undefined;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** git on the host, with a fixed identity and no user or system config. */
+async function hostGit(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('git', args, {
+    cwd,
+    env: {
+      ...process.env,
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_AUTHOR_NAME: 'host',
+      GIT_AUTHOR_EMAIL: 'host@example.invalid',
+      GIT_COMMITTER_NAME: 'host',
+      GIT_COMMITTER_EMAIL: 'host@example.invalid',
+    },
+  });
+  return stdout.trim();
+}
+
 const PROMPT = 'You review code.\nBe kind — and brief.\n';
 const PROMPT_FILE = `${CONTRACT_USER.home}/.claude-bottle-prompt.txt`;
 const SKILLS_DIR = `${CONTRACT_USER.home}/.claude/skills`;
@@ -112,16 +237,23 @@ export function describeBackendContract(
     const agent = `bc-${run}`;
     const agentLabels = { [BOTTLE_LABEL]: '1', [`${BOTTLE_LABEL}.agent`]: agent };
     let sut: BackendUnderTest | undefined;
+    let observed: ReturnType<typeof observeHostRoutes> | undefined;
     let work = '';
     let claudeScript = '';
     const launched = new Set<string>();
+    /** Bottles go through `remove()`, which also stops their daemons and frees their route. */
+    const bottles = new Set<Bottle>();
 
     /** prepare + launch. Prepare rewrites the agent's host prompt file, so each launch prepares its own plan. */
-    const launchAgent = async (spec: Partial<AgentSpecInput> = {}, env: Record<string, string> = {}): Promise<Bottle> => {
-      const plan = await planFor(spec, env);
-      const bottle = await launch(plan, { engine: need(sut).engine });
+    const launchAgent = async (spec: Partial<AgentSpecInput> = {}, env: Record<string, string> = {}): Promise<Bottle> =>
+      (await launchPlan(await planFor(spec, env))).bottle;
+    /** Launch through the route-observing engine; the steps it took and the route it got come back too. */
+    const launchPlan = async (plan: Plan): Promise<{ bottle: Bottle; steps: LaunchStep[]; route: ObservedRoute | undefined }> => {
+      const steps: LaunchStep[] = [];
+      const bottle = await launch(plan, { engine: need(observed).engine, onStep: (step) => steps.push(step) });
       launched.add(bottle.name);
-      return bottle;
+      bottles.add(bottle);
+      return { bottle, steps, route: need(observed).routes.get(bottle.name) };
     };
     const planFor = (spec: Partial<AgentSpecInput> = {}, env: Record<string, string> = {}) =>
       prepare(parseAgentSpec({ name: agent, image: need(sut).image, user: { ...CONTRACT_USER }, ...spec }), {
@@ -129,6 +261,8 @@ export function describeBackendContract(
           HOME: join(work, 'home'),
           CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'),
           CLAUDE_BOTTLE_SKILLS_DIR: join(work, 'skills'),
+          ...(spec.egress ? { [PIPELOCK_BIN_ENV]: fakePipelockBin() } : {}),
+          ...need(sut).env,
           ...env,
         },
       });
@@ -151,6 +285,7 @@ export function describeBackendContract(
     beforeAll(async () => {
       if (options.skip !== undefined) return;
       sut = await makeBackend();
+      observed = observeHostRoutes(sut.engine);
       work = await mkdtemp(join(tmpdir(), 'claude-bottle-backend-'));
       for (const [path, [content, mode]] of Object.entries(SKILLS)) {
         const hostPath = join(work, 'skills', path);
@@ -169,6 +304,9 @@ export function describeBackendContract(
     afterEach(async () => {
       if (!sut) return;
       const { engine } = sut;
+      if (observed) observed.beforeRelease = undefined;
+      await Promise.all([...bottles].map((bottle) => bottle.remove().catch(() => undefined)));
+      bottles.clear();
       const names = new Set([...launched, ...(await leftovers().catch(() => []))]);
       launched.clear();
       await Promise.all([...names].map((machine) => engine.remove(machine).catch(() => undefined)));

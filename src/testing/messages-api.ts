@@ -12,11 +12,10 @@
  * It binds one address only (default 127.0.0.1): give it the host loopback (with host networking)
  * or the gateway of a Docker network you created, never a public address.
  */
-import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
+import { listen } from '../net/listen.ts';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -70,18 +69,7 @@ export async function startMessagesApiStandIn(options: MessagesApiStandInOptions
     });
   };
   const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createHttpServer(handler);
-  server.listen(options.port ?? 0, host);
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  let closed: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closed ??= new Promise<void>((resolve, reject) => {
-      server.close((error) => (error ? reject(error) : resolve()));
-      server.closeAllConnections();
-    });
-    return closed;
-  };
+  const { port, hostInUrl, close } = await listen(server, host, options.port);
   return {
     url: `${options.tls ? 'https' : 'http'}://${hostInUrl}:${port}`,
     host,
