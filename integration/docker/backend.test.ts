@@ -1,10 +1,11 @@
-import { describe, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { DockerEngine } from '../../src/engine/docker.ts';
 import { describeBackendContract, injectFaults } from '../../src/testing/backend-contract.ts';
 import { recordCalls } from '../../src/testing/engine-contract.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 
 const setup = inject('docker');
+const agentImage = inject('agentImage');
 const skipReason = setup.engine === 'ready' ? undefined : setup.reason;
 
 describe('docker backend availability', () => {
@@ -16,6 +17,21 @@ describe('docker backend availability', () => {
   });
 });
 
+/** The per-bottle networks (`hostRoute`) that exist: the suite must leave none of its own behind. */
+async function bottleNetworks(): Promise<string[]> {
+  const result = await createExecaTransport().run(['docker', 'network', 'ls', '--format', '{{.Name}}', '--filter', 'label=claude-bottle.machine']);
+  if (result.exitCode !== 0) throw new Error(`docker network ls: ${result.stderr}`);
+  return result.stdout.split('\n').filter(Boolean).sort();
+}
+let networksBefore: string[] | undefined;
+
+describe('docker bottle networks, before the contract', () => {
+  it('are listed', async (ctx) => {
+    if (skipReason !== undefined) return ctx.skip(skipReason);
+    networksBefore = await bottleNetworks();
+  });
+});
+
 describeBackendContract(
   'docker',
   () => {
@@ -23,7 +39,21 @@ describeBackendContract(
     // A faulted call never reaches docker; it answers the way the daemon refuses a request.
     const faults = injectFaults(createExecaTransport(), () => ({ exitCode: 1, stderr: 'Error response from daemon: injected fault\n' }));
     const { transport, calls } = recordCalls(faults.transport);
-    return { engine: new DockerEngine({ transport }), image: setup.image, calls, injectFault: faults.injectFault };
+    return {
+      engine: new DockerEngine({ transport }),
+      image: setup.image,
+      calls,
+      injectFault: faults.injectFault,
+      // The agent image has git (and curl, for the daemon probes); without it the git case is skipped.
+      ...(agentImage.state === 'ready' ? { gitImage: agentImage.image } : {}),
+    };
   },
   skipReason !== undefined ? { skip: skipReason } : {},
 );
+
+describe('docker bottle networks, after the contract', () => {
+  it('every network a launch made (one per bottle with daemons) is gone', async (ctx) => {
+    if (skipReason !== undefined || networksBefore === undefined) return ctx.skip(skipReason ?? 'the networks were not listed before');
+    expect(await bottleNetworks()).toEqual(networksBefore);
+  });
+});

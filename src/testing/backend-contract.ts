@@ -2,7 +2,13 @@
  * The behaviour every backend must show at the bottle level: `prepare` + `launch` + `Bottle`
  * through the backend's Engine, against a real guest. The engine contract checks the adapter's
  * verbs one by one; this one checks what a user of the SDK sees. Guest commands stay within a
- * busybox `sh`, so the same suite runs on docker, smolvm and the fake.
+ * busybox `sh`, so the same suite runs on docker, smolvm and the fake; only the git gate case
+ * needs `git` in the guest (`gitImage`), and is skipped without it.
+ *
+ * The inner plans are covered too: a CA, a supervise MCP server, egress through pipelock (the
+ * test double from `fakePipelockBin()` unless `env` names another `PIPELOCK_BIN`) and the git
+ * gate, each daemon probed from inside the guest, stopped by `remove()` and by a failed launch's
+ * rollback. Every daemon listens on the engine's host route only, so no traffic leaves the host.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -477,6 +483,236 @@ export function describeBackendContract(
       expect(perExec).toMatchObject({ exitCode: 0, stdout: `${agentSecret}|${execSecret}` });
       const leaks = calls().filter((argv) => argv.some((arg) => arg.includes(agentSecret) || arg.includes(execSecret)));
       expect(leaks).toEqual([]);
+    });
+
+    const MCP_CONFIG = `${CONTRACT_USER.home}/${GUEST_MCP_CONFIG_FILE}`;
+    /** A self-signed CA certificate (openssl on the host): its path and PEM text. */
+    const makeCa = async (): Promise<{ file: string; pem: string }> => {
+      const dir = await mkdtemp(join(work, 'ca-'));
+      const file = join(dir, 'ca.crt');
+      await execFileAsync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+        '-keyout', join(dir, 'ca.key'), '-out', file, '-days', '2', '-subj', `/CN=claude-bottle contract ${run}`,
+      ]);
+      return { file, pem: await readFile(file, 'utf8') };
+    };
+    /** The daemon's host address, and whether it is a loopback one (still checkable once the route is gone). */
+    const hostOf = (url: string): { host: string; loopback: boolean } => {
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      return { host, loopback: host === '::1' || host.startsWith('127.') || host === 'localhost' };
+    };
+    /** Checks each daemon is refused as `remove()` releases the route (its address still exists then). */
+    const refusedAtRelease = (bottle: Bottle): Map<string, string> => {
+      const outcomes = new Map<string, string>();
+      need(observed).beforeRelease = async (route) => {
+        if (route.machine !== bottle.name) return;
+        for (const d of bottle.daemons?.daemons ?? []) outcomes.set(d.name, await connectOutcome(hostOf(d.url).host, d.port));
+      };
+      return outcomes;
+    };
+
+    /**
+     * The launch's probe again, run as it is (the engine's exec, without the bottle's env): a
+     * probe's busybox `wget` would otherwise go through the egress proxy, ignoring NO_PROXY.
+     */
+    const reprobe = (bottle: Bottle, daemon: { name: string; port: number }, guestHost: string) =>
+      bottle.engine.exec(bottle.name, guestProbe(daemon, guestHost), { timeoutMs: 30_000 });
+
+    test('ca: the certificate lands at the CA guest path (0644, root); every exec carries the CA variables, never in argv', async ({ calls }) => {
+      const { file, pem } = await makeCa();
+      const bottle = await launchAgent({ ca: { file } });
+      expect(await sh(bottle, `stat -c '%F %a %u %g' "$1"`, GUEST_CA_PATH)).toBe('regular file 644 0 0\n');
+      expect((await bottle.exec(['cat', GUEST_CA_PATH])).stdout).toBe(pem);
+      // The system trust store holds it too (update-ca-certificates, or appended where there is none).
+      const body = pem.split('\n').slice(1, -2).join('\n');
+      expect((await bottle.exec(['cat', GUEST_CA_BUNDLE])).stdout).toContain(body);
+
+      const names = [...CA_ENV.additive, ...CA_ENV.bundle];
+      const before = calls?.().length ?? 0;
+      const seen = await sh(bottle, names.map((name) => `printf '%s\\n' "$${name}"`).join('; '));
+      const expected = names.map((name) => ((CA_ENV.additive as readonly string[]).includes(name) ? GUEST_CA_PATH : GUEST_CA_BUNDLE));
+      expect(seen.split('\n').slice(0, -1)).toEqual(expected);
+      // A per-exec env adds to the CA variables; it does not replace them.
+      const merged = await bottle.exec(['sh', '-c', 'printf "%s|%s" "$NODE_EXTRA_CA_CERTS" "$CB_EXTRA"'], { env: { CB_EXTRA: 'x' } });
+      expect(merged).toMatchObject({ exitCode: 0, stdout: `${GUEST_CA_PATH}|x` });
+      if (calls) {
+        const execs = calls().slice(before);
+        expect(execs.length).toBeGreaterThan(0);
+        expect(execs.filter((argv) => argv.some((arg) => arg.includes(GUEST_CA_PATH) || arg.includes(GUEST_CA_BUNDLE)))).toEqual([]);
+        // The certificate itself travels as a file, never as an argument.
+        expect(calls().filter((argv) => argv.some((arg) => arg.includes(body.split('\n')[0] as string)))).toEqual([]);
+      }
+    });
+
+    test('supervise: a host daemon, its MCP config (0600, the agent user) and claude flags; remove() stops it', async () => {
+      const plan = await planFor({ prompt: PROMPT, supervise: {} });
+      expect(plan.daemons).toEqual(['supervise']);
+      const { bottle, steps, route } = await launchPlan(plan);
+      expect(bottle.daemons?.csv).toBe('supervise');
+      expect(steps).toContain('probe');
+      const daemon = bottle.daemons?.daemons.find((d) => d.name === 'supervise');
+      expect(daemon).toBeDefined();
+      if (!daemon || !route) return expect.fail('the supervise daemon or its host route is missing');
+
+      expect(await sh(bottle, `stat -c '%F %a %u %g' "$1"`, MCP_CONFIG)).toBe('regular file 600 1000 1000\n');
+      const config = JSON.parse((await bottle.exec(['cat', MCP_CONFIG])).stdout) as { mcpServers: Record<string, { type: string; url: string }> };
+      expect(Object.keys(config.mcpServers)).toEqual(['supervisor']);
+      const server = config.mcpServers.supervisor;
+      expect(server).toEqual({ type: 'http', url: expect.stringMatching(/^http:\/\//) });
+      const url = new URL(server?.url ?? '');
+      expect([url.hostname.replace(/^\[|\]$/g, ''), url.port]).toEqual([route.route.guestHost, String(daemon.port)]);
+
+      // The guest reaches the server, as the launch's probe showed.
+      const probe = await reprobe(bottle, daemon, route.route.guestHost);
+      expect(probe, probe.stderr).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^reachable via \w+/) });
+
+      await installClaude(bottle);
+      expect(await bottle.execClaude(['-p', 'review HEAD'])).toMatchObject({
+        exitCode: 0,
+        stdout: `--append-system-prompt-file\n${PROMPT_FILE}\n--mcp-config\n${MCP_CONFIG}\n--strict-mcp-config\n-p\nreview HEAD\n`,
+      });
+
+      const { host, loopback } = hostOf(daemon.url);
+      expect(await connectOutcome(host, daemon.port)).toBe('accepted');
+      const atRelease = refusedAtRelease(bottle);
+      await bottle.remove();
+      expect(route.releases).toBe(1);
+      expect(Object.fromEntries(atRelease)).toEqual({ supervise: 'refused' });
+      if (loopback) expect(await connectOutcome(host, daemon.port)).toBe('refused');
+    });
+
+    test('egress: pipelock on the host, reached from the guest; every exec carries the proxy variables', async () => {
+      const plan = await planFor({ egress: { allowHosts: ['example.com'] } });
+      expect(plan.daemons).toEqual(['pipelock']);
+      const { bottle, steps, route } = await launchPlan(plan);
+      expect(bottle.daemons?.csv).toBe('pipelock');
+      expect(steps).toContain('probe');
+      const daemon = bottle.daemons?.daemons.find((d) => d.name === 'pipelock');
+      if (!daemon || !route) return expect.fail('the pipelock daemon or its host route is missing');
+
+      const names = ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'NO_PROXY', 'no_proxy', 'NODE_USE_ENV_PROXY'];
+      const values = (await sh(bottle, names.map((name) => `printf '%s\\n' "$${name}"`).join('; '))).split('\n');
+      const [proxy = '', ...rest] = values;
+      expect(rest.slice(0, 3)).toEqual([proxy, proxy, proxy]);
+      const proxyUrl = new URL(proxy);
+      expect([proxyUrl.protocol, proxyUrl.hostname.replace(/^\[|\]$/g, ''), proxyUrl.port]).toEqual(['http:', route.route.guestHost, String(daemon.port)]);
+      expect(values[4]).toBe(values[5]);
+      expect(values[4]?.split(',')).toEqual(expect.arrayContaining(['localhost', '127.0.0.1', route.route.guestHost]));
+      expect(values[6]).toBe('1');
+
+      // The launch's probe reached the proxy; so does a second one.
+      const probe = await reprobe(bottle, daemon, route.route.guestHost);
+      expect(probe, probe.stderr).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^reachable via \w+/) });
+
+      const atRelease = refusedAtRelease(bottle);
+      await bottle.remove();
+      expect(Object.fromEntries(atRelease)).toEqual({ pipelock: 'refused' });
+    });
+
+    test('git: the workspace is a clone through the gate; a push inside the prefix lands, a push to main is refused', async ({ gitImage }, ctx) => {
+      if (gitImage === undefined) return ctx.skip('the backend offers no gitImage (an image with git)');
+      const repo = await mkdtemp(join(work, 'repo-'));
+      await hostGit(repo, 'init', '-q', '-b', 'main');
+      await writeFile(join(repo, 'README.md'), `host ${run}\n`);
+      await hostGit(repo, 'add', 'README.md');
+      await hostGit(repo, 'commit', '-q', '-m', 'host commit');
+      const main = await hostGit(repo, 'rev-parse', 'refs/heads/main');
+
+      const plan = await planFor({ image: gitImage, git: { repo } });
+      expect(plan.daemons).toEqual(['git-gate']);
+      const workspace = plan.git?.workspace ?? '';
+      expect(workspace).toBe(`${CONTRACT_USER.home}/workspace`);
+      const { bottle, steps } = await launchPlan(plan);
+      expect(bottle.daemons?.csv).toBe('git-gate');
+      expect(steps).toEqual(expect.arrayContaining(['probe', 'provision-git']));
+
+      expect(await sh(bottle, 'git -C "$1" rev-parse HEAD', workspace)).toBe(`${main}\n`);
+      expect(await sh(bottle, 'git -C "$1" rev-parse --abbrev-ref HEAD; stat -c "%u %g" "$1"', workspace)).toBe(`${plan.git?.branch}\n1000 1000\n`);
+
+      const commit = await bottle.exec([
+        'sh', '-c', 'cd "$1" && echo from the bottle > bottle.txt && git add bottle.txt && git commit -q -m "bottle commit" && git push -q && git rev-parse HEAD', 'sh', workspace,
+      ]);
+      expect(commit.exitCode, commit.stderr).toBe(0);
+      const pushed = commit.stdout.trim();
+      expect(await hostGit(repo, 'rev-parse', `refs/heads/${plan.git?.branch}`)).toBe(pushed);
+
+      const refused = await bottle.exec(['git', '-C', workspace, 'push', 'origin', 'HEAD:main']);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toMatch(/-> main \(claude-bottle git gate: /);
+      expect(await hostGit(repo, 'rev-parse', 'refs/heads/main')).toBe(main);
+    });
+
+    test('a fault at any engine call of a launch with daemons leaves no machine; the daemons are stopped and the route freed', async ({ engine, calls, injectFault }, ctx) => {
+      if (!injectFault) return ctx.skip('the backend offers no injectFault');
+      if (!calls) return ctx.skip('the backend records no calls, so the calls of a launch cannot be counted');
+      const plan = await planFor({ prompt: PROMPT, supervise: {}, egress: { allowHosts: ['example.com'] } });
+      expect(plan.daemons).toEqual(['pipelock', 'supervise']);
+      const obs = need(observed);
+      const servers = tcpServers();
+
+      // A clean launch maps each of its calls to the step that made it.
+      const first = calls().length;
+      const marks: { step: LaunchStep; from: number }[] = [];
+      let serversUp = -1;
+      const clean = await launch(plan, {
+        engine: obs.engine,
+        onStep: (step) => {
+          marks.push({ step, from: calls().length - first });
+          if (step === 'create') serversUp = tcpServers();
+        },
+      });
+      // supervise runs in this process (pipelock is a child process): one more TCP server while up.
+      expect(serversUp).toBe(servers + 1);
+      launched.add(clean.name);
+      bottles.add(clean);
+      const total = calls().length - first;
+      const stepOfCall = Array.from({ length: total }, (_, call) => marks.findLast((m) => m.from <= call)?.step ?? 'route');
+      expect(probedDaemons(calls().slice(first)).map((d) => d.name)).toEqual(['pipelock', 'supervise']);
+      await clean.remove();
+      expect(tcpServers()).toBe(servers);
+      for (const step of ['create', 'start', 'probe'] as const) expect(stepOfCall).toContain(step);
+
+      const afterBundle = new Set<LaunchStep>(['create', 'start', 'probe']);
+      for (let n = 1; n <= total; n++) {
+        const step = stepOfCall[n - 1] as LaunchStep;
+        const from = calls().length;
+        let atRelease: { servers: number; ports: Map<string, string> } | undefined;
+        obs.beforeRelease = async ({ machine, route }) => {
+          // The daemons this launch started, as far as they can be known: pipelock's config, the probes sent.
+          const known = new Map<string, number>(probedDaemons(calls().slice(from)).map((d) => [d.name, d.port]));
+          const port = await pipelockPort(plan, machine);
+          if (port !== undefined) known.set('pipelock', port);
+          const ports = new Map<string, string>();
+          for (const [name, p] of known) ports.set(name, await connectOutcome(route.bindHost, p));
+          atRelease = { servers: tcpServers(), ports };
+        };
+        injectFault(n);
+        const error = await launch(plan, { engine: obs.engine }).then(
+          (bottle) => {
+            launched.add(bottle.name);
+            bottles.add(bottle);
+            return undefined;
+          },
+          (e: unknown) => e,
+        );
+        obs.beforeRelease = undefined;
+        expect(error, `fault at call ${n} (${step})`).toBeInstanceOf(LaunchError);
+        const failed = error as LaunchError;
+        launched.add(failed.machine);
+        expect([failed.step, failed.rollbackError], `fault at call ${n}`).toEqual([step, undefined]);
+        expect(failed.cause, `fault at call ${n}`).toBeInstanceOf(EngineCommandError);
+        expect(await engine.status(failed.machine), `machine after a fault at call ${n}`).toBeUndefined();
+        expect(await leftovers(), `machines after a fault at call ${n}`).toEqual([]);
+        expect(tcpServers(), `in-process daemons after a fault at call ${n}`).toBe(servers);
+        const route = obs.routes.get(failed.machine);
+        if (step === 'route') continue;
+        expect(route?.releases, `route releases after a fault at call ${n}`).toBe(1);
+        expect(atRelease?.servers, `in-process daemons as the route is released, fault at call ${n}`).toBe(servers);
+        const ports = Object.fromEntries(atRelease?.ports ?? []);
+        expect(Object.values(ports).every((outcome) => outcome === 'refused'), `daemons after a fault at call ${n}: ${JSON.stringify(ports)}`).toBe(true);
+        if (afterBundle.has(step) || step.startsWith('provision-')) expect(Object.keys(ports), `fault at call ${n}`).toContain('pipelock');
+        if (step.startsWith('provision-')) expect(Object.keys(ports).sort(), `fault at call ${n}`).toEqual(['pipelock', 'supervise']);
+      }
     });
   });
 }
