@@ -173,6 +173,11 @@ export const EgressSpecSchema = z.strictObject({
   allowHosts: z.array(AllowHostSchema).default(() => []),
   allowCidrs: z.array(AllowCidrSchema).default(() => []),
   proxy: z.boolean().default(true),
+  /**
+   * TLS interception by the proxy: its CA certificate (installed in the guest as with `ca`) and
+   * private key (ECDSA; it stays on the host). Host paths, relative to the agent file.
+   */
+  tls: z.strictObject({ cert: hostPathSchema('the CA certificate PEM'), key: hostPathSchema("the CA's private key PEM") }).optional(),
 });
 
 /** A supervising MCP server on the host that the bottled claude reports to (`--mcp-config`). */
@@ -293,6 +298,9 @@ export async function loadAgentFile(path: string, options: LoadAgentFileOptions 
     ...(spec.skillsDir !== undefined ? { skillsDir: resolve(dir, spec.skillsDir) } : {}),
     ...(spec.ca !== undefined ? { ca: { ...spec.ca, file: resolve(dir, spec.ca.file) } } : {}),
     ...(spec.git !== undefined ? { git: { ...spec.git, repo: resolve(dir, spec.git.repo) } } : {}),
+    ...(spec.egress?.tls !== undefined
+      ? { egress: { ...spec.egress, tls: { cert: resolve(dir, spec.egress.tls.cert), key: resolve(dir, spec.egress.tls.key) } } }
+      : {}),
   };
 }
 

@@ -20,7 +20,11 @@ export function bundleFor(plan: Plan, machine: string): PlannedBundle {
     if (daemon === 'pipelock' && plan.proxy) {
       specs.push(
         pipelockDaemon(
-          { allowHosts: plan.proxy.allowHosts, allowCidrs: plan.proxy.allowCidrs },
+          {
+            allowHosts: plan.proxy.allowHosts,
+            allowCidrs: plan.proxy.allowCidrs,
+            ...(plan.proxy.tls ? { tlsInterception: true, caCert: plan.proxy.tls.certPath, caKey: plan.proxy.tls.keyPath } : {}),
+          },
           { bin: plan.proxy.bin, configDir: join(plan.proxy.configDir, machine) },
         ),
       );

@@ -62,6 +62,8 @@ export const ProxyPlanSchema = z.strictObject({
   configDir: HostPath,
   allowHosts: z.array(z.string().min(1)).min(1),
   allowCidrs: z.array(z.string().min(1)),
+  /** TLS interception: the CA pipelock signs with (its certificate is `plan.ca`, installed in the guest). */
+  tls: z.strictObject({ certPath: HostPath, keyPath: HostPath }).optional(),
 });
 
 /** The supervising MCP server and where claude's `--mcp-config` file lands in the guest. */

@@ -45,10 +45,22 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
   const skillsGuestDir = guestSkillsDir(spec.user.home, env);
   const skills = await resolveSkills(spec, skillsSource(spec, env, homedir), fs);
   const prompt = new TextEncoder().encode(spec.prompt);
-  const ca = spec.ca ? await readCa(spec.ca.file, fs) : undefined;
+  const tls = spec.egress?.tls;
+  if (tls && spec.ca) {
+    const message = 'names a CA as ca.file does; give it once (the proxy CA is installed in the guest as ca.file would be)';
+    throw new ConfigError(`egress.tls.cert: ${message}`, [{ path: 'egress.tls.cert', message }]);
+  }
+  if (tls && !spec.egress?.proxy) {
+    const message = 'needs the proxy (egress.proxy: true): only pipelock intercepts TLS';
+    throw new ConfigError(`egress.tls: ${message}`, [{ path: 'egress.tls', message }]);
+  }
+  const ca = spec.ca ? await readCa(spec.ca.file, fs) : tls ? await readCa(tls.cert, fs, 'egress.tls.cert') : undefined;
+  if (tls) await checkPrivateKey(tls.key, fs);
   const git = spec.git ? await resolveGit(spec, spec.git) : undefined;
   const egress: EgressPlan | undefined = spec.egress ? { allowHosts: spec.egress.allowHosts, allowCidrs: spec.egress.allowCidrs } : undefined;
-  const proxy = spec.egress?.proxy ? resolveProxy(spec.egress, join(stateDir, 'proxy'), env) : undefined;
+  const proxy = spec.egress?.proxy
+    ? resolveProxy(spec.egress, join(stateDir, 'proxy'), env, tls ? { certPath: join(stateDir, HOST_CA_FILE), keyPath: resolve(tls.key) } : undefined)
+    : undefined;
   const supervise: SupervisePlan | undefined = spec.supervise
     ? { name: spec.supervise.name, configGuestPath: posix.join(spec.user.home, GUEST_MCP_CONFIG_FILE) }
     : undefined;
@@ -82,7 +94,7 @@ export async function prepare(agent: AgentSpecInput, options: PrepareOptions = {
 }
 
 /** The egress proxy needs pipelock on this host and at least one host to allow. */
-function resolveProxy(egress: NonNullable<AgentSpec['egress']>, configDir: string, env: Env): ProxyPlan {
+function resolveProxy(egress: NonNullable<AgentSpec['egress']>, configDir: string, env: Env, tls: ProxyPlan['tls']): ProxyPlan {
   if (egress.allowHosts.length === 0) {
     const message = 'is empty, but the egress proxy allows only listed hosts; list at least one, or set egress.proxy: false';
     throw new ConfigError(`egress.allowHosts: ${message}`, [{ path: 'egress.allowHosts', message }]);
@@ -94,7 +106,7 @@ function resolveProxy(egress: NonNullable<AgentSpec['egress']>, configDir: strin
     if (!(error instanceof PipelockMissingError)) throw error;
     throw new ConfigError(`egress.proxy: ${error.message}`, [{ path: 'egress.proxy', message: error.message }]);
   }
-  return { bin, configDir, allowHosts: egress.allowHosts, allowCidrs: egress.allowCidrs };
+  return { bin, configDir, allowHosts: egress.allowHosts, allowCidrs: egress.allowCidrs, ...(tls ? { tls } : {}) };
 }
 
 /** The default branch a bottle's clone starts on, under its prefix. */
@@ -130,9 +142,9 @@ async function resolveGit(spec: AgentSpec, git: NonNullable<AgentSpec['git']>): 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/g;
 
 /** The certificate blocks of `ca.file`, normalized; anything else in the file (comments, keys) is refused or dropped. */
-async function readCa(file: string, fs: HostFs): Promise<{ pem: string; sha256: string }> {
+async function readCa(file: string, fs: HostFs, field = 'ca.file'): Promise<{ pem: string; sha256: string }> {
   const path = resolve(file);
-  const bad = (message: string): ConfigError => new ConfigError(`ca.file: ${message}`, [{ path: 'ca.file', message }]);
+  const bad = (message: string): ConfigError => new ConfigError(`${field}: ${message}`, [{ path: field, message }]);
   let raw: Uint8Array | string;
   try {
     raw = await fs.readFile(path);
@@ -148,6 +160,20 @@ async function readCa(file: string, fs: HostFs): Promise<{ pem: string; sha256: 
   if (blocks.length === 0) throw bad(`${JSON.stringify(path)} holds no PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)`);
   const pem = `${blocks.map((b) => b.replace(/\r\n/g, '\n')).join('\n')}\n`;
   return { pem, sha256: createHash('sha256').update(pem).digest('hex') };
+}
+
+/** The proxy's CA key must be there and be a private key; pipelock itself checks its algorithm. */
+async function checkPrivateKey(file: string, fs: HostFs): Promise<void> {
+  const path = resolve(file);
+  const bad = (message: string): ConfigError => new ConfigError(`egress.tls.key: ${message}`, [{ path: 'egress.tls.key', message }]);
+  let raw: Uint8Array | string;
+  try {
+    raw = await fs.readFile(path);
+  } catch (error) {
+    throw bad(`cannot read ${JSON.stringify(path)} (${errnoCode(error) ?? String(error)})`);
+  }
+  const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+  if (!/-----BEGIN (EC |)PRIVATE KEY-----/.test(text)) throw bad(`${JSON.stringify(path)} holds no PEM private key (-----BEGIN EC PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----)`);
 }
 
 function skillsSource(spec: AgentSpec, env: Env, homedir: string): SkillsSource {
