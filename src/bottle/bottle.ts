@@ -25,6 +25,12 @@ export interface BottleRecord {
   readonly envKeys: readonly string[];
   readonly planPath?: string;
   readonly createdAt: string;
+  /** Flags `claude` gets after the prompt flag (supervise's MCP config). */
+  readonly claudeFlags?: readonly string[];
+  /** Env the launch derived on the host (the proxy's URLs); not secret, unlike the agent's env. */
+  readonly hostEnv?: Readonly<Record<string, string>>;
+  /** The host daemons serving it (`daemons_csv`), alive only while its `launch` process runs. */
+  readonly daemons?: string;
 }
 
 /** What every exec in a bottle of this plan carries: the CA variables, then the agent's own env (which wins). */
@@ -53,6 +59,8 @@ export class Bottle implements AsyncDisposable {
   readonly user: Plan['agent']['user'];
   /** Flags `claude` always gets after the prompt flag (supervise's `--mcp-config … --strict-mcp-config`). */
   readonly claudeFlags: readonly string[];
+  /** The part of `env` the launch derived on the host (proxy URLs), kept apart from the agent's secrets. */
+  readonly hostEnv: Readonly<Record<string, string>>;
   /** The host daemons serving this bottle (`daemons.csv` is the original `daemons_csv`); absent when none. */
   readonly daemons: BottleDaemons | undefined;
   readonly #onRemove: (() => Promise<void>) | undefined;
@@ -66,6 +74,7 @@ export class Bottle implements AsyncDisposable {
     env?: Readonly<Record<string, string>>;
     user: Plan['agent']['user'];
     claudeFlags?: readonly string[];
+    hostEnv?: Readonly<Record<string, string>>;
     daemons?: BottleDaemons;
     /** Runs once the machine is gone (stops the daemons, frees the route). */
     onRemove?: () => Promise<void>;
@@ -77,6 +86,7 @@ export class Bottle implements AsyncDisposable {
     this.env = fields.env ?? {};
     this.user = fields.user;
     this.claudeFlags = fields.claudeFlags ?? [];
+    this.hostEnv = fields.hostEnv ?? {};
     this.daemons = fields.daemons;
     this.#onRemove = fields.onRemove;
   }
@@ -123,6 +133,25 @@ export class Bottle implements AsyncDisposable {
     await this.#onRemove?.();
   }
 
+  /**
+   * The same bottle, driven through another handle on its engine (e.g. after a CLI process
+   * reopened its backend); removing it still stops this bottle's daemons.
+   */
+  reattach(engine: Engine): Bottle {
+    return new Bottle({
+      name: this.name,
+      engine,
+      promptPath: this.promptPath,
+      skillsDir: this.skillsDir,
+      env: this.env,
+      user: this.user,
+      claudeFlags: this.claudeFlags,
+      hostEnv: this.hostEnv,
+      ...(this.daemons ? { daemons: this.daemons } : {}),
+      ...(this.#onRemove ? { onRemove: this.#onRemove } : {}),
+    });
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.remove();
   }
@@ -137,6 +166,9 @@ export class Bottle implements AsyncDisposable {
       envKeys: Object.keys(this.env),
       ...(extra.planPath ? { planPath: extra.planPath } : {}),
       createdAt: extra.createdAt ?? new Date().toISOString(),
+      ...(this.claudeFlags.length ? { claudeFlags: this.claudeFlags } : {}),
+      ...(Object.keys(this.hostEnv).length ? { hostEnv: this.hostEnv } : {}),
+      ...(this.daemons ? { daemons: this.daemons.csv } : {}),
     };
   }
 }

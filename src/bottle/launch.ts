@@ -170,10 +170,8 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
       mcpConfigPath = await run('provision-supervise', () => provisionPlannedSupervise(engine, name, plan, superviseUrl));
     }
     const proxyUrl = toGuest('pipelock');
-    const env = {
-      ...(proxyUrl && route ? proxyEnv({ proxyUrl: proxyUrl.replace(/\/$/, ''), noProxy: [route.guestHost] }) : {}),
-      ...bottleEnv(plan),
-    };
+    const hostEnv = proxyUrl && route ? proxyEnv({ proxyUrl: proxyUrl.replace(/\/$/, ''), noProxy: [route.guestHost] }) : {};
+    const env = { ...hostEnv, ...bottleEnv(plan) };
     const held = { bundle, route };
     return new Bottle({
       name,
@@ -183,6 +181,7 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
       env,
       user: plan.agent.user,
       claudeFlags: superviseFlags(mcpConfigPath),
+      hostEnv,
       ...(bundle ? { daemons: bundle } : {}),
       onRemove: async () => {
         await held.bundle?.stop();

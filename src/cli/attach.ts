@@ -32,8 +32,9 @@ export async function attach(io: Io, name: string | undefined): Promise<Attached
     engine: backend.engine,
     promptPath: record.promptPath,
     skillsDir: record.skillsDir,
-    env: plan ? bottleEnv(plan) : {},
+    env: { ...record.hostEnv, ...(plan ? bottleEnv(plan) : {}) },
     user: plan?.agent.user ?? { name: 'root', uid: 0, gid: 0, home: '/root' },
+    ...(record.claudeFlags ? { claudeFlags: record.claudeFlags } : {}),
   });
   return { bottle, record, backend, registry };
 }

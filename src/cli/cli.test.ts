@@ -108,14 +108,32 @@ describe('claude-bottle CLI on the fake', () => {
     expect((await cli(['exec', 'no-such-bottle', '--', 'true'])).exitCode).toBe(125);
   });
 
-  it('refuses, before creating anything, an agent whose daemons would die with the CLI process', async () => {
+  it('an agent with host daemons keeps launch in the foreground; other invocations use the bottle; Ctrl-C takes it all down', async () => {
     const file = join(work, 'supervised.yaml');
-    await writeFile(file, 'name: supervised\nsupervise: {}\n');
-    const r = await cli(['launch', file, '--backend', 'fake']);
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/not implemented yet: CLI launch of agents with host daemons \(supervise/);
-    expect(JSON.parse((await cli(['ls', '--json'])).stdout)).not.toContainEqual(expect.objectContaining({ agent: 'supervised' }));
-    await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'agents', 'supervised'))).rejects.toThrow();
+    await writeFile(file, 'name: supervised\nprompt: Report progress.\nsupervise: { name: boss }\n');
+    const launching = execa('node', [BIN, 'launch', file, '--backend', 'fake', '--json'], { env, extendEnv: false, reject: false, stdin: 'ignore' });
+    let stderr = '';
+    launching.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    for (let i = 0; i < 200 && !stderr.includes('serving supervise'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toMatch(/serving supervise for supervised-[0-9a-f]{8}; keep this running/);
+    const bottle = /for (supervised-[0-9a-f]{8})/.exec(stderr)![1]!;
+
+    const claude = await cli(['claude', bottle, '--', '-p', 'hi']);
+    expect(claude.exitCode, claude.stderr).toBe(0);
+    expect(claude.stdout).toContain('args: ["--mcp-config","/root/.claude-bottle-mcp.json","--strict-mcp-config","-p","hi"]');
+    // The guest reaches the supervise server through smolvm's host alias while launch runs.
+    const mcp = await cli(['exec', bottle, '--', 'cat', '/root/.claude-bottle-mcp.json']);
+    const port = /host\.smolvm\.internal:(\d+)\/mcp/.exec(mcp.stdout)?.[1];
+    expect(port, mcp.stdout).toBeDefined();
+    expect((await cli(['exec', bottle, '--', 'nc', '-z', 'host.smolvm.internal', port!])).exitCode).toBe(0);
+    expect(JSON.parse((await cli(['ls', '--json'])).stdout)).toContainEqual(expect.objectContaining({ name: bottle, state: 'running' }));
+
+    launching.kill('SIGINT');
+    const done = await launching;
+    expect(done.exitCode).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ name: bottle, daemons: 'supervise' });
+    expect(stderr).toContain(`stopped supervise and removed ${bottle}`);
+    expect(JSON.parse((await cli(['ls', '--json'])).stdout)).not.toContainEqual(expect.objectContaining({ name: bottle }));
   });
 
   it('doctor reports platform, smolvm, docker and the state dir', async () => {
