@@ -24,8 +24,9 @@ Usage:
   claude-bottle image status [--json]
 
 --backend auto picks smolvm when installed and recent enough, else a Docker engine that answers,
-else the in-memory fake (and says so). --env without a value takes it from this environment;
-values never appear in an engine's argv.
+else the in-memory fake (and says so). An agent with egress, git or supervise sections has host
+daemons: launch then stays in the foreground serving them, and Ctrl-C removes the bottle.
+--env without a value takes it from this environment; values never appear in an engine's argv.
 
 Exit codes: 0 ok · 1 failed · 2 bad usage · 3 bad agent file or config ·
 exec/claude: the guest command's own exit code, or 125 when claude-bottle itself failed.`;
