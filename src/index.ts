@@ -25,7 +25,7 @@ export {
   type ImageBuildProgress,
 } from './image/build.ts';
 export { AGENT_IMAGE, AGENT_USER, CLAUDE_CODE_VERSION, NODE_VERSION, isAgentImage } from './image/recipe.ts';
-export type { Engine, ExecOptions, ExecResult, GuestUser, MachineConfig, MachineInfo, MachineState, NetworkPolicy, UploadOptions } from './engine/types.ts';
+export type { Engine, ExecOptions, ExecResult, GuestUser, HostRoute, MachineConfig, MachineInfo, MachineState, NetworkPolicy, UploadOptions } from './engine/types.ts';
 export { SmolvmEngine } from './engine/smolvm.ts';
 export { DockerEngine } from './engine/docker.ts';
 export { SmolvmClient, SmolvmVersionError, isSmolvmFailure, type SmolvmMachineJson, type SmolvmExecOptions } from './smolvm/client.ts';
@@ -48,7 +48,7 @@ export {
   type DaemonName,
   type DaemonSpec,
   type HostNetwork,
-  type HostRoute,
+  type HostAddress,
   type StartedDaemon,
 } from './bundle/daemon.ts';
 export {

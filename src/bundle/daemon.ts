@@ -85,7 +85,7 @@ export type HostNetwork =
   | { readonly kind: 'user-network'; readonly name: string; readonly gateway: string }
   | { readonly kind: 'default-bridge'; readonly gateway: string };
 
-export interface HostRoute {
+export interface HostAddress {
   /** The one address the daemons bind on the host. */
   readonly bindHost: string;
   /** The name or address the guest dials. */
@@ -99,7 +99,7 @@ import { SMOLVM_HOST_ALIAS } from '../engine/smolvm.ts';
 export const DOCKER_HOST_ALIAS = 'host.docker.internal';
 
 /** The rules above, as data: what the host binds and what the guest dials, per engine and network. */
-export function hostAddressFor(engineKind: string, network: HostNetwork): HostRoute {
+export function hostAddressFor(engineKind: string, network: HostNetwork): HostAddress {
   const wrong = (): never => {
     const message = `a ${engineKind} guest cannot use a "${network.kind}" network`;
     throw new ConfigError(message, [{ path: 'network', message }]);
