@@ -126,13 +126,13 @@ describe('fetchNpmTarball', () => {
 });
 
 describe('debianMirror and the cache dir', () => {
-  it('the env wins; else the first non-security Debian URI of the apt sources, one-line or deb822; else deb.debian.org', async () => {
+  it('the env wins; else the first non-security Debian URI of the apt sources, one-line or deb822; else a clear error', async () => {
     expect(await debianMirror({ CLAUDE_BOTTLE_DEBIAN_MIRROR: 'http://mirror.example/debian' }, work)).toBe('http://mirror.example/debian');
-    expect(await debianMirror({}, work)).toBe('http://deb.debian.org/debian');
+    await expect(debianMirror({}, work)).rejects.toThrow(/no Debian mirror found .* set CLAUDE_BOTTLE_DEBIAN_MIRROR/);
     await mkdir(join(work, 'sources.list.d'));
     await writeFile(
       join(work, 'sources.list.d', 'debian.sources'),
-      'Types: deb\nURIs: http://security.debian.org/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://ftp.example.org/debian\nSuites: bookworm\n',
+      'Types: deb\nURIs: http://security.example.org/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://ftp.example.org/debian\nSuites: bookworm\n',
     );
     expect(await debianMirror({}, work)).toBe('http://ftp.example.org/debian');
     await writeFile(join(work, 'sources.list'), '# comment\ndeb [arch=amd64] http://one.example/debian bookworm main\n');

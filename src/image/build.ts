@@ -386,7 +386,8 @@ export async function fetchNpmTarball(transport: Transport, pin: NpmPin, dir: st
 
 /**
  * `$CLAUDE_BOTTLE_DEBIAN_MIRROR`, else the first Debian (non-security) mirror in the host's apt
- * sources (one-line or deb822 format), else deb.debian.org.
+ * sources (one-line or deb822 format): the mirror this machine is set up to reach. No default
+ * is guessed; without either, the build says how to name one.
  */
 export async function debianMirror(env: Env = process.env, sourcesRoot = '/etc/apt'): Promise<string> {
   const explicit = env[DEBIAN_MIRROR_ENV];
@@ -411,7 +412,7 @@ export async function debianMirror(env: Env = process.env, sourcesRoot = '/etc/a
     const found = uris.find(({ uri, suites }) => /^https?:\/\//.test(uri) && !/security/.test(uri) && !/security/.test(suites) && /debian/.test(uri));
     if (found) return found.uri;
   }
-  return DEBIAN.defaultMirror;
+  throw new ImageBuildError('rootfs', `no Debian mirror found in ${sourcesRoot}/sources.list*; set ${DEBIAN_MIRROR_ENV} to one (e.g. http://<mirror>/debian)`);
 }
 
 interface ImageInfo {

@@ -41,8 +41,6 @@ export const DEBIAN = Object.freeze({
   suite: 'bookworm',
   variant: 'minbase',
   packages: Object.freeze(['git', 'curl', 'ca-certificates']),
-  /** Used when no mirror is configured; the mirror is not part of the content hash. */
-  defaultMirror: 'http://deb.debian.org/debian',
 });
 
 export const CLAUDE_CODE_VERSION = '2.1.332';

@@ -58,12 +58,12 @@ describe('pipelock config generation', () => {
 });
 
 describe('the transcribed schema against pipelock\'s documented configs', () => {
-  const documented: unknown = parse(readFileSync(new URL('./fixtures/documented.yaml', import.meta.url), 'utf8'));
+  const documented: unknown = parse(readFileSync(new URL('./fixtures/full-config.yaml', import.meta.url), 'utf8'));
 
-  it('a documented example config (configs/strict.yaml + docs/configuration.md excerpts) round-trips', () => {
+  it('a config setting every modelled key round-trips', () => {
     const parsed = PipelockConfigSchema.parse(documented);
     expect(parsed).toEqual(documented);
-    expect(parsed).toMatchObject({ mode: 'strict', fetch_proxy: { listen: '127.0.0.1:8888' }, forward_proxy: { enabled: true } });
+    expect(parsed).toMatchObject({ mode: 'strict', fetch_proxy: { listen: '127.0.0.1:18080' }, forward_proxy: { enabled: true } });
     expect(pipelockConfigProblem(parsed)).toBeUndefined();
     expect(PipelockConfigSchema.parse(parse(pipelockConfigYaml(base)))).toBeTruthy();
   });
