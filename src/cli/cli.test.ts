@@ -136,6 +136,30 @@ describe('claude-bottle CLI on the fake', () => {
     expect(JSON.parse((await cli(['ls', '--json'])).stdout)).not.toContainEqual(expect.objectContaining({ name: bottle }));
   });
 
+  it('prune drops records of vanished bottles, and with --orphans removes labelled machines no record knows', async () => {
+    const fakeSmolvm = (args: string[]) =>
+      execa(fileURLToPath(new URL('../../fakes/bin/smolvm', import.meta.url)), args, {
+        env: { ...env, FAKE_SMOLVM_STATE: join(env.CLAUDE_BOTTLE_STATE_DIR!, 'fake-smolvm') },
+        extendEnv: false,
+        reject: false,
+      });
+    const launched = JSON.parse((await cli(['launch', EXAMPLE, '--backend', 'fake', '--json'])).stdout) as { name: string; stateDir: string };
+    expect((await fakeSmolvm(['machine', 'delete', '--name', launched.name, '-f'])).exitCode).toBe(0);
+    expect((await fakeSmolvm(['machine', 'create', '--name', 'orphan-1', '--label', 'claude-bottle=1'])).exitCode).toBe(0);
+    expect((await fakeSmolvm(['machine', 'create', '--name', 'unlabelled'])).exitCode).toBe(0);
+
+    const first = await cli(['prune', '--backend', 'fake', '--json']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ droppedRecords: [launched.name], removedMachines: [] });
+    await expect(stat(join(launched.stateDir, `${launched.name}.plan.json`))).rejects.toThrow();
+    const second = await cli(['prune', '--backend', 'fake', '--orphans', '--json']);
+    expect(JSON.parse(second.stdout)).toEqual({ droppedRecords: [], removedMachines: ['orphan-1 (fake)'] });
+    const left = JSON.parse((await fakeSmolvm(['machine', 'ls', '--json'])).stdout) as { name: string }[];
+    expect(left.map((m) => m.name)).toContain('unlabelled');
+    expect(left.map((m) => m.name)).not.toContain('orphan-1');
+    expect((await cli(['ls', '--orphans'])).exitCode).toBe(2);
+  });
+
   it('doctor reports platform, smolvm, docker and the state dir', async () => {
     const r = await cli(['doctor', '--json']);
     expect(r.exitCode).toBe(0);

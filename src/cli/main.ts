@@ -8,6 +8,7 @@ import { execCommand } from './commands/exec.ts';
 import { imageCommand } from './commands/image.ts';
 import { launchCommand } from './commands/launch.ts';
 import { lsCommand } from './commands/ls.ts';
+import { pruneCommand } from './commands/prune.ts';
 import { rmCommand } from './commands/rm.ts';
 import { EXIT, UsageError, createIo } from './io.ts';
 
@@ -19,6 +20,7 @@ Usage:
   claude-bottle exec <bottle> [--env KEY[=VALUE]]… -- <argv…>
   claude-bottle ls [--json]
   claude-bottle rm <bottle> [--json]
+  claude-bottle prune [--backend auto|smolvm|docker|fake] [--orphans] [--json]
   claude-bottle doctor [--json]
   claude-bottle image build [--force] [--json]   build the agent image (Debian + node 24 + claude-code, user node)
   claude-bottle image status [--json]
@@ -50,6 +52,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         env: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
         force: { type: 'boolean', default: false },
+        orphans: { type: 'boolean', default: false },
       },
     });
     json = values.json;
@@ -67,6 +70,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       }
     };
     if (values.force && command !== 'image') throw new UsageError(`${command} does not take --force`);
+    if (values.orphans && command !== 'prune') throw new UsageError(`${command} does not take --orphans`);
     if (dash !== -1 && !execLike) throw new UsageError(`${command} takes no arguments after --`);
     const maxPositionals = (n: number) => {
       if (positionals.length > n) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[n])}${execLike ? ' (put the command after --)' : ''}`);
@@ -89,6 +93,10 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         only([]);
         maxPositionals(1);
         return await rmCommand(io, { bottle: positionals[0] });
+      case 'prune':
+        only(['backend']);
+        maxPositionals(0);
+        return await pruneCommand(io, { backend: parseBackend(values.backend), orphans: values.orphans });
       case 'doctor':
         only([]);
         maxPositionals(0);
