@@ -130,6 +130,8 @@ describe('debianMirror and the cache dir', () => {
     expect(await debianMirror({ CLAUDE_BOTTLE_DEBIAN_MIRROR: 'http://mirror.example/debian' }, work)).toBe('http://mirror.example/debian');
     await expect(debianMirror({}, work)).rejects.toThrow(/no Debian mirror found .* set CLAUDE_BOTTLE_DEBIAN_MIRROR/);
     await mkdir(join(work, 'sources.list.d'));
+    await writeFile(join(work, 'sources.list.d', 'a.list.disabled'), 'deb http://disabled.example/debian bookworm main\n');
+    await expect(debianMirror({}, work)).rejects.toThrow(/no Debian mirror/);
     await writeFile(
       join(work, 'sources.list.d', 'debian.sources'),
       'Types: deb\nURIs: http://security.example.org/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://ftp.example.org/debian\nSuites: bookworm\n',

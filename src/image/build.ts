@@ -394,7 +394,10 @@ export async function debianMirror(env: Env = process.env, sourcesRoot = '/etc/a
   if (explicit) return explicit;
   const files: string[] = [join(sourcesRoot, 'sources.list')];
   try {
-    for (const f of (await readdir(join(sourcesRoot, 'sources.list.d'))).sort()) files.push(join(sourcesRoot, 'sources.list.d', f));
+    // apt reads only *.list and *.sources there; anything else (e.g. a disabled file) is not a source.
+    for (const f of (await readdir(join(sourcesRoot, 'sources.list.d'))).sort()) {
+      if (/\.(list|sources)$/.test(f)) files.push(join(sourcesRoot, 'sources.list.d', f));
+    }
   } catch {
     // no sources.list.d
   }
