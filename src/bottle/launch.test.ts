@@ -222,3 +222,24 @@ describe('launch on the fake smolvm', () => {
     expect(await readFile(plan.prompt.hostPath, 'utf8')).toBe('host copy');
   });
 });
+
+describe('launch refusals', () => {
+  it('Docker with an egress allow-list but no proxy is refused before any machine or network exists', async () => {
+    const calls: string[] = [];
+    const docker = new SmolvmEngine({ transport: fake });
+    const engine = Object.assign(Object.create(docker) as SmolvmEngine, {
+      kind: 'docker',
+      create: async () => void calls.push('create'),
+      hostRoute: async () => {
+        calls.push('route');
+        return { bindHost: '127.0.0.1', guestHost: '127.0.0.1', release: async () => {} };
+      },
+    });
+    const plan = await prepare(parseAgentSpec({ name: 'netless', egress: { allowHosts: ['a.example'], proxy: false } }), { env });
+    const error = await launch(plan, { engine }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LaunchError);
+    expect((error as LaunchError).cause).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/egress\.proxy: Docker cannot enforce an egress allow-list/);
+    expect(calls).toEqual([]);
+  });
+});

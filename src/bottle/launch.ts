@@ -75,12 +75,8 @@ export function machineNameFor(slug: string): string {
 }
 
 /** The network a bottle gets: none unless its plans call for egress or host daemons. */
-function networkFor(plan: Plan, engine: Engine, route: HostRoute | undefined): NetworkPolicy {
+function networkFor(plan: Plan, route: HostRoute | undefined): NetworkPolicy {
   const egress = plan.egress ?? { allowHosts: [], allowCidrs: [] };
-  if (engine.kind === 'docker' && plan.egress && !plan.proxy) {
-    const message = 'Docker cannot enforce an egress allow-list by itself; keep egress.proxy (pipelock) on, or use smolvm';
-    throw new ConfigError(`egress.proxy: ${message}`, [{ path: 'egress.proxy', message }]);
-  }
   return {
     enabled: false,
     allowHosts: egress.allowHosts,
@@ -111,6 +107,10 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
   // A caller-supplied gate replaces the bundle's own.
   const planned = bundleFor(gitGate ? { ...plan, daemons: plan.daemons.filter((d) => d !== 'git-gate') } : plan, name);
   try {
+    if (engine.kind === 'docker' && plan.egress && !plan.proxy) {
+      const message = 'Docker cannot enforce an egress allow-list by itself; keep egress.proxy (pipelock) on, or use smolvm';
+      throw new ConfigError(`egress.proxy: ${message}`, [{ path: 'egress.proxy', message }]);
+    }
     if (planned.specs.length) {
       const hostRoute = engine.hostRoute?.bind(engine);
       if (!hostRoute) {
@@ -124,7 +124,7 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
     // A caller's network still joins the route, or the guest could not reach its daemons.
     const network = options.network
       ? { ...options.network, ...(route ? { hostOnly: true, ...(route.attach !== undefined ? { attach: route.attach } : {}) } : {}) }
-      : networkFor(plan, engine, route);
+      : networkFor(plan, route);
     await run('create', () =>
       engine.create({
         name,
