@@ -23,7 +23,7 @@ import { DockerEngine } from '../../src/engine/docker.ts';
 import { PIPELOCK_BIN_ENV } from '../../src/pipelock/daemon.ts';
 import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE } from '../../src/plan/plan.ts';
 import { prepare } from '../../src/plan/prepare.ts';
-import { connectOutcome, observeHostRoutes } from '../../src/testing/backend-contract.ts';
+import { connectOutcome, hostGit, observeHostRoutes } from '../../src/testing/backend-contract.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 
@@ -35,21 +35,7 @@ const run = randomBytes(3).toString('hex');
 const transport = createExecaTransport();
 const execFileAsync = promisify(execFile);
 
-const hostGit = async (cwd: string, ...args: string[]): Promise<string> =>
-  (
-    await execFileAsync('git', args, {
-      cwd,
-      env: {
-        ...process.env,
-        GIT_CONFIG_GLOBAL: '/dev/null',
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_AUTHOR_NAME: 'host',
-        GIT_AUTHOR_EMAIL: 'host@example.invalid',
-        GIT_COMMITTER_NAME: 'host',
-        GIT_COMMITTER_EMAIL: 'host@example.invalid',
-      },
-    })
-  ).stdout.trim();
+
 
 describe('all-plans availability', () => {
   it('a Docker engine answers and the agent image is ready', (ctx) => {

@@ -197,7 +197,7 @@ async function pipelockPort(plan: Plan, machine: string): Promise<number | undef
 const execFileAsync = promisify(execFile);
 
 /** git on the host, with a fixed identity and no user or system config. */
-async function hostGit(cwd: string, ...args: string[]): Promise<string> {
+export async function hostGit(cwd: string, ...args: string[]): Promise<string> {
   const { stdout } = await execFileAsync('git', args, {
     cwd,
     env: {
