@@ -63,9 +63,8 @@ export async function probeDocker(transport: Transport): Promise<DockerProbe> {
 
 export async function openBackend(choice: BackendChoice, io: Io, transport: Transport = createExecaTransport({ env: io.env })): Promise<BackendHandle> {
   if (choice === 'smolvm') {
-    const engine = new SmolvmEngine({ transport });
-    await engine.client.requireSupportedVersion();
-    return { kind: 'smolvm', engine, close: async () => {} };
+    const version = await new SmolvmClient(transport).requireSupportedVersion();
+    return { kind: 'smolvm', engine: new SmolvmEngine({ transport, version }), close: async () => {} };
   }
   if (choice === 'docker') return { kind: 'docker', engine: new DockerEngine({ transport }), close: async () => {} };
   if (choice === 'fake') return openFake(io);
@@ -73,7 +72,7 @@ export async function openBackend(choice: BackendChoice, io: Io, transport: Tran
   const smolvm = await probeSmolvm(transport);
   if (smolvm.installed && smolvm.missing.length === 0) {
     io.notice(`backend auto: using smolvm ${smolvm.version?.raw}`);
-    return { kind: 'smolvm', engine: new SmolvmEngine({ transport }), close: async () => {} };
+    return { kind: 'smolvm', engine: new SmolvmEngine({ transport, ...(smolvm.version ? { version: smolvm.version } : {}) }), close: async () => {} };
   }
   const docker = await probeDocker(transport);
   if (docker.answers) {

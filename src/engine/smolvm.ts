@@ -1,5 +1,6 @@
 import { EngineCommandError } from '../errors.ts';
 import { SmolvmClient, type SmolvmMachineJson } from '../smolvm/client.ts';
+import { featuresOf, type SmolvmFeatures, type SmolvmVersion } from '../smolvm/version.ts';
 import type { Transport } from '../transport/types.ts';
 import type { Engine, ExecOptions, ExecResult, HostRoute, MachineConfig, MachineInfo, MachineState, UploadOptions } from './types.ts';
 
@@ -12,12 +13,19 @@ export const SMOLVM_HOST_ALIAS = 'host.smolvm.internal';
  */
 const BARE_IMAGES = new Set(['alpine', 'bare']);
 
+export interface SmolvmEngineOptions {
+  /** The installed version, when known (e.g. from `requireSupportedVersion()`): newer flags are used only when it has them. Default: the 1.9 baseline. */
+  readonly version?: SmolvmVersion;
+}
+
 export class SmolvmEngine implements Engine {
   readonly kind = 'smolvm';
   readonly client: SmolvmClient;
+  readonly features: SmolvmFeatures;
 
-  constructor(options: { transport: Transport } | { client: SmolvmClient }) {
+  constructor(options: ({ transport: Transport } | { client: SmolvmClient }) & SmolvmEngineOptions) {
     this.client = 'client' in options ? options.client : new SmolvmClient(options.transport);
+    this.features = featuresOf(options.version);
   }
 
   async create(config: MachineConfig): Promise<void> {
@@ -30,6 +38,7 @@ export class SmolvmEngine implements Engine {
       allowCidrs: network.allowCidrs,
       // Only the host's services: virtio-net limited to loopback, reached as host.smolvm.internal.
       ...(network.hostOnly && !network.allowHosts.length && !network.allowCidrs.length ? { outboundLocalhostOnly: true } : {}),
+      ...(network.hostOnly && this.features.hostLoopbackFlag ? { allowHostLoopback: true } : {}),
       ...(config.env ? { env: config.env } : {}),
       ...(config.workdir !== undefined ? { workdir: config.workdir } : {}),
       ...(config.cpus !== undefined ? { cpus: config.cpus } : {}),
@@ -68,8 +77,9 @@ export class SmolvmEngine implements Engine {
   }
 
   async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    // smolvm 1.9 has no exec --user: commands run as the image's USER (root on a bare VM).
+    // Before 1.14 smolvm has no exec --user: commands run as the image's USER (root on a bare VM).
     return this.client.exec(name, argv, {
+      ...(options.user && this.features.execUser ? { user: options.user } : {}),
       ...(options.env ? { env: options.env } : {}),
       ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
       ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),

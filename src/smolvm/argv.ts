@@ -43,6 +43,8 @@ export interface ExecArgs {
   readonly interactive?: boolean;
   /** `-t`: a PTY; merges stdout and stderr. Only for an attached terminal. */
   readonly tty?: boolean;
+  /** `--user uid:gid` (smolvm >= 1.14); older versions run as the image's USER. */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 export const smolvmArgv = {
@@ -101,6 +103,7 @@ export const smolvmArgv = {
     if (a.timeoutMs !== undefined) argv.push('--timeout', humantime(a.timeoutMs));
     if (a.interactive) argv.push('--interactive');
     if (a.tty) argv.push('--tty');
+    if (a.user) argv.push('--user', `${intIn(a.user.uid, 0, 2 ** 32 - 1, 'uid')}:${intIn(a.user.gid, 0, 2 ** 32 - 1, 'gid')}`);
     argv.push('--', ...guestArgv);
     return argv;
   },

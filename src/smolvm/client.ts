@@ -111,6 +111,7 @@ export class SmolvmClient {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       interactive: options.stdin !== undefined || options.inheritStdio === true,
       ...(options.tty ? { tty: true } : {}),
+      ...(options.user ? { user: options.user } : {}),
     });
     const result = await this.transport.run(argv, {
       ...(options.env ? { env: options.env } : {}),

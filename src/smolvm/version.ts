@@ -27,3 +27,16 @@ export function missingFeatures(version: SmolvmVersion): string[] {
   }
   return [];
 }
+
+/** What a given smolvm can do beyond the 1.9 baseline (smolvm-cli.md §1b, §6). */
+export interface SmolvmFeatures {
+  /** `machine exec -u/--user uid[:gid]` (v1.14, #1142). */
+  readonly execUser: boolean;
+  /** `--allow-host-loopback`: newer smolvm floors host loopback by default (#1060, after 1.9.2). */
+  readonly hostLoopbackFlag: boolean;
+}
+
+export function featuresOf(version: SmolvmVersion | undefined): SmolvmFeatures {
+  const atLeast = (v: string) => version !== undefined && compareVersions(version, parseSmolvmVersion(v)!) >= 0;
+  return { execUser: atLeast('1.14.0'), hostLoopbackFlag: atLeast('1.10.0') };
+}
