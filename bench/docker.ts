@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { parseAgentSpec } from '../src/agent/spec.ts';
 import { launch } from '../src/bottle/launch.ts';
-import { DockerEngine } from '../src/engine/docker.ts';
+import { DockerEngine } from '../src/engines/docker/engine.ts';
 import { packTar, type TarEntry } from '../src/archive/tar.ts';
 import { prepare } from '../src/plan/prepare.ts';
 import { createExecaTransport } from '../src/transport/execa.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAgentSpec } from '../src/agent/spec.ts';
 import { launch } from '../src/bottle/launch.ts';
-import { SmolvmEngine } from '../src/engine/smolvm.ts';
+import { SmolvmEngine } from '../src/engines/smolvm/engine.ts';
 import { prepare } from '../src/plan/prepare.ts';
 import type { SkillsTransfer } from '../src/provision/skills.ts';
 import { createExecaTransport } from '../src/transport/execa.ts';

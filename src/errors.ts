@@ -3,16 +3,6 @@ export class ClaudeBottleError extends Error {
   override name = 'ClaudeBottleError';
 }
 
-/** A deliberate "not yet": the feature is planned and tracked, not silently stubbed. */
-export class NotImplemented extends ClaudeBottleError {
-  override name = 'NotImplemented';
-  readonly feature: string;
-  constructor(feature: string, detail?: string) {
-    super(`not implemented yet: ${feature}${detail ? ` (${detail})` : ''}`);
-    this.feature = feature;
-  }
-}
-
 /** Bad user input: names the field path and the bad value. */
 export class ConfigError extends ClaudeBottleError {
   override name = 'ConfigError';

@@ -1,19 +1,19 @@
 // claude-bottle SDK: agent spec → prepare → launch → Bottle, over an injectable transport.
 export { AgentSpecSchema, loadAgentFile, parseAgentSpec, type AgentSpec } from './agent/spec.ts';
-export { agentStateDir, stateRoot } from './agent/state.ts';
+export { agentStateDir } from './agent/state-dir.ts';
+export { stateRoot } from './host/state.ts';
 export { GitGatePlanSchema, PlanSchema, type GitGatePlan, type Plan } from './plan/plan.ts';
 export { prepare, type PrepareOptions } from './plan/prepare.ts';
 export { launch, LaunchError, machineNameFor, BOTTLE_LABEL, type GitGateEndpoint, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
 export { Bottle, BottleRemovedError, type BottleRecord, type BottleExecOptions } from './bottle/bottle.ts';
 export { BottleRegistry } from './bottle/registry.ts';
-export { createBackend, type BottleBackend } from './backend.ts';
 export { provisionPrompt } from './provision/prompt.ts';
 export { provisionSkills, ProvisionError, type SkillsTransfer, type SkillsOptions } from './provision/skills.ts';
 export { provisionCa, caEnv, CA_ENV, GUEST_CA_BUNDLE } from './provision/ca.ts';
 export { provisionGit, gitProvisionArgv } from './provision/git.ts';
-export { startGitGate, GATE_REPO_PATH, type GitGate, type GitGateOptions, type GitPushAttempt } from './gitgate/server.ts';
-export { branchPrefixProblem, defaultBranchPrefix } from './gitgate/policy.ts';
-export type { RefCommand, RefResult } from './gitgate/pktline.ts';
+export { startGitGate, GATE_REPO_PATH, type GitGate, type GitGateOptions, type GitPushAttempt } from './daemons/gitgate/server.ts';
+export { branchPrefixProblem, defaultBranchPrefix } from './daemons/gitgate/policy.ts';
+export type { RefCommand, RefResult } from './daemons/gitgate/pktline.ts';
 export {
   buildAgentImage,
   agentImageStatus,
@@ -26,31 +26,26 @@ export {
 } from './image/build.ts';
 export { AGENT_IMAGE, AGENT_USER, CLAUDE_CODE_VERSION, NODE_VERSION, isAgentImage } from './image/recipe.ts';
 export type { Engine, ExecOptions, ExecResult, GuestUser, HostRoute, MachineConfig, MachineInfo, MachineState, NetworkPolicy, UploadOptions } from './engine/types.ts';
-export { SmolvmEngine } from './engine/smolvm.ts';
-export { DockerEngine } from './engine/docker.ts';
-export { SmolvmClient, SmolvmVersionError, isSmolvmFailure, type SmolvmMachineJson, type SmolvmExecOptions } from './smolvm/client.ts';
-export { smolvmArgv, humantime, type CreateArgs, type ExecArgs, type UploadArgs } from './smolvm/argv.ts';
-export { SmolvmError, parseSmolvmStderr } from './smolvm/errors.ts';
-export { SMOLVM_MIN_VERSION, parseSmolvmVersion, missingFeatures, type SmolvmVersion } from './smolvm/version.ts';
+export { SmolvmEngine } from './engines/smolvm/engine.ts';
+export { DockerEngine } from './engines/docker/engine.ts';
+export { SmolvmClient, SmolvmVersionError, isSmolvmFailure, type SmolvmMachineJson, type SmolvmExecOptions } from './engines/smolvm/client.ts';
+export { smolvmArgv, humantime, type CreateArgs, type ExecArgs, type UploadArgs } from './engines/smolvm/argv.ts';
+export { SmolvmError, parseSmolvmStderr } from './engines/smolvm/errors.ts';
+export { SMOLVM_MIN_VERSION, parseSmolvmVersion, missingFeatures, type SmolvmVersion } from './engines/smolvm/version.ts';
 export { createExecaTransport, type ExecaTransportOptions } from './transport/execa.ts';
 export type { CommandResult, RunOptions, Transport } from './transport/types.ts';
-export { BinaryNotFoundError, ClaudeBottleError, ConfigError, EngineCommandError, NotImplemented, formatArgv, type EngineErrorKind } from './errors.ts';
+export { BinaryNotFoundError, ClaudeBottleError, ConfigError, EngineCommandError, formatArgv, type EngineErrorKind } from './errors.ts';
 export { packTar, unpackTar, type TarEntry } from './archive/tar.ts';
 // The bundle: host-side daemons beside a bottle (pipelock egress proxy, git gate, supervise MCP server).
 export { BundleError, daemonsCsv, startBundle, type Bundle, type BundleOptions } from './bundle/bundle.ts';
 export {
-  DOCKER_HOST_ALIAS,
   freePort,
   guestProbe,
-  hostAddressFor,
-  SMOLVM_HOST_ALIAS,
   type Daemon,
   type DaemonName,
   type DaemonSpec,
-  type HostNetwork,
-  type HostAddress,
   type StartedDaemon,
-} from './bundle/daemon.ts';
+} from './daemon/daemon.ts';
 export {
   mcpConfigFor,
   startSuperviseServer,
@@ -61,10 +56,10 @@ export {
   type SuperviseDaemonSpec,
   type SuperviseServer,
   type SuperviseServerOptions,
-} from './supervise/server.ts';
+} from './daemons/supervise/server.ts';
 export { guestMcpConfigPath, provisionSupervise, superviseFlags, GUEST_MCP_CONFIG_FILE, type SuperviseProvisionOptions } from './provision/supervise.ts';
-export { pipelockConfig, pipelockConfigYaml, type PipelockConfigInput } from './pipelock/config.ts';
-export { PipelockConfigSchema, type PipelockConfigFile } from './pipelock/schema.ts';
+export { pipelockConfig, pipelockConfigYaml, type PipelockConfigInput } from './daemons/pipelock/config.ts';
+export { PipelockConfigSchema, type PipelockConfigFile } from './daemons/pipelock/schema.ts';
 export {
   findPipelock,
   pipelockDaemon,
@@ -74,5 +69,5 @@ export {
   PIPELOCK_BIN_ENV,
   type PipelockDaemonOptions,
   type PipelockDaemonSpec,
-} from './pipelock/daemon.ts';
-export { proxyEnv, type ProxyEnvOptions } from './proxy/env.ts';
+} from './daemons/pipelock/daemon.ts';
+export { proxyEnv, type ProxyEnvOptions } from './provision/proxy-env.ts';

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/bundle/daemon.ts';
-import { pipelockConfigYaml } from '../../src/pipelock/config.ts';
+import { freePort } from '../../src/daemon/daemon.ts';
+import { pipelockConfigYaml } from '../../src/daemons/pipelock/config.ts';
 
 const BIN = fileURLToPath(new URL('../bin/pipelock', import.meta.url));
 const run = promisify(execFile);

@@ -28,7 +28,7 @@ import {
   PIPELOCK_DEFAULT_LISTEN,
   splitHostPort,
   type PipelockConfigFile,
-} from '../../src/pipelock/schema.ts';
+} from '../../src/daemons/pipelock/schema.ts';
 
 export const FAKE_PIPELOCK_VERSION = '0.0.0-fake';
 

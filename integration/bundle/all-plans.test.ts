@@ -18,9 +18,9 @@ import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } f
 import { parseAgentSpec } from '../../src/agent/spec.ts';
 import type { Bottle } from '../../src/bottle/bottle.ts';
 import { launch, type LaunchStep } from '../../src/bottle/launch.ts';
-import { guestProbe } from '../../src/bundle/daemon.ts';
-import { DockerEngine } from '../../src/engine/docker.ts';
-import { PIPELOCK_BIN_ENV } from '../../src/pipelock/daemon.ts';
+import { guestProbe } from '../../src/daemon/daemon.ts';
+import { DockerEngine } from '../../src/engines/docker/engine.ts';
+import { PIPELOCK_BIN_ENV } from '../../src/daemons/pipelock/daemon.ts';
 import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE } from '../../src/plan/plan.ts';
 import { prepare } from '../../src/plan/prepare.ts';
 import { connectOutcome, hostGit, observeHostRoutes } from '../../src/testing/backend-contract.ts';

@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
 import { startBundle, type Bundle } from '../../src/bundle/bundle.ts';
-import { guestProbe, hostAddressFor } from '../../src/bundle/daemon.ts';
-import { DockerEngine } from '../../src/engine/docker.ts';
-import { pipelockDaemon } from '../../src/pipelock/daemon.ts';
-import { proxyEnv } from '../../src/proxy/env.ts';
-import { superviseDaemon } from '../../src/supervise/server.ts';
+import { guestProbe } from '../../src/daemon/daemon.ts';
+import { DockerEngine } from '../../src/engines/docker/engine.ts';
+import { pipelockDaemon } from '../../src/daemons/pipelock/daemon.ts';
+import { proxyEnv } from '../../src/provision/proxy-env.ts';
+import { superviseDaemon } from '../../src/daemons/supervise/server.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 
@@ -72,8 +72,8 @@ describe('a bundle reached from a docker guest on an --internal network', () => 
 
   test('each daemon answers its guest probe, MCP calls and proxied fetches work; after stop every probe fails', async () => {
     if (setup.engine !== 'ready') throw new Error('unreachable');
-    const route = hostAddressFor('docker', { kind: 'user-network', name: network, gateway });
-    expect(route).toEqual({ bindHost: gateway, guestHost: gateway, createArgs: [] });
+    // On a user network the host is its gateway: the daemons bind it and the guest dials it.
+    const route = { bindHost: gateway, guestHost: gateway };
 
     // An "allowed host": a server on the host's loopback, reached by name through the proxy only.
     upstream = createServer((req, res) => res.end(`upstream says hi to ${req.url}`));

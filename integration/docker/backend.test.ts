@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { DockerEngine } from '../../src/engine/docker.ts';
+import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { describeBackendContract, injectFaults } from '../../src/testing/backend-contract.ts';
 import { recordCalls } from '../../src/testing/engine-contract.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GenericContainer, PullPolicy, type StartedTestContainer } from 'testcontainers';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { stateRoot } from '../../src/agent/state.ts';
+import { stateRoot } from '../../src/host/state.ts';
 import { main } from '../../src/cli/main.ts';
-import { DockerEngine } from '../../src/engine/docker.ts';
+import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { BOTTLE_LABEL } from '../../src/bottle/launch.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 

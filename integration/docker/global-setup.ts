@@ -6,7 +6,7 @@
  * not testcontainers' API client, which could reach a different engine than the CLI does.
  */
 import type { TestProject } from 'vitest/node';
-import { DockerEngine } from '../../src/engine/docker.ts';
+import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 import { ensureTestImage } from './image.ts';
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } f
 import { type AgentSpecInput, parseAgentSpec } from '../../src/agent/spec.ts';
 import type { Bottle } from '../../src/bottle/bottle.ts';
 import { launch } from '../../src/bottle/launch.ts';
-import { DockerEngine } from '../../src/engine/docker.ts';
+import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { AGENT_IMAGE, CLAUDE_CODE_VERSION, IMAGE_LABELS, NODE_VERSION } from '../../src/image/recipe.ts';
 import { GUEST_CA_PATH } from '../../src/plan/plan.ts';
 import { prepare } from '../../src/plan/prepare.ts';

@@ -4,7 +4,7 @@
  * tests through `inject('agentImage')`. Prints the image size and how long the build took.
  */
 import type { TestProject } from 'vitest/node';
-import { DockerEngine } from '../../src/engine/docker.ts';
+import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { buildAgentImage } from '../../src/image/build.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 

@@ -7,9 +7,9 @@ import { dirname, extname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { branchPrefixProblem } from '../gitgate/policy.ts';
+import { branchPrefixProblem } from '../daemons/gitgate/policy.ts';
 import { AGENT_USER, isAgentImage } from '../image/recipe.ts';
-import { type AgentFileFs, errnoCode, nodeHostFs } from './host-fs.ts';
+import { type AgentFileFs, errnoCode, nodeHostFs } from '../host/fs.ts';
 import { describeIssues, type FieldIssue, type IssueParams } from './issues.ts';
 import {
   AGENT_NAME_RULE,

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeSmolvm, type FakeSmolvm } from '../../fakes/index.ts';
 import { parseAgentSpec } from '../agent/spec.ts';
-import { SmolvmEngine } from '../engine/smolvm.ts';
+import { SmolvmEngine } from '../engines/smolvm/engine.ts';
 import { ConfigError } from '../errors.ts';
 import { prepare } from '../plan/prepare.ts';
-import { SmolvmError } from '../smolvm/errors.ts';
+import { SmolvmError } from '../engines/smolvm/errors.ts';
 import { BottleRemovedError } from './bottle.ts';
 import { LaunchError, launch } from './launch.ts';
 

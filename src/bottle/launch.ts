@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { type Bundle, startBundle } from '../bundle/bundle.ts';
-import { type Daemon, guestProbe } from '../bundle/daemon.ts';
+import { type Daemon, guestProbe } from '../daemon/daemon.ts';
 import { bundleFor, guestUrl } from '../bundle/plan.ts';
 import { ClaudeBottleError, ConfigError, EngineCommandError } from '../errors.ts';
 import { BOTTLE_LABEL, type Engine, type HostRoute, type NetworkPolicy } from '../engine/types.ts';
-import { proxyEnv } from '../proxy/env.ts';
+import { proxyEnv } from '../provision/proxy-env.ts';
 import { provisionPlannedSupervise, superviseFlags } from '../provision/supervise.ts';
 import type { Plan } from '../plan/plan.ts';
 import { provisionCa } from '../provision/ca.ts';

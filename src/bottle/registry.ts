@@ -1,6 +1,6 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDir, writeFileAtomic } from '../agent/state.ts';
+import { ensureDir, writeFileAtomic } from '../host/state.ts';
 import type { BottleRecord } from './bottle.ts';
 
 /**

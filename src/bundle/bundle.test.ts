@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import { BundleError, daemonsCsv, startBundle, type Bundle } from './bundle.ts';
-import { freePort, guestProbe, hostAddressFor, type DaemonSpec } from './daemon.ts';
+import { freePort, guestProbe, type DaemonSpec } from '../daemon/daemon.ts';
 
 const run = promisify(execFile);
 const cleanups: (() => Promise<void>)[] = [];
@@ -97,7 +97,7 @@ describe('startBundle', () => {
   });
 });
 
-describe('daemonsCsv, freePort, hostAddressFor', () => {
+describe('daemonsCsv, freePort', () => {
   it('daemonsCsv is sorted, unique, never empty for a planned daemon', () => {
     expect(daemonsCsv(['supervise', 'pipelock', 'supervise'])).toBe('pipelock,supervise');
     expect(daemonsCsv(['git-gate'])).toBe('git-gate');
@@ -110,20 +110,6 @@ describe('daemonsCsv, freePort, hostAddressFor', () => {
     const server = createServer();
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ host: '127.0.0.1', port }, resolve));
     await new Promise((r) => server.close(r));
-  });
-
-  it('the host route per engine and network', () => {
-    expect(hostAddressFor('smolvm', { kind: 'tsi' })).toEqual({ bindHost: '127.0.0.1', guestHost: '127.0.0.1', createArgs: [] });
-    expect(hostAddressFor('smolvm', { kind: 'virtio-net' })).toEqual({ bindHost: '127.0.0.1', guestHost: 'host.smolvm.internal', createArgs: [] });
-    expect(hostAddressFor('docker', { kind: 'user-network', name: 'n', gateway: '172.30.0.1' })).toEqual({ bindHost: '172.30.0.1', guestHost: '172.30.0.1', createArgs: [] });
-    expect(hostAddressFor('docker', { kind: 'default-bridge', gateway: '172.17.0.1' })).toEqual({
-      bindHost: '172.17.0.1',
-      guestHost: 'host.docker.internal',
-      createArgs: ['--add-host', 'host.docker.internal:host-gateway'],
-    });
-    expect(() => hostAddressFor('docker', { kind: 'tsi' })).toThrow(/docker guest cannot use a "tsi" network/);
-    expect(() => hostAddressFor('smolvm', { kind: 'default-bridge', gateway: 'x' })).toThrow(ConfigError);
-    expect(() => hostAddressFor('firecracker', { kind: 'tsi' })).toThrow(/no host route/);
   });
 });
 

@@ -3,7 +3,7 @@
  * address given, and stop them all (in reverse) on `stop()` or when any of them fails to start.
  */
 import { ClaudeBottleError, ConfigError } from '../errors.ts';
-import { freePort, isWildcardAddress, type Daemon, type DaemonName, type DaemonSpec } from './daemon.ts';
+import { freePort, isWildcardAddress, type Daemon, type DaemonName, type DaemonSpec } from '../daemon/daemon.ts';
 
 /** A daemon of the bundle failed: `daemon` names it, `cause` keeps the original error. */
 export class BundleError extends ClaudeBottleError {

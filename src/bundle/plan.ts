@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { GATE_REPO_PATH, startGitGate } from '../gitgate/server.ts';
-import { pipelockDaemon } from '../pipelock/daemon.ts';
+import { GATE_REPO_PATH, startGitGate } from '../daemons/gitgate/server.ts';
+import { pipelockDaemon } from '../daemons/pipelock/daemon.ts';
 import type { Plan } from '../plan/plan.ts';
-import { type SuperviseCall, superviseDaemon } from '../supervise/server.ts';
-import type { DaemonSpec } from './daemon.ts';
+import { type SuperviseCall, superviseDaemon } from '../daemons/supervise/server.ts';
+import type { DaemonSpec } from '../daemon/daemon.ts';
 
 export interface PlannedBundle {
   /** In `plan.daemons` order: the proxy first. */

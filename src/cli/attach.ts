@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { stateRoot } from '../agent/state.ts';
+import { stateRoot } from '../host/state.ts';
 import { Bottle, type BottleRecord, bottleEnv } from '../bottle/bottle.ts';
 import { BottleRegistry } from '../bottle/registry.ts';
 import { ClaudeBottleError } from '../errors.ts';

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { stateRoot } from '../agent/state.ts';
-import { DockerEngine } from '../engine/docker.ts';
-import { SmolvmEngine } from '../engine/smolvm.ts';
+import { stateRoot } from '../host/state.ts';
+import { DockerEngine } from '../engines/docker/engine.ts';
+import { SmolvmEngine } from '../engines/smolvm/engine.ts';
 import type { Engine } from '../engine/types.ts';
-import { SmolvmClient } from '../smolvm/client.ts';
-import { missingFeatures, type SmolvmVersion } from '../smolvm/version.ts';
+import { SmolvmClient } from '../engines/smolvm/client.ts';
+import { missingFeatures, type SmolvmVersion } from '../engines/smolvm/version.ts';
 import { createExecaTransport } from '../transport/execa.ts';
 import type { Transport } from '../transport/types.ts';
 import type { Io } from './io.ts';

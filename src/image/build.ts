@@ -17,7 +17,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Env } from '../agent/state.ts';
+import type { Env } from '../host/state.ts';
 import { ClaudeBottleError, formatArgv } from '../errors.ts';
 import { createExecaTransport } from '../transport/execa.ts';
 import type { CommandResult, RunOptions, Transport } from '../transport/types.ts';

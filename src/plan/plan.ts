@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { AgentNameSchema, GuestUserSchema, SkillNameSchema } from '../agent/spec.ts';
 import { ConfigError } from '../errors.ts';
 import { guestPathProblem, isEnvName, relativePathProblem } from '../agent/names.ts';
-import type { Env } from '../agent/state.ts';
+import type { Env } from '../host/state.ts';
 
 export const PLAN_VERSION = 1;
 export const GUEST_SKILLS_DIR_ENV = 'CLAUDE_BOTTLE_GUEST_SKILLS_DIR';

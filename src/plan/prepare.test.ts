@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { memfs } from 'memfs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type HostFs, nodeHostFs } from '../agent/host-fs.ts';
+import { type HostFs, nodeHostFs } from '../host/fs.ts';
 import { type AgentSpecInput, loadAgentFile, parseAgentSpec } from '../agent/spec.ts';
 import { ConfigError } from '../errors.ts';
 import { type Plan, PlanSchema, redactPlan } from './plan.ts';

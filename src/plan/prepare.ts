@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { errnoCode, type HostFs, nodeHostFs } from '../agent/host-fs.ts';
+import { errnoCode, type HostFs, nodeHostFs } from '../host/fs.ts';
 import type { FieldIssue } from '../agent/issues.ts';
 import { type AgentSpec, type AgentSpecInput, parseAgentSpec } from '../agent/spec.ts';
-import { agentStateDir, ensureDir, type Env, hostHome, PRIVATE_FILE_MODE, writeFileAtomic } from '../agent/state.ts';
-import { defaultBranchPrefix } from '../gitgate/policy.ts';
-import { gitCommonDir, isValidBranchName } from '../gitgate/repo.ts';
-import { PipelockMissingError, requirePipelock } from '../pipelock/daemon.ts';
+import { agentStateDir } from '../agent/state-dir.ts';
+import { ensureDir, type Env, hostHome, PRIVATE_FILE_MODE, writeFileAtomic } from '../host/state.ts';
+import { defaultBranchPrefix } from '../daemons/gitgate/policy.ts';
+import { gitCommonDir, isValidBranchName } from '../daemons/gitgate/repo.ts';
+import { PipelockMissingError, requirePipelock } from '../daemons/pipelock/daemon.ts';
 import { type EgressPlan, type GitGatePlan, GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE, plannedDaemons, type ProxyPlan, type SupervisePlan, guestPromptPath, guestSkillsDir, HOST_CA_FILE, HOST_PROMPT_FILE, type Plan, PLAN_VERSION, PlanSchema, type PlannedSkill } from './plan.ts';
 
 export const SKILLS_DIR_ENV = 'CLAUDE_BOTTLE_SKILLS_DIR';

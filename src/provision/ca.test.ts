@@ -4,15 +4,14 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeSmolvm, type FakeSmolvm } from '../../fakes/index.ts';
 import { loadAgentFile, parseAgentSpec } from '../agent/spec.ts';
-import { createBackend } from '../backend.ts';
 import { bottleEnv } from '../bottle/bottle.ts';
 import { launch, LaunchError } from '../bottle/launch.ts';
-import { SmolvmEngine } from '../engine/smolvm.ts';
+import { SmolvmEngine } from '../engines/smolvm/engine.ts';
 import { ConfigError } from '../errors.ts';
 import { AGENT_IMAGE } from '../image/recipe.ts';
 import { GUEST_CA_PATH } from '../plan/plan.ts';
 import { prepare } from '../plan/prepare.ts';
-import { caEnv, GUEST_CA_BUNDLE } from './ca.ts';
+import { caEnv, GUEST_CA_BUNDLE, provisionCa } from './ca.ts';
 
 // A syntactically valid PEM block is all prepare checks; the guest never parses it here.
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTESTONLY0123456789abcdefABCDEFwCgYIKoZIzj0E\nAwIwLjEsMCoGA1UEAwwjY2xhdWRlLWJvdHRsZSB0ZXN0\n-----END CERTIFICATE-----\n';
@@ -144,15 +143,14 @@ describe('provisionCa (fake smolvm)', () => {
     for (const call of fake.calls) expect(call.argv.some((a) => a.includes(`=${GUEST_CA_BUNDLE}`) || a.includes(`=${GUEST_CA_PATH}`))).toBe(false);
   });
 
-  it('the backend provisions the CA into an existing machine, and does nothing without one', async () => {
-    const backend = createBackend(engine);
+  it('provisionCa installs the CA into an existing machine, and does nothing without one', async () => {
     const plan = await planWithCa();
     await engine.create({ name: 'by-hand', image: 'alpine', labels: {}, network: { enabled: false, allowHosts: [], allowCidrs: [] } });
     await engine.start('by-hand');
-    await backend.provisionCa(plan, 'by-hand');
+    await provisionCa(engine, 'by-hand', plan);
     expect(fake.guestFs('by-hand')?.readFileSync(GUEST_CA_PATH, 'utf8')).toBe(CA_PEM);
     const before = fake.calls.length;
-    await backend.provisionCa(await prepare(parseAgentSpec({ name: 'plain' }), { env }), 'by-hand');
+    await provisionCa(engine, 'by-hand', await prepare(parseAgentSpec({ name: 'plain' }), { env }));
     expect(fake.calls.length).toBe(before);
     await engine.remove('by-hand');
   });

@@ -6,11 +6,10 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeSmolvm, type FakeSmolvm } from '../../fakes/index.ts';
 import { loadAgentFile, parseAgentSpec } from '../agent/spec.ts';
-import { createBackend } from '../backend.ts';
 import { launch, LaunchError, type LaunchStep } from '../bottle/launch.ts';
-import { SmolvmEngine } from '../engine/smolvm.ts';
+import { SmolvmEngine } from '../engines/smolvm/engine.ts';
 import { ConfigError } from '../errors.ts';
-import { hostGitEnv } from '../gitgate/repo.ts';
+import { hostGitEnv } from '../daemons/gitgate/repo.ts';
 import { AGENT_IMAGE } from '../image/recipe.ts';
 import { prepare } from '../plan/prepare.ts';
 import { GIT_PROVISION_SCRIPT, gitProvisionArgv, provisionGit } from './git.ts';
@@ -143,11 +142,10 @@ describe('provisionGit on the fake smolvm', () => {
     expect(fake.calls).toEqual([]);
   });
 
-  it('the backend provisions git too', async () => {
+  it('provisionGit clones into a bottle launched without the gate', async () => {
     const plan = await planWithGit();
-    const backend = createBackend(engine);
-    await using bottle = await backend.launch({ ...plan, daemons: [] });
-    await backend.provisionGit(plan, bottle.name, GATE_URL);
+    await using bottle = await launch({ ...plan, daemons: [] }, { engine });
+    await provisionGit(engine, bottle.name, plan, GATE_URL);
     expect(gitCalls.map((c) => c.argv[1])).toEqual(['clone', 'config', 'config', 'config', 'checkout']);
   });
 });

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeSmolvm, type FakeSmolvm } from '../../fakes/index.ts';
-import { SmolvmEngine } from '../engine/smolvm.ts';
+import { SmolvmEngine } from '../engines/smolvm/engine.ts';
 import { ConfigError } from '../errors.ts';
-import { mcpConfigFor } from '../supervise/server.ts';
+import { mcpConfigFor } from '../daemons/supervise/server.ts';
 import { guestMcpConfigPath, HOST_MCP_CONFIG_FILE, provisionSupervise, superviseFlags } from './supervise.ts';
 
 let work: string;

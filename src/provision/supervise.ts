@@ -8,10 +8,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { guestPathProblem } from '../agent/names.ts';
-import { writeFileAtomic } from '../agent/state.ts';
+import { writeFileAtomic } from '../host/state.ts';
 import type { Engine } from '../engine/types.ts';
 import { ConfigError } from '../errors.ts';
-import { type McpConfig, mcpConfigFor } from '../supervise/server.ts';
+import { type McpConfig, mcpConfigFor } from '../daemons/supervise/server.ts';
 import { ProvisionError } from './skills.ts';
 
 /** In the guest user's home, beside the prompt file. */

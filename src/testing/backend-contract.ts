@@ -21,10 +21,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext 
 import { parseAgentSpec, type AgentSpecInput } from '../agent/spec.ts';
 import { type Bottle, BottleRemovedError } from '../bottle/bottle.ts';
 import { BOTTLE_LABEL, launch, LaunchError, type LaunchStep } from '../bottle/launch.ts';
-import { guestProbe } from '../bundle/daemon.ts';
+import { guestProbe } from '../daemon/daemon.ts';
 import type { Engine, HostRoute } from '../engine/types.ts';
 import { EngineCommandError } from '../errors.ts';
-import { PIPELOCK_BIN_ENV, PIPELOCK_CONFIG_FILE } from '../pipelock/daemon.ts';
+import { PIPELOCK_BIN_ENV, PIPELOCK_CONFIG_FILE } from '../daemons/pipelock/daemon.ts';
 import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE, GUEST_SKILLS_DIR_ENV, type Plan } from '../plan/plan.ts';
 import { prepare } from '../plan/prepare.ts';
 import { CA_ENV, GUEST_CA_BUNDLE } from '../provision/ca.ts';

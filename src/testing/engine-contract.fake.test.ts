@@ -1,5 +1,5 @@
 import { createFakeSmolvm } from '../../fakes/index.ts';
-import { SmolvmEngine } from '../engine/smolvm.ts';
+import { SmolvmEngine } from '../engines/smolvm/engine.ts';
 import { describeEngineContract, recordCalls } from './engine-contract.ts';
 import { NODE_IMAGE, registerNodeImage } from './fake-node-image.ts';
 

@@ -15,7 +15,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
-import { listen } from '../net/listen.ts';
+import { listen } from '../daemon/listen.ts';
 
 export interface RecordedRequest {
   readonly method: string;

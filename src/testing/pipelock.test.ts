@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findPipelock } from '../pipelock/daemon.ts';
+import { findPipelock } from '../daemons/pipelock/daemon.ts';
 import { fakePipelockBin } from './pipelock.ts';
 
 describe('fakePipelockBin', () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeSmolvm } from '../../fakes/index.ts';
 import { BinaryNotFoundError } from '../errors.ts';
-import { SmolvmClient } from '../smolvm/client.ts';
+import { SmolvmClient } from '../engines/smolvm/client.ts';
 import { createExecaTransport } from './execa.ts';
 import type { Transport } from './types.ts';
 

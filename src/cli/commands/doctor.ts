@@ -1,8 +1,8 @@
 import { arch, platform } from 'node:os';
-import { stateRoot } from '../../agent/state.ts';
+import { stateRoot } from '../../host/state.ts';
 import { agentImageStatus, type AgentImageStatus } from '../../image/build.ts';
-import { findPipelock, PIPELOCK_BIN_ENV } from '../../pipelock/daemon.ts';
-import { SMOLVM_MIN_VERSION } from '../../smolvm/version.ts';
+import { findPipelock, PIPELOCK_BIN_ENV } from '../../daemons/pipelock/daemon.ts';
+import { SMOLVM_MIN_VERSION } from '../../engines/smolvm/version.ts';
 import { createExecaTransport } from '../../transport/execa.ts';
 import { probeDocker, probeSmolvm } from '../backends.ts';
 import { EXIT, type Io } from '../io.ts';

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadAgentFile } from '../../agent/spec.ts';
-import { stateRoot, writeFileAtomic } from '../../agent/state.ts';
+import { stateRoot, writeFileAtomic } from '../../host/state.ts';
 import type { Bottle } from '../../bottle/bottle.ts';
 import { launch } from '../../bottle/launch.ts';
 import { BottleRegistry } from '../../bottle/registry.ts';

@@ -1,4 +1,4 @@
-import { stateRoot } from '../../agent/state.ts';
+import { stateRoot } from '../../host/state.ts';
 import { BottleRegistry } from '../../bottle/registry.ts';
 import { type BackendKind, openBackend } from '../backends.ts';
 import { EXIT, type Io } from '../io.ts';

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { stateRoot } from '../../agent/state.ts';
+import { stateRoot } from '../../host/state.ts';
 import { BottleRegistry } from '../../bottle/registry.ts';
 import { BOTTLE_LABEL } from '../../engine/types.ts';
 import { type BackendChoice, type BackendKind, openBackend, probeDocker, probeSmolvm } from '../backends.ts';

@@ -1,0 +1,63 @@
+import { EngineCommandError, type EngineErrorKind } from '../../errors.ts';
+import type { CommandResult } from '../../transport/types.ts';
+
+type FailedCommand = Pick<CommandResult, 'argv' | 'exitCode' | 'stderr' | 'stdout' | 'timedOut'>;
+
+/** A failed docker CLI call, classified from docker's stderr. Not used for a guest's own non-zero exit. */
+export class DockerError extends EngineCommandError {
+  override name = 'DockerError';
+
+  static fromResult(result: FailedCommand, override?: { kind?: EngineErrorKind; reason?: string }): DockerError {
+    const parsed = parseDockerStderr(result.stderr, result.exitCode);
+    const timedOut = result.timedOut;
+    return new DockerError({
+      kind: override?.kind ?? (timedOut ? 'timeout' : parsed.kind),
+      reason: override?.reason ?? (timedOut ? 'docker timed out' : parsed.reason),
+      argv: result.argv,
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+      stdout: result.stdout,
+      timedOut,
+    });
+  }
+}
+
+export interface ParsedDockerStderr {
+  readonly kind: EngineErrorKind;
+  readonly reason: string;
+}
+
+/** Lines the docker CLI prints for its own failures (daemon errors, unreachable engine). */
+const DOCKER_FAILURE_LINE =
+  /^(Error response from daemon: |Error: No such (container|object)|Cannot connect to the Docker daemon|error during connect|failed to connect to the docker API)/;
+
+export function parseDockerStderr(stderr: string, exitCode: number): ParsedDockerStderr {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const first = lines.find((l) => DOCKER_FAILURE_LINE.test(l)) ?? lines.find((l) => /^Error: /i.test(l)) ?? lines[0];
+  const reason = first?.replace(/^(Error response from daemon|Error):\s*/i, '') ?? (exitCode === -1 ? 'docker was cancelled' : `docker exited with code ${exitCode}`);
+  return { kind: classify(stderr), reason };
+}
+
+function classify(stderr: string): EngineErrorKind {
+  if (/No such container|No such object/i.test(stderr)) return 'not-found';
+  if (/is not running|is paused|is restarting/i.test(stderr)) return 'not-running';
+  if (/Conflict\. The container name .* is already in use/i.test(stderr)) return 'already-exists';
+  if (/No such image|pull access denied|Unable to find image/i.test(stderr)) return 'image-missing';
+  return 'unknown';
+}
+
+/**
+ * Whether a `docker exec` result is docker's own failure rather than the guest's answer.
+ * The CLI exits 1 for daemon errors; a guest that exits 1 with the very same line is
+ * indistinguishable, so only the daemon's first-line shapes count. A missing guest binary
+ * (exit 126/127 from the runtime) is the guest's answer.
+ */
+export function isDockerFailure(result: Pick<CommandResult, 'exitCode' | 'stderr' | 'timedOut'>): boolean {
+  if (result.timedOut || result.exitCode < 0) return true;
+  if (result.exitCode !== 1) return false;
+  const first = result.stderr.split(/\r?\n/).find((l) => l.trim() !== '');
+  return first !== undefined && DOCKER_FAILURE_LINE.test(first.trim());
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { dockerArgv } from './argv.ts';
+import { ConfigError } from '../../errors.ts';
+import type { CommandResult, Transport } from '../../transport/types.ts';
+import { DockerEngine } from './engine.ts';
+import type { MachineConfig } from '../../engine/types.ts';
+
+function recording(): { transport: Transport; calls: (readonly string[])[] } {
+  const calls: (readonly string[])[] = [];
+  return {
+    calls,
+    transport: {
+      async run(argv): Promise<CommandResult> {
+        calls.push(argv);
+        return { argv, exitCode: 0, stdout: '', stderr: '', stdoutBytes: new Uint8Array(), durationMs: 0, timedOut: false };
+      },
+    },
+  };
+}
+
+const machine = (enabled: boolean): MachineConfig => ({ name: 'm1', image: 'img:1', labels: {}, network: { enabled, allowHosts: [], allowCidrs: [] } });
+const networkOf = (argv: readonly string[]): string | undefined => (argv.includes('--network') ? argv[argv.indexOf('--network') + 1] : undefined);
+
+describe('docker network option', () => {
+  it('argv: a named network is --network <name>, before the image; names that could read as flags are refused', () => {
+    const argv = dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: 'cbi-test' } });
+    expect(networkOf(argv)).toBe('cbi-test');
+    expect(argv.indexOf('--network')).toBeLessThan(argv.indexOf('img:1'));
+    expect(networkOf(dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: 'host' } }))).toBe('host');
+    expect(() => dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: '--privileged' } })).toThrow(ConfigError);
+    expect(() => dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: '' } })).toThrow(/invalid docker network/);
+  });
+
+  it('the engine option applies to machines with network; machines without stay on none', async () => {
+    const { transport, calls } = recording();
+    const engine = new DockerEngine({ transport, network: 'cbi-test' });
+    await engine.create(machine(true));
+    await engine.create(machine(false));
+    expect(calls.map(networkOf)).toEqual(['cbi-test', 'none']);
+    const plain = recording();
+    await new DockerEngine({ transport: plain.transport }).create(machine(true));
+    expect(plain.calls.map(networkOf)).toEqual([undefined]);
+  });
+});
