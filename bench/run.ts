@@ -8,7 +8,7 @@ import { parseAgentSpec } from '../src/agent/spec.ts';
 import { launch } from '../src/bottle/launch.ts';
 import { SmolvmEngine } from '../src/engines/smolvm/engine.ts';
 import { prepare } from '../src/plan/prepare.ts';
-import type { SkillsTransfer } from '../src/provision/skills.ts';
+import type { FileTransfer } from '../src/provision/files.ts';
 import { createExecaTransport } from '../src/transport/execa.ts';
 import type { Transport } from '../src/transport/types.ts';
 
@@ -52,7 +52,7 @@ try {
   for (const count of [0, 10, 100]) {
     const skillsDir = join(work, `skills-${count}`);
     const skills = await makeSkills(skillsDir, count);
-    for (const transfer of ['archive', 'per-file'] as SkillsTransfer[]) {
+    for (const transfer of ['archive', 'per-file'] as FileTransfer[]) {
       const times: number[] = [];
       let calls = 0;
       // 1000 per-file uploads through a subprocess each take minutes: once is enough to show the trend.
@@ -63,7 +63,7 @@ try {
         const agent = parseAgentSpec({ name: `bench-${count}`, prompt: 'You are a benchmark.', skills, skillsDir });
         const plan = await prepare(agent, { env });
         const started = performance.now();
-        const bottle = await launch(plan, { engine, skillsTransfer: transfer });
+        const bottle = await launch(plan, { engine, fileTransfer: transfer });
         times.push(performance.now() - started);
         calls = transport.calls;
         await bottle.remove();

@@ -4,11 +4,13 @@ export { agentStateDir } from './agent/state-dir.ts';
 export { stateRoot } from './host/state.ts';
 export { GitGatePlanSchema, PlanSchema, type GitGatePlan, type Plan } from './plan/plan.ts';
 export { prepare, type PrepareOptions } from './plan/prepare.ts';
-export { launch, LaunchError, machineNameFor, BOTTLE_LABEL, type GitGateEndpoint, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
+export { launch, LaunchError, NameTakenError, machineNameFor, type GitGateEndpoint, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
+export { provisionFiles, type FileTransfer, type ProvisionedFiles } from './provision/files.ts';
+export { ProvisionError } from './provision/error.ts';
+export { removeOwnedMachine, removeOwnedNetwork, newLaunchId, ownLabels, type Owner, type Removal } from './engine/ownership.ts';
 export { Bottle, BottleRemovedError, type BottleRecord, type BottleExecOptions } from './bottle/bottle.ts';
 export { BottleRegistry } from './bottle/registry.ts';
 export { provisionPrompt } from './provision/prompt.ts';
-export { provisionSkills, ProvisionError, type SkillsTransfer, type SkillsOptions } from './provision/skills.ts';
 export { provisionCa, caEnv, CA_ENV, GUEST_CA_BUNDLE } from './provision/ca.ts';
 export { provisionGit, gitProvisionArgv } from './provision/git.ts';
 export { startGitGate, GATE_REPO_PATH, type GitGate, type GitGateOptions, type GitPushAttempt } from './daemons/gitgate/server.ts';
@@ -25,7 +27,8 @@ export {
   type ImageBuildProgress,
 } from './image/build.ts';
 export { AGENT_IMAGE, AGENT_USER, CLAUDE_CODE_VERSION, NODE_VERSION, isAgentImage } from './image/recipe.ts';
-export type { Engine, ExecOptions, ExecResult, GuestUser, HostRoute, MachineConfig, MachineInfo, MachineState, NetworkPolicy, UploadOptions } from './engine/types.ts';
+export { BOTTLE_LABEL, LAUNCH_LABEL, AGENT_LABEL } from './engine/types.ts';
+export type { ConfigIssue, Engine, EngineCapabilities, ExecOptions, ExecResult, GuestUser, HostRoute, HostRouteOptions, MachineConfig, MachineInfo, MachineRequest, MachineState, NetworkInfo, NetworkPolicy, UploadOptions } from './engine/types.ts';
 export { SmolvmEngine } from './engines/smolvm/engine.ts';
 export { DockerEngine } from './engines/docker/engine.ts';
 export { SmolvmClient, SmolvmVersionError, isSmolvmFailure, type SmolvmMachineJson, type SmolvmExecOptions } from './engines/smolvm/client.ts';

@@ -103,8 +103,8 @@ describe('a bottle with ca, egress, git and supervise, on Docker', () => {
     bottle = await launch(plan, { engine: observed.engine, onStep: (step) => steps.push(step) });
     const route = observed.routes.get(bottle.name);
     if (!route) return expect.fail('the launch got no host route');
-    const { guestHost, attach } = route.route;
-    expect(attach).toBe(`${bottle.name}-net`);
+    const { guestHost, network } = route.route;
+    expect(network).toBe(`claude-bottle-${bottle.launchId}`);
     expect(steps).toEqual(['route', 'bundle', 'create', 'start', 'probe', 'provision-ca', 'provision-files', 'provision-git', 'provision-supervise']);
     expect(bottle.daemons?.csv).toBe('git-gate,pipelock,supervise');
     const daemons = bottle.daemons?.daemons ?? [];
@@ -161,6 +161,6 @@ describe('a bottle with ca, egress, git and supervise, on Docker', () => {
     await bottle.remove();
     expect(Object.fromEntries(atRelease)).toEqual({ pipelock: 'refused', 'git-gate': 'refused', supervise: 'refused' });
     expect(route.releases).toBe(1);
-    expect((await transport.run(['docker', 'network', 'inspect', attach ?? ''])).exitCode, `network ${attach} after remove()`).not.toBe(0);
+    expect((await transport.run(['docker', 'network', 'inspect', network ?? ''])).exitCode, `network ${network} after remove()`).not.toBe(0);
   });
 });

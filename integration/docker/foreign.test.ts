@@ -8,7 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { stateRoot } from '../../src/host/state.ts';
 import { main } from '../../src/cli/main.ts';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
-import { BOTTLE_LABEL } from '../../src/bottle/launch.ts';
+import { BOTTLE_LABEL } from '../../src/engine/types.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';

@@ -61,3 +61,22 @@ export function relativePathProblem(path: string): string | undefined {
   if (path.includes('\u0000')) return 'has a NUL byte';
   return undefined;
 }
+
+/** One rule for bottle (machine) names on every backend, and for the registry that records them. */
+export const MAX_BOTTLE_NAME_LENGTH = 63;
+export const BOTTLE_NAME_RULE = `letters, digits, '_' and single '-' between them, starting with a letter or digit, 1-${MAX_BOTTLE_NAME_LENGTH} chars`;
+
+/**
+ * Why `name` cannot name a bottle, or undefined. The intersection of smolvm's rule
+ * (`[A-Za-z0-9_-]`, no `--`, no trailing `-`), docker's and podman's (which also allow `.`) and
+ * the registry's file names.
+ */
+export function bottleNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.length > MAX_BOTTLE_NAME_LENGTH) return `is ${name.length} chars long`;
+  if (!/^[A-Za-z0-9]/.test(name)) return 'does not start with a letter or digit';
+  if (/[^A-Za-z0-9_-]/.test(name)) return `has characters other than letters, digits, '_' and '-'`;
+  if (name.includes('--')) return `has '--'`;
+  if (name.endsWith('-')) return `ends with '-'`;
+  return undefined;
+}

@@ -1,4 +1,5 @@
 import { ClaudeBottleError } from '../errors.ts';
+import { type Owner, removeOwnedMachine, removeOwnedNetwork } from '../engine/ownership.ts';
 import type { Engine, ExecOptions, ExecResult } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 import { caEnv } from '../provision/ca.ts';
@@ -16,6 +17,10 @@ export class BottleRemovedError extends ClaudeBottleError {
 export interface BottleRecord {
   readonly name: string;
   readonly backend: string;
+  /** The launch's id: the label that proves a machine or network is this bottle's. Absent in records from before 0.2. */
+  readonly launchId?: string;
+  /** The engine network its host route made, removed with it. */
+  readonly network?: string;
   readonly agent: string;
   /** Guest path of the prompt file, present only when the prompt is non-empty. */
   readonly promptPath?: string;
@@ -51,6 +56,10 @@ export interface BottleExecOptions extends Omit<ExecOptions, 'interactive'> {
 /** A started, provisioned machine. `await using` removes it. */
 export class Bottle implements AsyncDisposable {
   readonly name: string;
+  /** The id on every label of this launch (`LAUNCH_LABEL`); `remove()` deletes only what carries it. */
+  readonly launchId: string | undefined;
+  /** The engine network its host route made, if any. */
+  readonly network: string | undefined;
   readonly engine: Engine;
   readonly promptPath: string | undefined;
   readonly skillsDir: string | undefined;
@@ -68,6 +77,9 @@ export class Bottle implements AsyncDisposable {
 
   constructor(fields: {
     name: string;
+    /** Without it (a record from before 0.2) `remove()` accepts any machine labelled `claude-bottle=1`. */
+    launchId?: string | undefined;
+    network?: string | undefined;
     engine: Engine;
     promptPath?: string | undefined;
     skillsDir?: string | undefined;
@@ -80,6 +92,8 @@ export class Bottle implements AsyncDisposable {
     onRemove?: () => Promise<void>;
   }) {
     this.name = fields.name;
+    this.launchId = fields.launchId;
+    this.network = fields.network;
     this.engine = fields.engine;
     this.promptPath = fields.promptPath;
     this.skillsDir = fields.skillsDir;
@@ -125,13 +139,25 @@ export class Bottle implements AsyncDisposable {
     await this.engine.stop(this.name);
   }
 
-  /** Idempotent: stops and deletes the machine. */
+  get #owner(): Owner {
+    return this.launchId !== undefined ? { launchId: this.launchId } : { anyBottle: true };
+  }
+
+  /**
+   * Idempotent: deletes the machine, stops the daemons, then deletes the route's network; each
+   * only after reading back this launch's label on it. A namesake that is not ours is left alone
+   * (`removeOutcome` says so).
+   */
   async remove(): Promise<void> {
     if (this.#removed) return;
-    await this.engine.remove(this.name);
+    this.removeOutcome = await removeOwnedMachine(this.engine, this.name, this.#owner);
     this.#removed = true;
     await this.#onRemove?.();
+    if (this.network !== undefined) await removeOwnedNetwork(this.engine, this.network, this.#owner);
   }
+
+  /** What `remove()` found: `foreign` when a machine of this name exists but is not this bottle. */
+  removeOutcome: 'removed' | 'absent' | 'foreign' | undefined;
 
   /**
    * The same bottle, driven through another handle on its engine (e.g. after a CLI process
@@ -140,6 +166,8 @@ export class Bottle implements AsyncDisposable {
   reattach(engine: Engine): Bottle {
     return new Bottle({
       name: this.name,
+      launchId: this.launchId,
+      network: this.network,
       engine,
       promptPath: this.promptPath,
       skillsDir: this.skillsDir,
@@ -160,6 +188,8 @@ export class Bottle implements AsyncDisposable {
     return {
       name: this.name,
       backend: this.backend,
+      ...(this.launchId !== undefined ? { launchId: this.launchId } : {}),
+      ...(this.network !== undefined ? { network: this.network } : {}),
       agent: extra.agent,
       ...(this.promptPath ? { promptPath: this.promptPath } : {}),
       ...(this.skillsDir ? { skillsDir: this.skillsDir } : {}),

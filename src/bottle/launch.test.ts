@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeSmolvm, type FakeSmolvm } from '../../fakes/index.ts';
 import { parseAgentSpec } from '../agent/spec.ts';
+import type { Engine } from '../engine/types.ts';
 import { SmolvmEngine } from '../engines/smolvm/engine.ts';
 import { ConfigError } from '../errors.ts';
 import { prepare } from '../plan/prepare.ts';
@@ -60,14 +61,17 @@ function walk(fs: GuestFs, root: string, rel = ''): string[] {
 const verbs = () => fake.calls.map((c) => c.argv.slice(1, 3).join(' '));
 
 describe('launch on the fake smolvm', () => {
-  it('runs create, start, prompt upload, skills archive upload and one exec, in that argv shape', async () => {
+  it('runs status (the name is free), create, start, prompt upload, skills archive upload and one exec, in that argv shape', async () => {
     const plan = await planFor({ prompt: 'Be brief.', skills: ['code-review', 'changelog'] });
     const bottle = await launch(plan, { engine, name: 'reviewer-0001' });
-    const argvs = fake.calls.map((c) => c.argv);
+    const all = fake.calls.map((c) => c.argv);
+    expect(all[0]).toEqual(['smolvm', 'machine', 'status', '--name', 'reviewer-0001', '--json']);
+    const argvs = all.slice(1);
     expect(argvs[0]).toEqual([
       'smolvm', 'machine', 'create', '--name', 'reviewer-0001',
-      '--label', 'claude-bottle=1', '--label', 'claude-bottle.agent=reviewer',
+      '--label', 'claude-bottle=1', '--label', `claude-bottle.launch=${bottle.launchId}`, '--label', 'claude-bottle.agent=reviewer',
     ]);
+    expect(bottle.launchId).toMatch(/^[0-9a-f]{16}$/);
     expect(argvs[1]).toEqual(['smolvm', 'machine', 'start', '--name', 'reviewer-0001']);
     expect(argvs[2]).toEqual([
       'smolvm', 'machine', 'cp', plan.prompt.hostPath, 'reviewer-0001:/root/.claude-bottle-prompt.txt',
@@ -142,8 +146,8 @@ describe('launch on the fake smolvm', () => {
 
   it('gives the same guest tree through the archive and per-file transfers', async () => {
     const plan = await planFor({ skills: ['code-review', 'changelog'], user: { name: 'node', uid: 1000, gid: 1000, home: '/home/node' } });
-    const viaArchive = await launch(plan, { engine, skillsTransfer: 'archive' });
-    const perFile = await launch(plan, { engine, skillsTransfer: 'per-file' });
+    const viaArchive = await launch(plan, { engine, fileTransfer: 'archive' });
+    const perFile = await launch(plan, { engine, fileTransfer: 'per-file' });
     const listing = (name: string) => walk(fake.guestFs(name)!, '/home/node/.claude');
     const a = listing(viaArchive.name);
     expect(a).toContain('skills/code-review/scripts/check.sh file 755 1000 1000 18');
@@ -170,7 +174,7 @@ describe('launch on the fake smolvm', () => {
       const error = await launch(plan, { engine: new SmolvmEngine({ transport: probe }) }).catch((e: unknown) => e);
       expect(error, `fault at call ${n}`).toBeInstanceOf(LaunchError);
       const launchError = error as LaunchError;
-      expect(launchError.step).toBe(['create', 'start', 'provision-prompt', 'provision-skills', 'provision-skills'][n - 1]);
+      expect(launchError.step).toBe(['create', 'start', 'provision-files', 'provision-files', 'provision-files'][n - 1]);
       expect(launchError.message).toContain('injected fault');
       expect(launchError.cause).toBeInstanceOf(SmolvmError);
       const ls = await probe.run(['smolvm', 'machine', 'ls', '--json']);
@@ -224,22 +228,29 @@ describe('launch on the fake smolvm', () => {
 });
 
 describe('launch refusals', () => {
-  it('Docker with an egress allow-list but no proxy is refused before any machine or network exists', async () => {
+  it('an engine that cannot enforce an allow-list gets no egress without the proxy: refused before any engine call', async () => {
     const calls: string[] = [];
-    const docker = new SmolvmEngine({ transport: fake });
-    const engine = Object.assign(Object.create(docker) as SmolvmEngine, {
-      kind: 'docker',
-      create: async () => void calls.push('create'),
-      hostRoute: async () => {
-        calls.push('route');
-        return { bindHost: '127.0.0.1', guestHost: '127.0.0.1', release: async () => {} };
+    const inner = new SmolvmEngine({ transport: fake });
+    // What matters is the declared capability, not the engine's name.
+    const engine: Engine = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'capabilities') return { ...target.capabilities, egressAllowList: false };
+        const value: unknown = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(prop));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
       },
     });
     const plan = await prepare(parseAgentSpec({ name: 'netless', egress: { allowHosts: ['a.example'], proxy: false } }), { env });
     const error = await launch(plan, { engine }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LaunchError);
     expect((error as LaunchError).cause).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toMatch(/egress\.proxy: Docker cannot enforce an egress allow-list/);
+    expect((error as Error).message).toMatch(/egress\.proxy: the smolvm engine cannot enforce an egress allow-list/);
     expect(calls).toEqual([]);
+    // The same plan on the engine as it is (it enforces allow-lists) launches.
+    await using bottle = await launch(plan, { engine: inner });
+    expect(fake.machine(bottle.name)?.state).toBe('running');
   });
 });

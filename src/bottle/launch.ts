@@ -1,29 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { type Bundle, startBundle } from '../bundle/bundle.ts';
-import { type Daemon, guestProbe } from '../daemon/daemon.ts';
 import { bundleFor, guestUrl } from '../bundle/plan.ts';
-import { ClaudeBottleError, ConfigError, EngineCommandError } from '../errors.ts';
-import { BOTTLE_LABEL, type Engine, type HostRoute, type NetworkPolicy } from '../engine/types.ts';
-import { proxyEnv } from '../provision/proxy-env.ts';
-import { provisionPlannedSupervise, superviseFlags } from '../provision/supervise.ts';
+import { type Daemon, guestProbe } from '../daemon/daemon.ts';
+import { checkLaunchId, newLaunchId, ownLabels, removeOwnedMachine, removeOwnedNetwork } from '../engine/ownership.ts';
+import { AGENT_LABEL, type Engine, type HostRoute, type NetworkPolicy } from '../engine/types.ts';
+import { ClaudeBottleError, ConfigError } from '../errors.ts';
+import { bottleNameProblem, BOTTLE_NAME_RULE } from '../agent/names.ts';
+import { checkPlanForEngine } from '../plan/engine-check.ts';
 import type { Plan } from '../plan/plan.ts';
 import { provisionCa } from '../provision/ca.ts';
-import { provisionFilesAsTree } from '../provision/files.ts';
+import { ProvisionError } from '../provision/error.ts';
+import { type FileTransfer, provisionFiles } from '../provision/files.ts';
 import { provisionGit } from '../provision/git.ts';
-import { provisionPrompt } from '../provision/prompt.ts';
-import { ProvisionError, type SkillsTransfer, provisionSkills } from '../provision/skills.ts';
+import { proxyEnv } from '../provision/proxy-env.ts';
+import { provisionPlannedSupervise, superviseFlags } from '../provision/supervise.ts';
 import { Bottle, bottleEnv } from './bottle.ts';
+import { runSteps, type Step, StepFailure } from './steps.ts';
 
+/** The steps of a launch, in order; `check-name` runs only for a caller-given name. */
 export type LaunchStep =
+  | 'check-name'
   | 'route'
   | 'bundle'
   | 'create'
   | 'start'
   | 'probe'
-  | 'provision-files'
   | 'provision-ca'
-  | 'provision-prompt'
-  | 'provision-skills'
+  | 'provision-files'
   | 'provision-git'
   | 'provision-supervise';
 
@@ -37,174 +40,183 @@ export class LaunchError extends ClaudeBottleError {
   override name = 'LaunchError';
   readonly step: LaunchStep;
   readonly machine: string;
-  /** Set when the rollback itself failed: the machine may still exist. */
+  readonly launchId: string;
+  /** Set when the rollback itself failed: something of this launch may remain (`prune --orphans` finds it by its labels). */
   readonly rollbackError: unknown;
-  constructor(step: LaunchStep, machine: string, cause: unknown, rollbackError?: unknown) {
+  constructor(step: LaunchStep, machine: string, launchId: string, cause: unknown, rollbackError?: unknown) {
     const why = cause instanceof Error ? cause.message : String(cause);
     const leak = rollbackError
-      ? `\nrollback failed too, machine "${machine}" may remain: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`
+      ? `\nrollback failed too, machine "${machine}" may remain (claude-bottle prune --orphans removes it): ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`
       : '';
     super(`launch failed at ${step} (machine "${machine}"): ${why}${leak}`, { cause });
     this.step = step;
     this.machine = machine;
+    this.launchId = launchId;
     this.rollbackError = rollbackError;
+  }
+}
+
+/** A machine of that name exists already (ours or not): it is left untouched. */
+export class NameTakenError extends ConfigError {
+  override name = 'NameTakenError';
+  constructor(name: string, owner: 'ours' | 'foreign') {
+    const message = `a machine named "${name}" already exists${owner === 'ours' ? ' (another bottle)' : ' and is not a bottle'}; choose another name`;
+    super(`name: ${message}`, [{ path: 'name', message }]);
   }
 }
 
 export interface LaunchOptions {
   readonly engine: Engine;
-  /** Defaults to `<slug>-<8 hex>`, so concurrent launches never collide. */
+  /** Checked (`BOTTLE_NAME_RULE`) and refused when a machine of that name exists. Default `<slug>-<8 hex>`. */
   readonly name?: string;
-  readonly skillsTransfer?: SkillsTransfer;
+  /** The id labelling everything this launch creates; default a fresh one. Give it to record the launch before it starts. */
+  readonly launchId?: string;
+  readonly fileTransfer?: FileTransfer;
   readonly labels?: Readonly<Record<string, string>>;
   /** The machine's network; default none at all. */
   readonly network?: NetworkPolicy;
   readonly onStep?: (step: LaunchStep, machine: string) => void;
   /**
    * The git gate for `plan.git`: a started gate, or a function starting one for this machine
-   * (it runs at the provision-git step). Without it, a plan's git section is not provisioned.
+   * (it runs at the provision-git step). Without it, the bundle's own gate serves the plan.
    * The gate's lifetime is the caller's: launch never closes it.
    */
   readonly gitGate?: GitGateEndpoint | ((plan: Plan, machine: string) => Promise<GitGateEndpoint>);
 }
-
-export { BOTTLE_LABEL };
 
 export function machineNameFor(slug: string): string {
   return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
 /** The network a bottle gets: none unless its plans call for egress or host daemons. */
-function networkFor(plan: Plan, route: HostRoute | undefined): NetworkPolicy {
+function networkFor(plan: Plan, route: HostRoute | undefined, given: NetworkPolicy | undefined): NetworkPolicy {
   const egress = plan.egress ?? { allowHosts: [], allowCidrs: [] };
-  return {
-    enabled: false,
-    allowHosts: egress.allowHosts,
-    allowCidrs: egress.allowCidrs,
-    ...(route ? { hostOnly: true, ...(route.attach !== undefined ? { attach: route.attach } : {}) } : {}),
-  };
+  const base = given ?? { enabled: false, allowHosts: egress.allowHosts, allowCidrs: egress.allowCidrs };
+  // A caller's network still joins the route, or the guest could not reach its daemons.
+  return route ? { ...base, hostOnly: true, ...(route.network !== undefined ? { attach: route.network } : {}) } : base;
 }
 
 /**
- * route + bundle (the plans' host daemons) → create → start → probe each daemon from the guest →
- * provision (CA, prompt, skills, git clone through the gate, supervise's MCP config). Any failure
- * removes the machine, stops the daemons and frees the route before the error surfaces; a
- * successful bottle takes them down on `remove()`.
+ * check-name → route → bundle (the plans' host daemons) → create → start → probe each daemon
+ * from the guest → provision (CA, prompt and skills, git clone through the gate, supervise's MCP
+ * config). A failure undoes the steps done, in reverse: the machine and the route's network are
+ * removed only after reading back this launch's id on them, so nothing else is ever touched.
  */
 export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle> {
-  const { engine } = options;
+  const { engine, gitGate } = options;
   const name = options.name ?? machineNameFor(plan.agent.slug);
-  let step: LaunchStep = 'create';
-  let created = false;
-  let route: HostRoute | undefined;
-  let bundle: Bundle | undefined;
-  const run = async <T>(next: LaunchStep, fn: () => Promise<T>): Promise<T> => {
-    step = next;
-    options.onStep?.(next, name);
-    return fn();
-  };
-  const { gitGate } = options;
+  const launchId = checkLaunchId(options.launchId ?? newLaunchId());
+  const owner = { launchId };
+  const fail = (step: LaunchStep, cause: unknown): LaunchError => new LaunchError(step, name, launchId, cause);
+
+  // Configuration problems are refused before any engine call.
+  const nameProblem = bottleNameProblem(name);
+  if (nameProblem) throw fail('check-name', new ConfigError(`name: ${JSON.stringify(name)} ${nameProblem} (${BOTTLE_NAME_RULE})`, [{ path: 'name', message: nameProblem }]));
+  try {
+    checkPlanForEngine(plan, engine);
+  } catch (error) {
+    throw fail('check-name', error);
+  }
+
   // A caller-supplied gate replaces the bundle's own.
   const planned = bundleFor(gitGate ? { ...plan, daemons: plan.daemons.filter((d) => d !== 'git-gate') } : plan, name);
-  try {
-    if (engine.kind === 'docker' && plan.egress && !plan.proxy) {
-      const message = 'Docker cannot enforce an egress allow-list by itself; keep egress.proxy (pipelock) on, or use smolvm';
-      throw new ConfigError(`egress.proxy: ${message}`, [{ path: 'egress.proxy', message }]);
-    }
-    if (planned.specs.length) {
-      const hostRoute = engine.hostRoute?.bind(engine);
-      if (!hostRoute) {
-        const message = `the ${engine.kind} engine cannot reach host daemons (${plan.daemons.join(', ')}): it has no hostRoute`;
-        throw new ConfigError(message, [{ path: 'daemons', message }]);
-      }
-      route = await run('route', () => hostRoute(name, { egress: plan.egress !== undefined }));
-      const bindHost = route.bindHost;
-      bundle = await run('bundle', () => startBundle(planned.specs, { host: bindHost }));
-    }
-    // A caller's network still joins the route, or the guest could not reach its daemons.
-    const network = options.network
-      ? { ...options.network, ...(route ? { hostOnly: true, ...(route.attach !== undefined ? { attach: route.attach } : {}) } : {}) }
-      : networkFor(plan, route);
-    await run('create', () =>
-      engine.create({
-        name,
-        image: plan.agent.image,
-        labels: { [BOTTLE_LABEL]: '1', [`${BOTTLE_LABEL}.agent`]: plan.agent.slug, ...options.labels },
-        network,
-        user: plan.agent.user,
-      }),
-    );
-    created = true;
-    await run('start', () => engine.start(name));
-    if (bundle && route) {
-      const { guestHost } = route;
-      const daemons = bundle.daemons;
-      await run('probe', () => probeDaemons(engine, name, daemons, guestHost));
-    }
-    if (plan.ca) await run('provision-ca', () => provisionCa(engine, name, plan));
-    let promptPath: string | undefined;
-    let skillsDir: string | undefined;
-    if (engine.uploadTree && (options.skillsTransfer ?? 'auto') === 'auto') {
-      const tree = engine as Engine & Required<Pick<Engine, 'uploadTree'>>;
-      ({ promptPath, skillsDir } = await run('provision-files', () => provisionFilesAsTree(tree, name, plan)));
-    } else {
-      promptPath = await run('provision-prompt', () => provisionPrompt(engine, name, plan));
-      skillsDir = await run('provision-skills', () =>
-        provisionSkills(engine, name, plan, options.skillsTransfer ? { transfer: options.skillsTransfer } : {}),
-      );
-    }
-    const toGuest = (daemon: string): string | undefined => {
-      const url = bundle?.get(daemon)?.url;
-      return url && route ? guestUrl(url, route.guestHost) : undefined;
-    };
-    const gateUrl = toGuest('git-gate');
-    if (plan.git && (gitGate || gateUrl)) {
-      await run('provision-git', async () => {
-        const url = gitGate ? (typeof gitGate === 'function' ? await gitGate(plan, name) : gitGate).url : (gateUrl as string);
-        return provisionGit(engine, name, plan, url);
-      });
-    }
-    let mcpConfigPath: string | undefined;
-    const superviseUrl = toGuest('supervise');
-    if (plan.supervise && superviseUrl) {
-      mcpConfigPath = await run('provision-supervise', () => provisionPlannedSupervise(engine, name, plan, superviseUrl));
-    }
-    const proxyUrl = toGuest('pipelock');
-    const hostEnv = proxyUrl && route ? proxyEnv({ proxyUrl: proxyUrl.replace(/\/$/, ''), noProxy: [route.guestHost] }) : {};
-    const env = { ...hostEnv, ...bottleEnv(plan) };
-    const held = { bundle, route };
-    return new Bottle({
-      name,
-      engine,
-      promptPath,
-      skillsDir,
-      env,
-      user: plan.agent.user,
-      claudeFlags: superviseFlags(mcpConfigPath),
-      hostEnv,
-      ...(bundle ? { daemons: bundle } : {}),
-      onRemove: async () => {
-        await held.bundle?.stop();
-        await held.route?.release();
+  const labels = { ...options.labels, ...ownLabels(launchId), [AGENT_LABEL]: plan.agent.slug };
+  let route: HostRoute | undefined;
+  let bundle: Bundle | undefined;
+  let files = { promptPath: undefined as string | undefined, skillsDir: undefined as string | undefined };
+  let mcpConfigPath: string | undefined;
+  const toGuest = (daemon: string): string | undefined => {
+    const url = bundle?.get(daemon)?.url;
+    return url && route ? guestUrl(url, route.guestHost) : undefined;
+  };
+
+  const steps: Step<LaunchStep>[] = [];
+  if (options.name !== undefined) steps.push({ name: 'check-name', run: () => checkNameFree(engine, name) });
+  if (planned.specs.length) {
+    const hostRoute = engine.hostRoute?.bind(engine) as NonNullable<Engine['hostRoute']>;
+    steps.push({
+      name: 'route',
+      async run() {
+        const made = await hostRoute(name, { egress: plan.egress !== undefined, labels });
+        route = made;
+        return made.network !== undefined ? () => removeOwnedNetwork(engine, made.network as string, owner) : undefined;
       },
     });
-  } catch (error) {
-    // A name that already existed belongs to someone else: never delete it.
-    const foreign = !created && error instanceof EngineCommandError && error.kind === 'already-exists';
-    let rollbackError: unknown;
-    for (const undo of [
-      () => (foreign ? Promise.resolve() : engine.remove(name)),
-      () => bundle?.stop() ?? Promise.resolve(),
-      () => route?.release() ?? Promise.resolve(),
-    ]) {
-      try {
-        await undo();
-      } catch (e) {
-        rollbackError ??= e;
-      }
-    }
-    throw new LaunchError(step, name, error, rollbackError);
+    steps.push({
+      name: 'bundle',
+      async run() {
+        const started = await startBundle(planned.specs, { host: (route as HostRoute).bindHost });
+        bundle = started;
+        return () => started.stop();
+      },
+    });
   }
+  steps.push({
+    name: 'create',
+    // The engine may have made the machine before failing: the undo reads back the labels first.
+    armedUndo: () => removeOwnedMachine(engine, name, owner),
+    run: () => engine.create({ name, image: plan.agent.image, labels, network: networkFor(plan, route, options.network), user: plan.agent.user }),
+  });
+  steps.push({ name: 'start', run: () => engine.start(name) });
+  if (planned.specs.length) {
+    steps.push({ name: 'probe', run: () => probeDaemons(engine, name, (bundle as Bundle).daemons, (route as HostRoute).guestHost) });
+  }
+  if (plan.ca) steps.push({ name: 'provision-ca', run: async () => void (await provisionCa(engine, name, plan)) });
+  steps.push({
+    name: 'provision-files',
+    run: async () => {
+      files = await provisionFiles(engine, name, plan, options.fileTransfer);
+    },
+  });
+  if (plan.git && (gitGate || plan.daemons.includes('git-gate'))) {
+    steps.push({
+      name: 'provision-git',
+      run: async () => {
+        const url = gitGate ? (typeof gitGate === 'function' ? await gitGate(plan, name) : gitGate).url : toGuest('git-gate');
+        if (url === undefined) throw new ProvisionError('git: no gate is serving the repository');
+        await provisionGit(engine, name, plan, url);
+      },
+    });
+  }
+  if (plan.supervise && plan.daemons.includes('supervise')) {
+    steps.push({
+      name: 'provision-supervise',
+      run: async () => {
+        mcpConfigPath = await provisionPlannedSupervise(engine, name, plan, toGuest('supervise') as string);
+      },
+    });
+  }
+
+  try {
+    await runSteps(steps, (step) => options.onStep?.(step, name));
+  } catch (error) {
+    if (!(error instanceof StepFailure)) throw error;
+    throw new LaunchError(error.step as LaunchStep, name, launchId, error.cause, error.undoError);
+  }
+
+  const proxyUrl = toGuest('pipelock');
+  const hostEnv = proxyUrl && route ? proxyEnv({ proxyUrl: proxyUrl.replace(/\/$/, ''), noProxy: [route.guestHost] }) : {};
+  const held = { bundle };
+  return new Bottle({
+    name,
+    launchId,
+    engine,
+    promptPath: files.promptPath,
+    skillsDir: files.skillsDir,
+    env: { ...hostEnv, ...bottleEnv(plan) },
+    user: plan.agent.user,
+    claudeFlags: superviseFlags(mcpConfigPath),
+    hostEnv,
+    ...(route?.network !== undefined ? { network: route.network } : {}),
+    ...(bundle ? { daemons: bundle } : {}),
+    ...(held.bundle ? { onRemove: () => (held.bundle as Bundle).stop() } : {}),
+  });
+}
+
+/** A name already in use is refused, whoever owns it; nothing is created. */
+async function checkNameFree(engine: Engine, name: string): Promise<void> {
+  const existing = await engine.status(name);
+  if (existing) throw new NameTakenError(name, existing.labels['claude-bottle'] === '1' ? 'ours' : 'foreign');
 }
 
 /** One exec per daemon, from inside the guest: the daemons are proven reachable before anything uses them. */

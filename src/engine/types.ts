@@ -1,10 +1,19 @@
 /**
- * The small boundary that provisioning is written against, once. smolvm and docker are two
- * adapters of it; each builds its own argv and sends it through the shared Transport.
+ * The port provisioning and launch are written against, once. smolvm, docker and podman are
+ * adapters of it; each builds its own argv and sends it through the shared Transport. What an
+ * engine can do beyond the core verbs it declares in `capabilities`: shared code reads those,
+ * never the engine's name.
  */
 
-/** Every machine claude-bottle creates carries `claude-bottle=1`; `ls` and cleanups look for it. */
+/** Every machine and network claude-bottle creates carries `claude-bottle=1`; `ls` and `prune` look for it. */
 export const BOTTLE_LABEL = 'claude-bottle';
+/**
+ * The id of the launch that created a machine or network. It is the only proof a resource is
+ * ours: rollback, `rm` and `prune` read it back before deleting anything.
+ */
+export const LAUNCH_LABEL = 'claude-bottle.launch';
+/** The agent slug a machine was launched for. */
+export const AGENT_LABEL = 'claude-bottle.agent';
 
 export interface GuestUser {
   readonly name: string;
@@ -20,7 +29,7 @@ export interface NetworkPolicy {
   readonly allowCidrs: readonly string[];
   /** Reach the host's own services (the bundle's daemons) and nothing else. */
   readonly hostOnly?: boolean;
-  /** The engine network to join, from `HostRoute.attach` (docker: a per-bottle `--internal` network). */
+  /** The engine network to join, from `HostRoute.network` (docker: a per-bottle `--internal` network). */
   readonly attach?: string;
 }
 
@@ -30,10 +39,18 @@ export interface HostRoute {
   readonly bindHost: string;
   /** The name or address the guest dials to reach `bindHost`. */
   readonly guestHost: string;
-  /** An engine network the machine must join (`NetworkPolicy.attach`). */
-  readonly attach?: string;
-  /** Frees what the route holds (a docker network); after the machine is gone. Idempotent. */
-  release(): Promise<void>;
+  /**
+   * An engine network the route created for this machine (it joins it through
+   * `NetworkPolicy.attach`); it carries the launch's labels and goes with the machine.
+   */
+  readonly network?: string;
+}
+
+export interface HostRouteOptions {
+  /** Whether the guest also talks to the outside (through the egress proxy on that route). */
+  readonly egress: boolean;
+  /** Labels for whatever the route creates (`LAUNCH_LABEL` among them). */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface MachineConfig {
@@ -44,7 +61,7 @@ export interface MachineConfig {
   /** Non-secret environment baked into the machine. Secret values go per exec, through `ExecOptions.env`. */
   readonly env?: Readonly<Record<string, string>>;
   readonly workdir?: string;
-  /** The guest user commands run as, where the engine can choose (docker `--user`). */
+  /** The guest user commands run as, where the engine can choose (`capabilities.execAsUser`). */
   readonly user?: GuestUser;
   readonly cpus?: number;
   readonly memMib?: number;
@@ -62,7 +79,7 @@ export interface ExecOptions {
   readonly workdir?: string;
   readonly stdin?: string | Uint8Array;
   readonly timeoutMs?: number;
-  /** Run as this user where the engine supports it (docker `--user`); smolvm 1.9 execs as the image's user. */
+  /** Run as this user where the engine can (`capabilities.execAsUser`); elsewhere as the image's user. */
   readonly user?: { readonly uid: number; readonly gid: number };
   /** Attach the caller's terminal. */
   readonly interactive?: boolean;
@@ -80,39 +97,83 @@ export interface ExecResult {
 export type MachineState = 'created' | 'running' | 'stopped' | 'failed' | 'unreachable' | 'frozen' | 'unknown';
 
 export interface MachineInfo {
+  /** What `remove` takes to delete exactly this machine (docker: the container id; smolvm: its name). */
+  readonly id: string;
   readonly name: string;
   readonly state: MachineState;
+  /** The image the engine reports, `null` when it reports none (a bare smolvm VM). */
   readonly image: string | null;
   readonly labels: Readonly<Record<string, string>>;
 }
 
+export interface NetworkInfo {
+  /** What `removeNetwork` takes to delete exactly this network. */
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Machines attached to it right now. */
+  readonly machines: number;
+}
+
+/** What a configuration asks of an engine, checked before anything is written or created. */
+export interface MachineRequest {
+  readonly image: string;
+  /** The agent's environment: engines check they can carry every value. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly user: GuestUser;
+}
+
+/** A configuration problem an engine found: `path` names the agent-file field. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** What an engine can do beyond the core verbs; shared code decides by these, never by `kind`. */
+export interface EngineCapabilities {
+  /** `uploadTree`: extract an archive at `/` in one call, keeping every entry's mode and owner. */
+  readonly treeUpload: boolean;
+  /** `hostRoute` (and, when its routes create networks, `networkStatus`/`listNetworks`/`removeNetwork`). */
+  readonly hostRoute: boolean;
+  /** The engine enforces `NetworkPolicy.allowHosts`/`allowCidrs` itself; without it egress needs the proxy. */
+  readonly egressAllowList: boolean;
+  /** `ExecOptions.user` is honoured (otherwise commands run as the image's user). */
+  readonly execAsUser: boolean;
+}
+
 export interface Engine {
-  /** `smolvm`, `docker`, or a contributor's backend name. */
+  /** `smolvm`, `docker`, `podman`, or a contributor's backend name: for messages only. */
   readonly kind: string;
+  readonly capabilities: EngineCapabilities;
+  /** Fails when the name is taken (`EngineCommandError` kind `already-exists`). */
   create(config: MachineConfig): Promise<void>;
   /** Idempotent: starting a running machine succeeds. */
   start(name: string): Promise<void>;
   /** Idempotent: stopping a stopped machine succeeds. */
   stop(name: string): Promise<void>;
-  /** Stops if needed, then deletes. Idempotent: removing an unknown machine succeeds. */
-  remove(name: string): Promise<void>;
+  /**
+   * Stops if needed, then deletes, by name or `MachineInfo.id`. Idempotent: removing an unknown
+   * machine succeeds. It does not check ownership: callers use `removeOwnedMachine`.
+   */
+  remove(nameOrId: string): Promise<void>;
   /** Copy one host file to an absolute guest path, with an explicit mode and owner. */
   upload(name: string, hostPath: string, guestPath: string, options: UploadOptions): Promise<void>;
-  /**
-   * Optional: extract a ustar archive at the guest's `/` in one call, keeping every entry's mode
-   * and owner (entry paths are relative to `/`). Engines that can (docker `cp -`) save the
-   * upload-then-unpack round trips; provisioning falls back to `upload` + `exec` without it.
-   */
+  /** `capabilities.treeUpload`: extract a ustar archive at the guest's `/` (entry paths relative to `/`). */
   uploadTree?(name: string, archive: Uint8Array): Promise<void>;
-  /**
-   * Optional: set up how a machine-to-be reaches daemons on the host. `egress` says whether its
-   * guest also talks to the outside (through the egress proxy on that route).
-   */
-  hostRoute?(machine: string, options: { readonly egress: boolean }): Promise<HostRoute>;
+  /** `capabilities.hostRoute`: set up how a machine-to-be reaches daemons on the host. */
+  hostRoute?(machine: string, options: HostRouteOptions): Promise<HostRoute>;
+  /** `undefined` when the network does not exist. */
+  networkStatus?(name: string): Promise<NetworkInfo | undefined>;
+  /** Networks carrying all of these labels. */
+  listNetworks?(labels: Readonly<Record<string, string>>): Promise<NetworkInfo[]>;
+  /** Deletes a network by name or id, with whatever the engine set up for it. Idempotent. No ownership check. */
+  removeNetwork?(nameOrId: string): Promise<void>;
+  /** Problems this engine has with a configuration, found before anything is created; none by default. */
+  checkConfig?(request: MachineRequest): readonly ConfigIssue[];
   /** Throws only when the engine itself fails; the guest's exit code is returned. */
   exec(name: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** `undefined` when the machine does not exist. */
-  status(name: string): Promise<MachineInfo | undefined>;
+  status(nameOrId: string): Promise<MachineInfo | undefined>;
   /** Machines carrying all of these labels. */
   list(labels?: Readonly<Record<string, string>>): Promise<MachineInfo[]>;
 }

@@ -98,7 +98,7 @@ describe('provisionCa (fake smolvm)', () => {
     const plan = await planWithCa();
     const steps: string[] = [];
     await using bottle = await launch(plan, { engine, onStep: (step) => steps.push(step) });
-    expect(steps).toEqual(['create', 'start', 'provision-ca', 'provision-prompt', 'provision-skills']);
+    expect(steps).toEqual(['create', 'start', 'provision-ca', 'provision-files']);
     const fs = fake.guestFs(bottle.name);
     const st = fs?.statSync(GUEST_CA_PATH);
     expect([Number(st?.mode) & 0o777, st?.uid, st?.gid]).toEqual([0o644, 0, 0]);

@@ -8,7 +8,7 @@
  */
 import type { Engine } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
-import { ProvisionError } from './skills.ts';
+import { ProvisionError } from './error.ts';
 
 /** The system bundle on Debian and Alpine: the CA is in it once provisioned. */
 export const GUEST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';

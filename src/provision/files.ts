@@ -1,22 +1,48 @@
+/**
+ * The one entry point for a bottle's files (the prompt and the skills). The way they travel is
+ * chosen here, once, from what the engine declares:
+ * - `tree`: one archive the engine extracts itself (`capabilities.treeUpload`): one call;
+ * - `archive`: the prompt, then one tar of the skills uploaded and unpacked by one exec;
+ * - `per-file`: one upload per file, for guests without `tar`.
+ * `auto` is `tree` where the engine can, else `archive`, falling back to `per-file` when the guest
+ * has no `tar`. All give the same guest tree: paths, modes and owners.
+ */
 import { packTar } from '../archive/tar.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
-import { promptEntry } from './prompt.ts';
-import { skillEntries } from './skills.ts';
+import { ProvisionError } from './error.ts';
+import { promptEntry, provisionPrompt } from './prompt.ts';
+import { skillEntries, skillsPerFile, skillsViaArchive } from './skills.ts';
 
-/**
- * For engines with `uploadTree`: the prompt and every skill in one archive, one engine call,
- * with the same paths, modes and owners as `provisionPrompt` + `provisionSkills` give, and the
- * same return contract (prompt path only when non-empty; skills dir only when there are skills).
- */
-export async function provisionFilesAsTree(
-  engine: Engine & Required<Pick<Engine, 'uploadTree'>>,
-  machine: string,
-  plan: Plan,
-): Promise<{ promptPath: string | undefined; skillsDir: string | undefined }> {
-  await engine.uploadTree(machine, packTar([await promptEntry(plan), ...(await skillEntries(plan, { rooted: true }))]));
-  return {
+export type FileTransfer = 'tree' | 'archive' | 'per-file' | 'auto';
+
+export interface ProvisionedFiles {
+  /** The prompt's guest path, only when the prompt is non-empty (it alone decides `--append-system-prompt-file`). */
+  readonly promptPath: string | undefined;
+  /** The guest skills dir, only when the agent has skills. */
+  readonly skillsDir: string | undefined;
+}
+
+export async function provisionFiles(engine: Engine, machine: string, plan: Plan, transfer: FileTransfer = 'auto'): Promise<ProvisionedFiles> {
+  const result: ProvisionedFiles = {
     promptPath: plan.prompt.empty ? undefined : plan.prompt.guestPath,
     skillsDir: plan.skills.items.length ? plan.skills.guestDir : undefined,
   };
+  const way = transfer === 'auto' ? (engine.capabilities.treeUpload ? 'tree' : 'archive') : transfer;
+  if (way === 'tree') {
+    if (!engine.capabilities.treeUpload || !engine.uploadTree) {
+      throw new ProvisionError(`files: the ${engine.kind} engine cannot extract an archive itself (no treeUpload); use another transfer`);
+    }
+    await engine.uploadTree(machine, packTar([await promptEntry(plan), ...(await skillEntries(plan, { rooted: true }))]));
+    return result;
+  }
+  await provisionPrompt(engine, machine, plan);
+  if (plan.skills.items.length === 0) return result;
+  if (way === 'per-file') {
+    await skillsPerFile(engine, machine, plan);
+  } else if (!(await skillsViaArchive(engine, machine, plan))) {
+    if (transfer === 'archive') throw new ProvisionError('skills: the guest has no tar; use the per-file transfer');
+    await skillsPerFile(engine, machine, plan);
+  }
+  return result;
 }

@@ -13,7 +13,7 @@ import { hostGitEnv } from '../daemons/gitgate/repo.ts';
 import { AGENT_IMAGE } from '../image/recipe.ts';
 import { prepare } from '../plan/prepare.ts';
 import { GIT_PROVISION_SCRIPT, gitProvisionArgv, provisionGit } from './git.ts';
-import { ProvisionError } from './skills.ts';
+import { ProvisionError } from './error.ts';
 
 const run = promisify(execFile);
 const GATE_URL = 'http://10.0.0.1:4567/repo.git';
@@ -155,7 +155,7 @@ describe('launch with a git gate', () => {
     const plan = await planWithGit();
     const steps: LaunchStep[] = [];
     await using first = await launch(plan, { engine, gitGate: { url: GATE_URL }, onStep: (s) => steps.push(s) });
-    expect(steps).toEqual(['create', 'start', 'provision-prompt', 'provision-skills', 'provision-git']);
+    expect(steps).toEqual(['create', 'start', 'provision-files', 'provision-git']);
     expect(gitCalls[0]?.argv).toEqual(['git', 'clone', '-q', '--', GATE_URL, '/root/workspace']);
 
     const asked: string[] = [];
@@ -172,7 +172,7 @@ describe('launch with a git gate', () => {
     gitCalls = [];
     const ownSteps: LaunchStep[] = [];
     await using third = await launch(plan, { engine, onStep: (s) => ownSteps.push(s) });
-    expect(ownSteps).toEqual(['route', 'bundle', 'create', 'start', 'probe', 'provision-prompt', 'provision-skills', 'provision-git']);
+    expect(ownSteps).toEqual(['route', 'bundle', 'create', 'start', 'probe', 'provision-files', 'provision-git']);
     expect(third.daemons?.csv).toBe('git-gate');
     // The guest dials the gate through smolvm's host alias (virtio-net, loopback only).
     expect(gitCalls[0]?.argv).toEqual(['git', 'clone', '-q', '--', expect.stringMatching(/^http:\/\/host\.smolvm\.internal:\d+\/repo\.git$/), '/root/workspace']);

@@ -8,7 +8,7 @@
  */
 import type { Engine } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
-import { ProvisionError } from './skills.ts';
+import { ProvisionError } from './error.ts';
 
 /** `$1` gate URL, `$2` workspace, `$3` name, `$4` email, `$5` branch. */
 export const GIT_PROVISION_SCRIPT = [

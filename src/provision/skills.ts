@@ -2,55 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { packTar, type TarEntry } from '../archive/tar.ts';
-import { ClaudeBottleError } from '../errors.ts';
-import type { Engine, ExecResult } from '../engine/types.ts';
+import { ProvisionError } from './error.ts';
+import type { Engine } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 
-/**
- * `tree`: one archive extracted by the engine itself (`Engine.uploadTree`): one call.
- * `archive`: one tar, one upload, one exec, whatever the number of skills and files.
- * `per-file`: one upload per file, for guests without `tar`. `auto`: tree where the engine can,
- * else archive, falling back to per-file when the guest has no `tar`. All give the same tree.
- */
-export type SkillsTransfer = 'tree' | 'archive' | 'per-file' | 'auto';
-
-export class ProvisionError extends ClaudeBottleError {
-  override name = 'ProvisionError';
-  readonly result: ExecResult | undefined;
-  constructor(message: string, result?: ExecResult) {
-    super(result ? `${message} (exit ${result.exitCode})${result.stderr.trim() ? `\n${result.stderr.trim()}` : ''}` : message);
-    this.result = result;
-  }
-}
-
-export interface SkillsOptions {
-  readonly transfer?: SkillsTransfer;
-}
-
-/** Copies every skill directory under the guest skills dir. Returns that dir, or undefined when there are no skills. */
-export async function provisionSkills(engine: Engine, machine: string, plan: Plan, options: SkillsOptions = {}): Promise<string | undefined> {
-  if (plan.skills.items.length === 0) return undefined;
-  const transfer = options.transfer ?? 'auto';
-  if (transfer === 'tree' || (transfer === 'auto' && engine.uploadTree)) {
-    if (!engine.uploadTree) throw new ProvisionError(`skills: the ${engine.kind} engine cannot extract an archive itself; use another transfer`);
-    await engine.uploadTree(machine, await buildArchive(plan, { rooted: true }));
-  } else if (transfer === 'per-file') {
-    await perFile(engine, machine, plan);
-  } else {
-    const done = await viaArchive(engine, machine, plan);
-    if (!done) {
-      if (transfer === 'archive') throw new ProvisionError('skills: the guest has no tar; use the per-file transfer');
-      await perFile(engine, machine, plan);
-    }
-  }
-  return plan.skills.guestDir;
-}
-
+/** The skills' side of `provisionFiles` (./files.ts): the archive and per-file transfers, and the tree's entries. */
 const TAR_NOT_FOUND = 127;
 /** Provisioning sets owners, so it runs as root wherever the engine lets it choose. */
 const AS_ROOT = { user: { uid: 0, gid: 0 } } as const;
 
-async function viaArchive(engine: Engine, machine: string, plan: Plan): Promise<boolean> {
+/** One tar of the skills, uploaded and unpacked by one exec; false when the guest has no `tar`. */
+export async function skillsViaArchive(engine: Engine, machine: string, plan: Plan): Promise<boolean> {
   const { uid, gid } = plan.agent.user;
   const owner = `${uid}:${gid}`;
   const dest = plan.skills.guestDir;
@@ -72,7 +34,8 @@ async function viaArchive(engine: Engine, machine: string, plan: Plan): Promise<
   throw new ProvisionError(`skills: unpacking the archive into ${dest} failed`, result);
 }
 
-async function perFile(engine: Engine, machine: string, plan: Plan): Promise<void> {
+/** One upload per file, for guests without `tar`. */
+export async function skillsPerFile(engine: Engine, machine: string, plan: Plan): Promise<void> {
   const { uid, gid } = plan.agent.user;
   const dest = plan.skills.guestDir;
   const dirs = plan.skills.items.flatMap((skill) => [

@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../host/state.ts';
 import type { Engine } from '../engine/types.ts';
 import { ConfigError } from '../errors.ts';
 import { type McpConfig, mcpConfigFor } from '../daemons/supervise/server.ts';
-import { ProvisionError } from './skills.ts';
+import { ProvisionError } from './error.ts';
 
 /** In the guest user's home, beside the prompt file. */
 import { GUEST_MCP_CONFIG_FILE, type Plan } from '../plan/plan.ts';

@@ -20,9 +20,9 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { parseAgentSpec, type AgentSpecInput } from '../agent/spec.ts';
 import { type Bottle, BottleRemovedError } from '../bottle/bottle.ts';
-import { BOTTLE_LABEL, launch, LaunchError, type LaunchStep } from '../bottle/launch.ts';
+import { launch, LaunchError, type LaunchStep } from '../bottle/launch.ts';
 import { guestProbe } from '../daemon/daemon.ts';
-import type { Engine, HostRoute } from '../engine/types.ts';
+import { BOTTLE_LABEL, type Engine, type HostRoute, type HostRouteOptions } from '../engine/types.ts';
 import { EngineCommandError } from '../errors.ts';
 import { PIPELOCK_BIN_ENV, PIPELOCK_CONFIG_FILE } from '../daemons/pipelock/daemon.ts';
 import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE, GUEST_SKILLS_DIR_ENV, type Plan } from '../plan/plan.ts';
@@ -105,48 +105,61 @@ export function injectFaults(
   };
 }
 
-/** A route a launch got from the engine, and what became of it. */
+/** A route a launch got from the engine, and what became of its network. */
 export interface ObservedRoute {
   readonly machine: string;
   readonly route: HostRoute;
-  /** How many times `release()` was called. */
+  /** How many times its network was removed (always 0 for a route without a network). */
   releases: number;
 }
 
 /**
  * Wraps an engine to see the host routes launches get from it: every route is kept under its
- * machine's name, and `beforeRelease` (when set) runs as the route is released — after the
- * launch or `remove()` has stopped the daemons, while the route's address still exists.
+ * machine's name, and `beforeRelease` (when set) runs as a route's network is removed (after
+ * the launch or `remove()` has stopped the daemons, while the route's address still exists).
+ * A route without a network has nothing to remove: its address (a loopback) outlives the
+ * bottle, so `settle(machine)`, called once the bottle is gone, runs `beforeRelease` for it.
  */
 export function observeHostRoutes(engine: Engine): {
   engine: Engine;
   routes: Map<string, ObservedRoute>;
   beforeRelease: ((observed: ObservedRoute) => Promise<void>) | undefined;
+  settle(machine: string): Promise<void>;
 } {
   const routes = new Map<string, ObservedRoute>();
   const observer = {
     engine: engine,
     routes,
     beforeRelease: undefined as ((observed: ObservedRoute) => Promise<void>) | undefined,
+    async settle(machine: string): Promise<void> {
+      const observed = routes.get(machine);
+      if (!observed || observed.route.network !== undefined || observed.releases > 0) return;
+      observed.releases++;
+      await observer.beforeRelease?.(observed);
+    },
   };
   const hostRoute = engine.hostRoute?.bind(engine);
-  const wrapped = async (machine: string, options: { readonly egress: boolean }): Promise<HostRoute> => {
+  const removeNetwork = engine.removeNetwork?.bind(engine);
+  const networkStatus = engine.networkStatus?.bind(engine);
+  const wrapped = async (machine: string, options: HostRouteOptions): Promise<HostRoute> => {
     const route = await need(hostRoute)(machine, options);
-    const observed: ObservedRoute = { machine, route, releases: 0 };
-    routes.set(machine, observed);
-    return {
-      ...route,
-      release: async () => {
-        observed.releases++;
-        await observer.beforeRelease?.(observed);
-        await route.release();
-      },
-    };
+    routes.set(machine, { machine, route, releases: 0 });
+    return route;
+  };
+  const wrappedRemoveNetwork = async (nameOrId: string): Promise<void> => {
+    const info = await networkStatus?.(nameOrId);
+    const observed = [...routes.values()].find((r) => r.route.network !== undefined && (r.route.network === nameOrId || r.route.network === info?.name));
+    if (observed) {
+      observed.releases++;
+      await observer.beforeRelease?.(observed);
+    }
+    await need(removeNetwork)(nameOrId);
   };
   // Methods run bound to the engine itself: adapters keep private fields.
   observer.engine = new Proxy(engine, {
     get(target, prop) {
       if (prop === 'hostRoute') return hostRoute ? wrapped : undefined;
+      if (prop === 'removeNetwork') return removeNetwork ? wrappedRemoveNetwork : undefined;
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
@@ -576,6 +589,7 @@ export function describeBackendContract(
       expect(await connectOutcome(host, daemon.port)).toBe('accepted');
       const atRelease = refusedAtRelease(bottle);
       await bottle.remove();
+      await need(observed).settle(bottle.name);
       expect(route.releases).toBe(1);
       expect(Object.fromEntries(atRelease)).toEqual({ supervise: 'refused' });
       if (loopback) expect(await connectOutcome(host, daemon.port)).toBe('refused');
@@ -606,6 +620,7 @@ export function describeBackendContract(
 
       const atRelease = refusedAtRelease(bottle);
       await bottle.remove();
+      await need(observed).settle(bottle.name);
       expect(Object.fromEntries(atRelease)).toEqual({ pipelock: 'refused' });
     });
 
@@ -695,6 +710,7 @@ export function describeBackendContract(
           },
           (e: unknown) => e,
         );
+        if (error instanceof LaunchError) await obs.settle(error.machine);
         obs.beforeRelease = undefined;
         expect(error, `fault at call ${n} (${step})`).toBeInstanceOf(LaunchError);
         const failed = error as LaunchError;

@@ -141,9 +141,24 @@ export function checkContainerName(name: string): string {
 /** A per-bottle network that reaches only the host (`--internal`): the bundle listens on its gateway. */
 export const dockerNetworkArgv = {
   create: (name: string, labels: Readonly<Record<string, string>>): string[] => [
-    DOCKER, 'network', 'create', '--internal', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), checkNetworkName(name),
+    DOCKER,
+    'network',
+    'create',
+    '--internal',
+    ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${checkLabelKey(k)}=${v}`]),
+    checkNetworkName(name),
   ],
-  gateway: (name: string): string[] => [DOCKER, 'network', 'inspect', '--format', '{{(index .IPAM.Config 0).Gateway}}', checkNetworkName(name)],
+  /** One JSON object per line: id, name, labels, gateway and attached containers. */
+  inspect: (names: readonly string[]): string[] => [DOCKER, 'network', 'inspect', '--format', '{{json .}}', ...names.map(checkNetworkName)],
+  /** Ids of networks carrying all these labels. */
+  listIds: (labels: Readonly<Record<string, string>>): string[] => [
+    DOCKER,
+    'network',
+    'ls',
+    '-q',
+    '--no-trunc',
+    ...Object.entries(labels).flatMap(([k, v]) => ['--filter', `label=${checkLabelKey(k)}=${v}`]),
+  ],
   remove: (name: string): string[] => [DOCKER, 'network', 'rm', checkNetworkName(name)],
 };
 
@@ -156,7 +171,7 @@ export function checkNetworkName(name: string): string {
   return name;
 }
 
-function checkImage(image: string): string {
+export function checkImage(image: string): string {
   if (image === '' || image.startsWith('-') || /\s/.test(image)) {
     throw new ConfigError(`invalid image reference ${JSON.stringify(image)}`, [{ path: 'image', message: 'invalid reference' }]);
   }

@@ -180,7 +180,7 @@ describe('DockerEngine', () => {
       ['restarting', 'unknown'],
     ] as const) {
       reply = { stdout: inspectJson(docker) };
-      expect(await engine.status('m1')).toEqual({ name: 'm1', state, image: 'img:1', labels: { 'claude-bottle': '1' } });
+      expect(await engine.status('m1')).toEqual({ id: 'abc', name: 'm1', state, image: 'img:1', labels: { 'claude-bottle': '1' } });
     }
     reply = { stdout: inspectJson('running', null) };
     expect((await engine.status('m1'))?.labels).toEqual({});

@@ -4,11 +4,26 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { packTar } from '../../archive/tar.ts';
 import { ConfigError } from '../../errors.ts';
-import { checkGuestPath, dockerArgv, dockerNetworkArgv } from './argv.ts';
-import { planEnv } from './env.ts';
+import { checkGuestPath, checkImage, dockerArgv, dockerNetworkArgv } from './argv.ts';
+import { envValueProblem, planEnv } from './env.ts';
 import { DockerError, isDockerFailure } from './errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
-import { BOTTLE_LABEL, type Engine, type ExecOptions, type ExecResult, type HostRoute, type MachineConfig, type MachineInfo, type MachineState, type UploadOptions } from '../../engine/types.ts';
+import {
+  type ConfigIssue,
+  type Engine,
+  type EngineCapabilities,
+  type ExecOptions,
+  type ExecResult,
+  type HostRoute,
+  type HostRouteOptions,
+  LAUNCH_LABEL,
+  type MachineConfig,
+  type MachineInfo,
+  type MachineRequest,
+  type MachineState,
+  type NetworkInfo,
+  type UploadOptions,
+} from '../../engine/types.ts';
 
 export interface DockerEngineOptions {
   readonly transport: Transport;
@@ -27,6 +42,8 @@ export interface DockerEngineOptions {
  */
 export class DockerEngine implements Engine {
   readonly kind = 'docker';
+  /** Docker has no allow-list of its own: egress goes through the proxy on the host route. */
+  readonly capabilities: EngineCapabilities = { treeUpload: true, hostRoute: true, egressAllowList: false, execAsUser: true };
   readonly #transport: Transport;
   readonly #env: Readonly<Record<string, string>>;
   readonly #network: string | undefined;
@@ -74,26 +91,62 @@ export class DockerEngine implements Engine {
   }
 
   /**
-   * A fresh `--internal` network per bottle: the guest reaches the host's gateway address, where
-   * the daemons listen, and nothing beyond (egress goes through the proxy there).
+   * A fresh `--internal` network per launch, named after the launch id so it never meets a name
+   * someone else chose: the guest reaches the host's gateway address, where the daemons listen,
+   * and nothing beyond (egress goes through the proxy there). A failure after the network exists
+   * removes it by the id docker gave it.
    */
-  async hostRoute(machine: string): Promise<HostRoute> {
-    const network = `${machine}-net`;
-    await this.#ok(dockerNetworkArgv.create(network, { [BOTTLE_LABEL]: '1', [`${BOTTLE_LABEL}.machine`]: machine }));
-    let released: Promise<void> | undefined;
-    const release = (): Promise<void> =>
-      (released ??= (async () => {
-        const result = await this.#run(dockerNetworkArgv.remove(network));
-        if (result.exitCode !== 0 && !/not found|No such network/i.test(result.stderr)) throw DockerError.fromResult(result);
-      })());
+  async hostRoute(machine: string, options: HostRouteOptions): Promise<HostRoute> {
+    const launchId = options.labels[LAUNCH_LABEL];
+    if (!launchId) throw new ConfigError(`hostRoute needs the ${LAUNCH_LABEL} label`, [{ path: 'labels', message: 'missing launch id' }]);
+    const name = `claude-bottle-${launchId}`;
+    const id = (await this.#ok(dockerNetworkArgv.create(name, { ...options.labels, 'claude-bottle.machine': machine }))).stdout.trim();
     try {
-      const gateway = (await this.#ok(dockerNetworkArgv.gateway(network))).stdout.trim();
-      if (!gateway) throw new DockerError({ kind: 'unknown', reason: `docker network ${network} has no gateway address`, argv: dockerNetworkArgv.gateway(network), exitCode: 0, stderr: '' });
-      return { bindHost: gateway, guestHost: gateway, attach: network, release };
+      const gateway = (await this.networkStatus(id))?.gateway;
+      if (!gateway) throw new DockerError({ kind: 'unknown', reason: `docker network ${name} has no gateway address`, argv: dockerNetworkArgv.inspect([id]), exitCode: 0, stderr: '' });
+      return { bindHost: gateway, guestHost: gateway, network: name };
     } catch (error) {
-      await release().catch(() => undefined);
+      await this.removeNetwork(id).catch(() => undefined);
       throw error;
     }
+  }
+
+  async networkStatus(nameOrId: string): Promise<(NetworkInfo & { readonly gateway?: string }) | undefined> {
+    const result = await this.#run(dockerNetworkArgv.inspect([nameOrId]));
+    if (result.exitCode !== 0) {
+      if (/No such network|not found/i.test(result.stderr)) return undefined;
+      throw DockerError.fromResult(result);
+    }
+    return parseNetworks(result.stdout)[0];
+  }
+
+  async listNetworks(labels: Readonly<Record<string, string>>): Promise<NetworkInfo[]> {
+    const ids = (await this.#ok(dockerNetworkArgv.listIds(labels))).stdout.split('\n').filter(Boolean);
+    if (ids.length === 0) return [];
+    const result = await this.#run(dockerNetworkArgv.inspect(ids));
+    // A network removed between `ls` and `inspect` is simply gone; the others are still printed.
+    if (result.exitCode !== 0 && !/No such network|not found/i.test(result.stderr)) throw DockerError.fromResult(result);
+    return parseNetworks(result.stdout);
+  }
+
+  async removeNetwork(nameOrId: string): Promise<void> {
+    const result = await this.#run(dockerNetworkArgv.remove(nameOrId));
+    if (result.exitCode !== 0 && !/No such network|not found/i.test(result.stderr)) throw DockerError.fromResult(result);
+  }
+
+  /** What docker cannot take: an image that reads as a flag, env values its env-file and CLI cannot carry. */
+  checkConfig(request: MachineRequest): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    try {
+      checkImage(request.image);
+    } catch {
+      issues.push({ path: 'image', message: `${JSON.stringify(request.image)} is not an image reference docker takes (empty, starts with "-" or has spaces)` });
+    }
+    for (const [key, value] of Object.entries(request.env)) {
+      const problem = envValueProblem(key, value);
+      if (problem) issues.push({ path: `env.${key}`, message: `docker cannot carry this value: it ${problem}` });
+    }
+    return issues;
   }
 
   async start(name: string): Promise<void> {
@@ -104,8 +157,8 @@ export class DockerEngine implements Engine {
     await this.#ok(dockerArgv.stop(name));
   }
 
-  async remove(name: string): Promise<void> {
-    const result = await this.#run(dockerArgv.remove(name));
+  async remove(nameOrId: string): Promise<void> {
+    const result = await this.#run(dockerArgv.remove(nameOrId));
     if (result.exitCode === 0) return;
     const error = DockerError.fromResult(result);
     if (error.kind !== 'not-found') throw error;
@@ -164,8 +217,8 @@ export class DockerEngine implements Engine {
     });
   }
 
-  async status(name: string): Promise<MachineInfo | undefined> {
-    const result = await this.#run(dockerArgv.inspect([name]));
+  async status(nameOrId: string): Promise<MachineInfo | undefined> {
+    const result = await this.#run(dockerArgv.inspect([nameOrId]));
     if (result.exitCode !== 0) {
       const error = DockerError.fromResult(result);
       if (error.kind === 'not-found') return undefined;
@@ -208,6 +261,7 @@ const STATES: Readonly<Record<string, MachineState>> = {
 
 const InspectJson = z.array(
   z.object({
+    Id: z.string(),
     Name: z.string(),
     State: z.object({ Status: z.string() }),
     Config: z.object({
@@ -219,11 +273,31 @@ const InspectJson = z.array(
 
 function parseInspect(stdout: string): MachineInfo[] {
   return InspectJson.parse(JSON.parse(stdout)).map((c) => ({
+    id: c.Id,
     name: c.Name.replace(/^\//, ''),
     state: STATES[c.State.Status] ?? 'unknown',
     image: c.Config.Image || null,
     labels: c.Config.Labels ?? {},
   }));
+}
+
+const NetworkJson = z.object({
+  Id: z.string(),
+  Name: z.string(),
+  Labels: z.record(z.string(), z.string()).nullish(),
+  IPAM: z.object({ Config: z.array(z.object({ Gateway: z.string().optional() })).nullish() }).optional(),
+  Containers: z.record(z.string(), z.unknown()).nullish(),
+});
+
+function parseNetworks(stdout: string): (NetworkInfo & { readonly gateway?: string })[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => {
+      const n = NetworkJson.parse(JSON.parse(line));
+      const gateway = n.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+      return { id: n.Id, name: n.Name, labels: n.Labels ?? {}, machines: Object.keys(n.Containers ?? {}).length, ...(gateway ? { gateway } : {}) };
+    });
 }
 
 function checkUploadOptions(options: UploadOptions): void {

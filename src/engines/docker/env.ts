@@ -15,6 +15,16 @@ export function isDockerCliEnvName(key: string): boolean {
   return CLI_NAMES.has(key) || /^(DOCKER_|LD_|SSL_CERT_)/.test(key) || /_proxy$/i.test(key);
 }
 
+/**
+ * Why docker cannot carry `value` for `key`, or undefined: no environment holds a NUL, and the
+ * env-file that names the CLI reads itself go through has no escape for line breaks.
+ */
+export function envValueProblem(key: string, value: string): string | undefined {
+  if (value.includes('\0')) return 'holds a NUL byte';
+  if (isDockerCliEnvName(key) && /[\n\r]/.test(value)) return `holds a line break, which ${key} can only travel with in docker's env-file, and that has no escapes`;
+  return undefined;
+}
+
 export interface EnvDelivery {
   /** `-e KEY` names whose values go in `cliEnv`. */
   readonly keys: readonly string[];
@@ -30,13 +40,9 @@ export function planEnv(env: Readonly<Record<string, string>> = {}): EnvDelivery
   const fileLines: string[] = [];
   for (const [key, value] of Object.entries(env)) {
     checkEnvKey(key);
+    const problem = envValueProblem(key, value);
+    if (problem) throw new ConfigError(`env.${key}: docker cannot carry this value: it ${problem}`, [{ path: `env.${key}`, message: problem }]);
     if (isDockerCliEnvName(key)) {
-      // The env-file format is one `KEY=value` per line with no escapes.
-      if (/[\n\r\0]/.test(value)) {
-        throw new ConfigError(`environment variable ${key} cannot carry a line break or NUL on the docker engine`, [
-          { path: `env.${key}`, message: 'line break or NUL' },
-        ]);
-      }
       fileLines.push(`${key}=${value}\n`);
     } else {
       keys.push(key);

@@ -2,7 +2,7 @@ import { EngineCommandError } from '../../errors.ts';
 import { SmolvmClient, type SmolvmMachineJson } from './client.ts';
 import { featuresOf, type SmolvmFeatures, type SmolvmVersion } from './version.ts';
 import type { Transport } from '../../transport/types.ts';
-import type { Engine, ExecOptions, ExecResult, HostRoute, MachineConfig, MachineInfo, MachineState, UploadOptions } from '../../engine/types.ts';
+import type { Engine, EngineCapabilities, ExecOptions, ExecResult, HostRoute, MachineConfig, MachineInfo, MachineState, UploadOptions } from '../../engine/types.ts';
 
 /** The host as a virtio-net guest sees it (smolvm >= 1.8.3). */
 export const SMOLVM_HOST_ALIAS = 'host.smolvm.internal';
@@ -22,10 +22,13 @@ export class SmolvmEngine implements Engine {
   readonly kind = 'smolvm';
   readonly client: SmolvmClient;
   readonly features: SmolvmFeatures;
+  readonly capabilities: EngineCapabilities;
 
   constructor(options: ({ transport: Transport } | { client: SmolvmClient }) & SmolvmEngineOptions) {
     this.client = 'client' in options ? options.client : new SmolvmClient(options.transport);
     this.features = featuresOf(options.version);
+    // `machine cp` copies single files; smolvm enforces --allow-host/--allow-cidr itself.
+    this.capabilities = { treeUpload: false, hostRoute: true, egressAllowList: true, execAsUser: this.features.execUser };
   }
 
   async create(config: MachineConfig): Promise<void> {
@@ -52,7 +55,7 @@ export class SmolvmEngine implements Engine {
    * whose gateway relays `host.smolvm.internal:<port>` to the host's 127.0.0.1:<port>.
    */
   async hostRoute(): Promise<HostRoute> {
-    return { bindHost: '127.0.0.1', guestHost: SMOLVM_HOST_ALIAS, release: async () => {} };
+    return { bindHost: '127.0.0.1', guestHost: SMOLVM_HOST_ALIAS };
   }
 
   async start(name: string): Promise<void> {
@@ -63,6 +66,7 @@ export class SmolvmEngine implements Engine {
     await this.client.stop(name);
   }
 
+  /** smolvm names are its ids. */
   async remove(name: string): Promise<void> {
     try {
       await this.client.delete(name);
@@ -108,6 +112,7 @@ const STATES: ReadonlySet<string> = new Set(['created', 'running', 'stopped', 'f
 
 function toInfo(json: SmolvmMachineJson): MachineInfo {
   return {
+    id: json.name,
     name: json.name,
     state: (STATES.has(json.state) ? json.state : 'unknown') as MachineState,
     image: json.image ?? null,
