@@ -21,6 +21,15 @@ export interface BottleRecord {
   readonly launchId?: string;
   /** The engine network its host route made, removed with it. */
   readonly network?: string;
+  /**
+   * `launching`: written before anything is created (the launch's intent), so a launcher killed
+   * half-way still leaves a record `prune` can act on. Absent: launched.
+   */
+  readonly status?: 'launching';
+  /** The process holding the bottle's daemons (and, while launching, the launch itself). */
+  readonly launcher?: { readonly pid: number; readonly socket?: string };
+  /** Host files of this bottle only (plan, proxy config, logs): removed with it. */
+  readonly runDir?: string;
   readonly agent: string;
   /** Guest path of the prompt file, present only when the prompt is non-empty. */
   readonly promptPath?: string;

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Bundle, startBundle } from '../bundle/bundle.ts';
 import { bundleFor, guestUrl } from '../bundle/plan.ts';
 import { type Daemon, guestProbe } from '../daemon/daemon.ts';
@@ -72,6 +74,11 @@ export interface LaunchOptions {
   /** The id labelling everything this launch creates; default a fresh one. Give it to record the launch before it starts. */
   readonly launchId?: string;
   readonly fileTransfer?: FileTransfer;
+  /**
+   * Host files of this bottle only (the proxy's config, daemon logs), created 0700 when its
+   * daemons start and removed with it. Default `bottleRunDir(plan, name)`.
+   */
+  readonly runDir?: string;
   readonly labels?: Readonly<Record<string, string>>;
   /** The machine's network; default none at all. */
   readonly network?: NetworkPolicy;
@@ -82,6 +89,11 @@ export interface LaunchOptions {
    * The gate's lifetime is the caller's: launch never closes it.
    */
   readonly gitGate?: GitGateEndpoint | ((plan: Plan, machine: string) => Promise<GitGateEndpoint>);
+}
+
+/** `<agent state dir>/bottles/<name>`: where an SDK launch keeps the bottle's own host files. */
+export function bottleRunDir(plan: Plan, name: string): string {
+  return join(plan.stateDir, 'bottles', name);
 }
 
 export function machineNameFor(slug: string): string {
@@ -119,7 +131,9 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
   }
 
   // A caller-supplied gate replaces the bundle's own.
-  const planned = bundleFor(gitGate ? { ...plan, daemons: plan.daemons.filter((d) => d !== 'git-gate') } : plan, name);
+  const runDir = options.runDir ?? bottleRunDir(plan, name);
+  const planned = bundleFor(gitGate ? { ...plan, daemons: plan.daemons.filter((d) => d !== 'git-gate') } : plan, runDir);
+  let madeRunDir = false;
   const labels = { ...options.labels, ...ownLabels(launchId), [AGENT_LABEL]: plan.agent.slug };
   let route: HostRoute | undefined;
   let bundle: Bundle | undefined;
@@ -145,9 +159,21 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
     steps.push({
       name: 'bundle',
       async run() {
-        const started = await startBundle(planned.specs, { host: (route as HostRoute).bindHost });
-        bundle = started;
-        return () => started.stop();
+        madeRunDir = await makeRunDir(runDir);
+        const dropRunDir = async (): Promise<void> => {
+          if (madeRunDir) await rm(runDir, { recursive: true, force: true });
+        };
+        try {
+          const started = await startBundle(planned.specs, { host: (route as HostRoute).bindHost });
+          bundle = started;
+          return async () => {
+            await started.stop();
+            await dropRunDir();
+          };
+        } catch (error) {
+          await dropRunDir();
+          throw error;
+        }
       },
     });
   }
@@ -209,8 +235,25 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
     hostEnv,
     ...(route?.network !== undefined ? { network: route.network } : {}),
     ...(bundle ? { daemons: bundle } : {}),
-    ...(held.bundle ? { onRemove: () => (held.bundle as Bundle).stop() } : {}),
+    ...(held.bundle
+      ? {
+          onRemove: async () => {
+            await (held.bundle as Bundle).stop();
+            if (madeRunDir) await rm(runDir, { recursive: true, force: true });
+          },
+        }
+      : {}),
   });
+}
+
+/** Creates the run dir 0700; true when this call made it (so only then is it ours to remove). */
+async function makeRunDir(dir: string): Promise<boolean> {
+  const existed = await stat(dir).then(
+    () => true,
+    () => false,
+  );
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return !existed;
 }
 
 /** A name already in use is refused, whoever owns it; nothing is created. */

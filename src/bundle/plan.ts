@@ -12,8 +12,8 @@ export interface PlannedBundle {
   readonly superviseCalls?: readonly SuperviseCall[];
 }
 
-/** The daemons a plan calls for, ready for `startBundle`; per-machine files go under `<stateDir>/<machine>`. */
-export function bundleFor(plan: Plan, machine: string): PlannedBundle {
+/** The daemons a plan calls for, ready for `startBundle`; their host files go under `runDir` (the bottle's own). */
+export function bundleFor(plan: Plan, runDir: string): PlannedBundle {
   const specs: DaemonSpec[] = [];
   let superviseCalls: readonly SuperviseCall[] | undefined;
   for (const daemon of plan.daemons) {
@@ -25,7 +25,7 @@ export function bundleFor(plan: Plan, machine: string): PlannedBundle {
             allowCidrs: plan.proxy.allowCidrs,
             ...(plan.proxy.tls ? { tlsInterception: true, caCert: plan.proxy.tls.certPath, caKey: plan.proxy.tls.keyPath } : {}),
           },
-          { bin: plan.proxy.bin, configDir: join(plan.proxy.configDir, machine) },
+          { bin: plan.proxy.bin, configDir: join(runDir, 'pipelock') },
         ),
       );
     } else if (daemon === 'git-gate' && plan.git) {

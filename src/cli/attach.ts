@@ -19,6 +19,16 @@ export interface Attached {
   readonly registry: BottleRegistry;
 }
 
+/** Like `attach`, but refuses a bottle whose launch has not finished (or was killed half-way). */
+export async function attachReady(io: Io, name: string | undefined): Promise<Attached> {
+  const attached = await attach(io, name);
+  if (attached.record.status === 'launching') {
+    await attached.backend.close();
+    throw new UnknownBottleError(`bottle "${attached.record.name}" has not finished launching (if its launcher was killed, \`claude-bottle prune\` cleans it up)`);
+  }
+  return attached;
+}
+
 /** Finds a bottle by name in the registry and reopens the backend that launched it. */
 export async function attach(io: Io, name: string | undefined): Promise<Attached> {
   if (!name) throw new UsageError('name a bottle (see `claude-bottle ls`)');
@@ -29,6 +39,8 @@ export async function attach(io: Io, name: string | undefined): Promise<Attached
   const backend = await openBackend(record.backend as BackendKind, io);
   const bottle = new Bottle({
     name: record.name,
+    launchId: record.launchId,
+    network: record.network,
     engine: backend.engine,
     promptPath: record.promptPath,
     skillsDir: record.skillsDir,

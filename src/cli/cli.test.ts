@@ -46,7 +46,7 @@ describe('claude-bottle CLI on the fake', () => {
     });
     name = String(out.name);
     expect(name).toMatch(/^reviewer-[0-9a-f]{8}$/);
-    planFile = join(String(out.stateDir), `${name}.plan.json`);
+    planFile = join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles', name, 'plan.json');
     expect((await stat(planFile)).mode & 0o777).toBe(0o600);
   });
 
@@ -150,10 +150,10 @@ describe('claude-bottle CLI on the fake', () => {
 
     const first = await cli(['prune', '--backend', 'fake', '--json']);
     expect(first.exitCode, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ droppedRecords: [launched.name], removedMachines: [] });
-    await expect(stat(join(launched.stateDir, `${launched.name}.plan.json`))).rejects.toThrow();
+    expect(JSON.parse(first.stdout)).toEqual({ droppedRecords: [launched.name], removedMachines: [], removedNetworks: [], removedFiles: [] });
+    await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles', launched.name))).rejects.toThrow();
     const second = await cli(['prune', '--backend', 'fake', '--orphans', '--json']);
-    expect(JSON.parse(second.stdout)).toEqual({ droppedRecords: [], removedMachines: ['orphan-1 (fake)'] });
+    expect(JSON.parse(second.stdout)).toEqual({ droppedRecords: [], removedMachines: ['orphan-1 (fake)'], removedNetworks: [], removedFiles: [] });
     const left = JSON.parse((await fakeSmolvm(['machine', 'ls', '--json'])).stdout) as { name: string }[];
     expect(left.map((m) => m.name)).toContain('unlabelled');
     expect(left.map((m) => m.name)).not.toContain('orphan-1');

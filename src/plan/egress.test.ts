@@ -56,9 +56,10 @@ describe('egress plans', () => {
     expect(await readFile(plan.ca!.hostPath, 'utf8')).toBe(await readFile(cert, 'utf8'));
     expect(plan.proxy?.tls).toEqual({ certPath: plan.ca!.hostPath, keyPath: key });
 
-    const bundle = await startBundle(bundleFor(plan, 'tls-0001').specs, { host: '127.0.0.1' });
+    const runDir = join(work, 'run', 'tls-0001');
+    const bundle = await startBundle(bundleFor(plan, runDir).specs, { host: '127.0.0.1' });
     try {
-      const config = parse(await readFile(join(plan.proxy!.configDir, 'tls-0001', 'pipelock.yaml'), 'utf8')) as Record<string, any>;
+      const config = parse(await readFile(join(runDir, 'pipelock', 'pipelock.yaml'), 'utf8')) as Record<string, any>;
       expect(config.tls_interception).toMatchObject({ enabled: true, ca_cert: plan.ca!.hostPath, ca_key: key });
       expect(config.api_allowlist).toEqual(['api.anthropic.com']);
     } finally {

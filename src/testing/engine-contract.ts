@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, MachineConfig } from '../engine/types.ts';
 import { ClaudeBottleError, EngineCommandError } from '../errors.ts';
-import type { Transport } from '../transport/types.ts';
 
 export interface EngineUnderTest {
   readonly engine: Engine;
@@ -25,19 +24,7 @@ export interface EngineContractOptions {
   readonly skip?: string;
 }
 
-/** Wraps a transport so the contract can check what reached argv. */
-export function recordCalls(inner: Transport): { transport: Transport; calls: () => readonly (readonly string[])[] } {
-  const calls: (readonly string[])[] = [];
-  return {
-    transport: {
-      run(argv, options) {
-        calls.push([...argv]);
-        return inner.run(argv, options);
-      },
-    },
-    calls: () => calls,
-  };
-}
+export { recordCalls } from './doubles.ts';
 
 export function describeEngineContract(
   name: string,

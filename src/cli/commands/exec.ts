@@ -1,5 +1,5 @@
 import type { ExecResult } from '../../engine/types.ts';
-import { attach, parseEnvFlags } from '../attach.ts';
+import { attachReady, parseEnvFlags } from '../attach.ts';
 import { type Io, UsageError } from '../io.ts';
 
 /** `exec` and `claude`: the guest's stdout, stderr and exit code pass straight through. */
@@ -9,7 +9,7 @@ export async function execCommand(
 ): Promise<number> {
   if (!args.claude && args.argv.length === 0) throw new UsageError('exec needs a command: claude-bottle exec <bottle> -- <argv…>');
   const env = parseEnvFlags(args.env, io.env);
-  const { bottle, backend } = await attach(io, args.bottle);
+  const { bottle, backend } = await attachReady(io, args.bottle);
   try {
     // Only `claude` attaches the terminal: `exec` captures, as `docker exec` without -it does.
     const options = { env, ...(args.claude && io.interactive && !io.json ? { interactive: true } : {}) };

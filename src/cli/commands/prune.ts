@@ -1,15 +1,25 @@
-import { rm } from 'node:fs/promises';
-import { stateRoot } from '../../host/state.ts';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { launcherAlive } from '../../bottle/launcher.ts';
 import { BottleRegistry } from '../../bottle/registry.ts';
-import { BOTTLE_LABEL } from '../../engine/types.ts';
+import { teardownRecorded } from '../../bottle/teardown.ts';
+import { removeOwnedMachine, removeOwnedNetwork } from '../../engine/ownership.ts';
+import { BOTTLE_LABEL, LAUNCH_LABEL } from '../../engine/types.ts';
+import { stateRoot } from '../../host/state.ts';
+import { createExecaTransport } from '../../transport/execa.ts';
 import { type BackendChoice, type BackendKind, openBackend, probeDocker, probeSmolvm } from '../backends.ts';
 import { EXIT, type Io } from '../io.ts';
-import { createExecaTransport } from '../../transport/execa.ts';
+import { bottleState } from './ls.ts';
 
 /**
- * Finds what claude-bottle left behind by its label and registry: records whose machine is gone
- * are dropped; with `orphans`, labelled machines no record knows (an SDK process's, or a crashed
- * one's) are removed too — which is why that part is opt-in.
+ * Finds what claude-bottle left behind, by its records and labels, and removes it:
+ * - always: bottles whose machine is gone, and launches whose launcher died half-way (`crashed`),
+ *   with every network labelled with their launch id and their host files;
+ * - with `orphans`: also bottles whose daemons died with their launcher (`orphaned`), labelled
+ *   machines no record knows (an SDK process's, or a crashed one's), labelled networks no machine
+ *   uses and no live launch owns, and host files no record owns. An SDK process's bottles are
+ *   unrecorded, which is why that part is opt-in.
+ * Every machine and network is read back and removed only when it carries our labels.
  */
 export async function pruneCommand(io: Io, args: { backend: BackendChoice; orphans: boolean }): Promise<number> {
   const registry = new BottleRegistry(stateRoot(io.env));
@@ -23,35 +33,74 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
   }
   const dropped: string[] = [];
   const removed: string[] = [];
+  const networks: string[] = [];
+  const liveLaunches = new Set<string>();
   for (const kind of kinds) {
     const backend = await openBackend(kind, io);
     try {
-      const machines = new Set((await backend.engine.list({ [BOTTLE_LABEL]: '1' })).map((m) => m.name));
+      const { engine } = backend;
+      const machines = new Map((await engine.list({ [BOTTLE_LABEL]: '1' })).map((m) => [m.name, m]));
       const known = records.filter((r) => r.backend === kind);
+      const kept = new Set<string>();
       for (const record of known) {
-        if (machines.has(record.name)) continue;
-        await registry.delete(record.name);
-        if (record.planPath) await rm(record.planPath, { force: true });
-        dropped.push(record.name);
-      }
-      if (args.orphans) {
-        const recorded = new Set(known.map((r) => r.name));
-        for (const name of machines) {
-          if (recorded.has(name)) continue;
-          await backend.engine.remove(name);
-          removed.push(`${name} (${kind})`);
+        const state = await bottleState(record, machines.get(record.name));
+        const gone = state === 'missing' || state === 'crashed';
+        if (!gone && !(args.orphans && state === 'orphaned')) {
+          kept.add(record.name);
+          if (record.launchId) liveLaunches.add(record.launchId);
+          continue;
         }
+        const done = await teardownRecorded(engine, registry, record);
+        networks.push(...done.networks);
+        if (gone) dropped.push(record.name);
+        else removed.push(`${record.name} (${kind}, ${state})`);
+        machines.delete(record.name);
+      }
+      if (!args.orphans) continue;
+      for (const [name, machine] of machines) {
+        if (kept.has(name)) continue;
+        if ((await removeOwnedMachine(engine, machine.id, { anyBottle: true })) === 'removed') removed.push(`${name} (${kind})`);
+      }
+      for (const network of (await engine.listNetworks?.({ [BOTTLE_LABEL]: '1' })) ?? []) {
+        const launch = network.labels[LAUNCH_LABEL];
+        if (network.machines > 0 || (launch !== undefined && liveLaunches.has(launch))) continue;
+        if ((await removeOwnedNetwork(engine, network.id, { anyBottle: true })) === 'removed') networks.push(network.name);
       }
     } finally {
       await backend.close();
     }
   }
-  io.data({ droppedRecords: dropped, removedMachines: removed });
+  const files = args.orphans ? await pruneFiles(registry) : [];
+  io.data({ droppedRecords: dropped, removedMachines: removed, removedNetworks: networks, removedFiles: files });
   io.result(
     [
-      dropped.length ? `dropped records of missing bottles: ${dropped.join(', ')}` : 'no stale records',
-      args.orphans ? (removed.length ? `removed unrecorded machines: ${removed.join(', ')}` : 'no unrecorded machines') : 'unrecorded machines are kept (use --orphans to remove them)',
+      dropped.length ? `dropped bottles whose machine is gone or whose launch was killed: ${dropped.join(', ')}` : 'no stale records',
+      args.orphans ? (removed.length ? `removed orphaned bottles and unrecorded machines: ${removed.join(', ')}` : 'no orphaned or unrecorded machines') : 'orphaned bottles and unrecorded machines are kept (use --orphans to remove them)',
+      ...(networks.length ? [`removed networks: ${networks.join(', ')}`] : []),
+      ...(files.length ? [`removed host files: ${files.join(', ')}`] : []),
     ].join('\n'),
   );
   return EXIT.ok;
+}
+
+/** Run dirs and launcher sockets that no record owns any more (a launcher killed before it recorded). */
+async function pruneFiles(registry: BottleRegistry): Promise<string[]> {
+  const records = await registry.list();
+  const names = new Set(records.map((r) => r.name));
+  const sockets = new Set(records.flatMap((r) => (r.launcher?.socket ? [r.launcher.socket] : [])));
+  const removed: string[] = [];
+  for (const name of await registry.runDirs()) {
+    if (names.has(name)) continue;
+    await rm(registry.runDir(name), { recursive: true, force: true });
+    removed.push(registry.runDir(name));
+  }
+  const runDir = join(registry.root, 'run');
+  for (const file of await readdir(runDir).catch(() => [] as string[])) {
+    const path = join(runDir, file);
+    // A launch that has not recorded its intent yet is alive: its socket answers.
+    if (!file.endsWith('.sock') || sockets.has(path) || (await launcherAlive({ pid: 0, socket: path }))) continue;
+    await rm(path, { force: true });
+    removed.push(path);
+  }
+  return removed;
 }

@@ -1,18 +1,26 @@
-import { rm } from 'node:fs/promises';
+import { askLauncherToStop, launcherAlive } from '../../bottle/launcher.ts';
+import { teardownRecorded } from '../../bottle/teardown.ts';
 import { attach } from '../attach.ts';
 import { EXIT, type Io } from '../io.ts';
 
+/**
+ * Removes a recorded bottle: a foreground launch still serving its daemons is asked to take it
+ * down itself; then whatever remains (the machine, the launch's networks, its host files and
+ * record) goes, each machine and network only after its launch label is read back.
+ */
 export async function rmCommand(io: Io, args: { bottle: string | undefined }): Promise<number> {
-  const { bottle, backend, registry, record } = await attach(io, args.bottle);
+  const { record, backend, registry } = await attach(io, args.bottle);
   try {
-    await bottle.remove();
+    if (record.launcher && (await launcherAlive(record.launcher))) {
+      io.progress(`asking the launcher (pid ${record.launcher.pid}) to stop ${record.name}…`);
+      if (!(await askLauncherToStop(record.launcher))) io.notice(`the launcher of ${record.name} did not stop in time; removing the bottle anyway`);
+    }
+    const done = await teardownRecorded(backend.engine, registry, record);
+    if (done.machine === 'foreign') io.notice(`a machine named ${record.name} exists but is not this bottle (its launch label differs): left untouched`);
+    io.data({ name: record.name, removed: true, machine: done.machine, networks: done.networks });
+    io.result(`removed ${record.name}${done.networks.length ? ` and network ${done.networks.join(', ')}` : ''}`);
+    return EXIT.ok;
   } finally {
     await backend.close();
   }
-  await registry.delete(record.name);
-  // The plan file holds the agent's env values; it goes with the bottle.
-  if (record.planPath) await rm(record.planPath, { force: true });
-  io.data({ name: record.name, removed: true });
-  io.result(`removed ${record.name}`);
-  return EXIT.ok;
 }

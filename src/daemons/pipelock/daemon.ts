@@ -4,13 +4,13 @@
  * (SIGKILL after a grace period). pipelock is an external binary no registry here ships:
  * `findPipelock` looks at `PIPELOCK_BIN`, then PATH; a missing one is a `PipelockMissingError`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { get } from 'node:http';
 import { delimiter, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../host/state.ts';
 import { hostForUrl, type DaemonSpec } from '../../daemon/daemon.ts';
+import { spawnTethered } from '../../daemon/tether.ts';
 import { ClaudeBottleError } from '../../errors.ts';
 import { pipelockConfigYaml, type PipelockConfigInput } from './config.ts';
 
@@ -115,17 +115,6 @@ function isHealthy(host: string, port: number): Promise<boolean> {
   });
 }
 
-function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((done) => {
-    const timer = setTimeout(() => done(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      done(true);
-    });
-  });
-}
-
 /** The egress proxy as a bundle daemon: `start(host, port)` binds pipelock to exactly `host:port`. */
 export function pipelockDaemon(config: Omit<PipelockConfigInput, 'listen'>, options: PipelockDaemonOptions): PipelockDaemonSpec {
   const env = options.env ?? process.env;
@@ -142,33 +131,22 @@ export function pipelockDaemon(config: Omit<PipelockConfigInput, 'listen'>, opti
       await mkdir(options.configDir, { recursive: true, mode: 0o700 });
       await writeFileAtomic(configPath, yaml, { mode: 0o600 });
       const argv = ['run', '--config', configPath];
-      const child = spawn(bin, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env } as NodeJS.ProcessEnv });
       let stderr = '';
-      child.stderr?.setEncoding('utf8');
-      child.stderr?.on('data', (chunk: string) => {
-        stderr = (stderr + chunk).slice(-64 * 1024);
+      // Tethered: pipelock dies with this process, even when it is SIGKILLed.
+      const child = spawnTethered(bin, argv, {
+        env: { ...env } as NodeJS.ProcessEnv,
+        stderr: (chunk) => {
+          stderr = (stderr + chunk).slice(-64 * 1024);
+        },
       });
-      const spawned = await new Promise<Error | undefined>((done) => {
-        child.once('spawn', () => done(undefined));
-        child.once('error', (error) => done(error));
-      });
-      if (spawned) {
-        const code = (spawned as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'EACCES') throw new PipelockMissingError(bin, `${bin} cannot be run (${code})`);
-        throw new PipelockStartError(`cannot start ${bin}: ${spawned.message}`, stderr);
-      }
-      const kill = async (): Promise<void> => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
-        if (!(await waitForExit(child, stopTimeoutMs))) {
-          child.kill('SIGKILL');
-          await waitForExit(child, stopTimeoutMs);
-        }
-      };
+      const kill = (): Promise<void> => child.stop(stopTimeoutMs);
       const deadline = Date.now() + readyTimeoutMs;
       for (;;) {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          throw new PipelockStartError(`pipelock exited (${child.exitCode ?? child.signalCode}) before listening on ${host}:${port}: ${bin} ${argv.join(' ')}`, stderr);
+        if (child.exited()) {
+          const code = child.process.exitCode;
+          // The watchdog's sh says 126/127 when the binary cannot be run at all.
+          if (code === 126 || code === 127) throw new PipelockMissingError(bin, `${bin} cannot be run (exit ${code})`);
+          throw new PipelockStartError(`pipelock exited (${code ?? child.process.signalCode}) before listening on ${host}:${port}: ${bin} ${argv.join(' ')}`, stderr);
         }
         if (await isHealthy(host, port)) break;
         if (Date.now() > deadline) {

@@ -1,0 +1,199 @@
+/**
+ * The test doubles the contract suites use, exported for backend authors: a transport that
+ * records argv or fails a chosen call, an engine wrapper that watches host routes, and small
+ * probes of the host side (TCP outcomes, git).
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { bottleRunDir } from '../bottle/launch.ts';
+import { guestProbe } from '../daemon/daemon.ts';
+import { PIPELOCK_CONFIG_FILE } from '../daemons/pipelock/daemon.ts';
+import type { Engine, HostRoute, HostRouteOptions } from '../engine/types.ts';
+import type { Plan } from '../plan/plan.ts';
+import type { CommandResult, Transport } from '../transport/types.ts';
+
+/** Wraps a transport so the contract can check what reached argv. */
+export function recordCalls(inner: Transport): { transport: Transport; calls: () => readonly (readonly string[])[] } {
+  const calls: (readonly string[])[] = [];
+  return {
+    transport: {
+      run(argv, options) {
+        calls.push([...argv]);
+        return inner.run(argv, options);
+      },
+    },
+    calls: () => calls,
+  };
+}
+
+/** What a faulted call answers instead of running. */
+export type InjectedFault = Pick<CommandResult, 'exitCode' | 'stderr'> & { readonly stdout?: string };
+
+/**
+ * Wraps a transport so a test can fail its nth call from now: that call does not run and
+ * answers `fault(argv)` instead, e.g. docker's `Error response from daemon: …` with exit 1.
+ */
+export function injectFaults(
+  inner: Transport,
+  fault: (argv: readonly string[]) => InjectedFault,
+): { transport: Transport; injectFault: (nthCallFromNow: number) => void } {
+  let started = 0;
+  const armed = new Set<number>();
+  return {
+    transport: {
+      run(argv, options) {
+        const call = ++started;
+        if (!armed.delete(call)) return inner.run(argv, options);
+        const { exitCode, stderr, stdout = '' } = fault(argv);
+        return Promise.resolve({
+          argv: [...argv],
+          exitCode,
+          stdout,
+          stderr,
+          stdoutBytes: new TextEncoder().encode(stdout),
+          durationMs: 0,
+          timedOut: false,
+        });
+      },
+    },
+    injectFault(nthCallFromNow) {
+      if (!Number.isInteger(nthCallFromNow) || nthCallFromNow < 1) throw new RangeError('injectFault: the call number is 1-based');
+      armed.add(started + nthCallFromNow);
+    },
+  };
+}
+
+/** A route a launch got from the engine, and what became of its network. */
+export interface ObservedRoute {
+  readonly machine: string;
+  readonly route: HostRoute;
+  /** How many times its network was removed (always 0 for a route without a network). */
+  releases: number;
+}
+
+/**
+ * Wraps an engine to see the host routes launches get from it: every route is kept under its
+ * machine's name, and `beforeRelease` (when set) runs as a route's network is removed (after
+ * the launch or `remove()` has stopped the daemons, while the route's address still exists).
+ * A route without a network has nothing to remove: its address (a loopback) outlives the
+ * bottle, so `settle(machine)`, called once the bottle is gone, runs `beforeRelease` for it.
+ */
+export function observeHostRoutes(engine: Engine): {
+  engine: Engine;
+  routes: Map<string, ObservedRoute>;
+  beforeRelease: ((observed: ObservedRoute) => Promise<void>) | undefined;
+  settle(machine: string): Promise<void>;
+} {
+  const routes = new Map<string, ObservedRoute>();
+  const observer = {
+    engine: engine,
+    routes,
+    beforeRelease: undefined as ((observed: ObservedRoute) => Promise<void>) | undefined,
+    async settle(machine: string): Promise<void> {
+      const observed = routes.get(machine);
+      if (!observed || observed.route.network !== undefined || observed.releases > 0) return;
+      observed.releases++;
+      await observer.beforeRelease?.(observed);
+    },
+  };
+  const hostRoute = engine.hostRoute?.bind(engine);
+  const removeNetwork = engine.removeNetwork?.bind(engine);
+  const networkStatus = engine.networkStatus?.bind(engine);
+  const wrapped = async (machine: string, options: HostRouteOptions): Promise<HostRoute> => {
+    const route = await need(hostRoute)(machine, options);
+    routes.set(machine, { machine, route, releases: 0 });
+    return route;
+  };
+  const wrappedRemoveNetwork = async (nameOrId: string): Promise<void> => {
+    const info = await networkStatus?.(nameOrId);
+    const observed = [...routes.values()].find((r) => r.route.network !== undefined && (r.route.network === nameOrId || r.route.network === info?.name));
+    if (observed) {
+      observed.releases++;
+      await observer.beforeRelease?.(observed);
+    }
+    await need(removeNetwork)(nameOrId);
+  };
+  // Methods run bound to the engine itself: adapters keep private fields.
+  observer.engine = new Proxy(engine, {
+    get(target, prop) {
+      if (prop === 'hostRoute') return hostRoute ? wrapped : undefined;
+      if (prop === 'removeNetwork') return removeNetwork ? wrappedRemoveNetwork : undefined;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return observer;
+}
+
+/** What a TCP connection to `host:port` meets within 3 s: `refused` once a daemon has stopped. */
+export function connectOutcome(host: string, port: number): Promise<'accepted' | 'refused' | 'timeout' | string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (outcome: string): void => {
+      socket.destroy();
+      resolve(outcome);
+    };
+    socket.setTimeout(3000, () => done('timeout'));
+    socket.once('connect', () => done('accepted'));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code === 'ECONNREFUSED' ? 'refused' : (error.code ?? error.message)));
+  });
+}
+
+/** TCP servers this process listens on (the in-process daemons: supervise, git gate). */
+export function tcpServers(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'TCPServerWrap').length;
+}
+
+const PROBE_SCRIPT = guestProbe({ name: 'x', port: 1 }, 'x')[2] as string;
+
+/** The daemons a launch probed, read back from the probe argvs it sent. */
+export function probedDaemons(argvs: readonly (readonly string[])[]): { name: string; port: number }[] {
+  const found: { name: string; port: number }[] = [];
+  for (const argv of argvs) {
+    const at = argv.indexOf(PROBE_SCRIPT);
+    if (at < 0 || argv[at + 1] !== 'probe') continue;
+    found.push({ name: argv[at + 4] as string, port: Number(argv[at + 3]) });
+  }
+  return found;
+}
+
+/** The port pipelock was configured to listen on for this machine, if its config was written (read synchronously: from `onStep`). */
+export function pipelockPort(plan: Plan, machine: string): number | undefined {
+  if (!plan.proxy) return undefined;
+  let yaml = '';
+  try {
+    yaml = readFileSync(join(bottleRunDir(plan, machine), 'pipelock', PIPELOCK_CONFIG_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const match = /listen:\s*"?\[?[^"\s]*?\]?:(\d+)"?/.exec(yaml);
+  return match ? Number(match[1]) : undefined;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** git on the host, with a fixed identity and no user or system config. */
+export async function hostGit(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('git', args, {
+    cwd,
+    env: {
+      ...process.env,
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_AUTHOR_NAME: 'host',
+      GIT_AUTHOR_EMAIL: 'host@example.invalid',
+      GIT_COMMITTER_NAME: 'host',
+      GIT_COMMITTER_EMAIL: 'host@example.invalid',
+    },
+  });
+  return stdout.trim();
+}
+
+
+export function need<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('backend contract: the backend factory did not run (see beforeAll)');
+  return value;
+}
