@@ -91,6 +91,8 @@ export async function askLauncherToStop(ref: LauncherRef, timeoutMs = 60_000): P
   } else {
     const sent = await new Promise<boolean>((resolve) => {
       const socket = connect(ref.socket as string, () => socket.end('stop\n'));
+      // Read the answer, so the launcher's end (and then close) arrives.
+      socket.resume();
       socket.once('close', () => resolve(true));
       socket.once('error', () => resolve(false));
     });

@@ -30,16 +30,21 @@ export interface Io {
   notice(line: string): void;
 }
 
+/** Progress lines go to stderr on a terminal, or always with `CLAUDE_BOTTLE_PROGRESS=1` (for scripts that follow a launch). */
+export const PROGRESS_ENV = 'CLAUDE_BOTTLE_PROGRESS';
+
 export function createIo(options: { json: boolean; env?: Readonly<Record<string, string | undefined>> }): Io {
+  const env = options.env ?? process.env;
+  const forced = env[PROGRESS_ENV] === '1';
   const stderrTty = process.stderr.isTTY === true;
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    env: options.env ?? process.env,
+    env,
     json: options.json,
     interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
     progress: (line) => {
-      if (stderrTty && !options.json) process.stderr.write(`${line}\n`);
+      if (forced || (stderrTty && !options.json)) process.stderr.write(`${line}\n`);
     },
     result: (text) => {
       if (!options.json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
