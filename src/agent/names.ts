@@ -2,6 +2,7 @@
  * Name and path rules shared by the agent spec, the state dir and the plan. Each check returns
  * why a value is bad (a phrase), or undefined when it is fine, so callers word the error.
  */
+import { MAX_PATH_BYTES } from './limits.ts';
 
 /** Leaves room for `<slug>-<8 hex>` machine names well inside smolvm's 128 and docker's limits. */
 export const MAX_AGENT_NAME_LENGTH = 48;
@@ -49,6 +50,7 @@ export function guestPathProblem(path: string): string | undefined {
   if (path.split('/').includes('..')) return `has a '..' segment`;
   if (path.includes(':')) return `has a ':'`;
   if (/[\u0000-\u001f\u007f]/.test(path)) return 'has control characters';
+  if (Buffer.byteLength(path) > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
   return undefined;
 }
 
