@@ -5,6 +5,8 @@
  */
 import { constants } from 'node:fs';
 import * as nodeFs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface HostStats {
   readonly mode: number | bigint;
@@ -102,10 +104,10 @@ export async function readBoundedFile(fs: AgentFileFs, path: string, options: Bo
     const stats = await handle.stat({ bigint: true });
     const kind = fileKind(stats);
     if (kind !== 'file') throw new HostReadError(`is ${kind}, not a regular file`);
-    const size = BigInt(stats.size);
-    if (size > BigInt(options.maxBytes)) throw new HostReadError(`is ${size} bytes; at most ${options.maxBytes} are read`);
     const refused = options.check?.(stats);
     if (refused) throw new HostReadError(refused);
+    const size = BigInt(stats.size);
+    if (size > BigInt(options.maxBytes)) throw new HostReadError(`is ${size} bytes; at most ${options.maxBytes} are read`);
     // One byte more than fstat said: a file that grows (or a /proc file that claims 0) is caught.
     const buffer = new Uint8Array(Number(size) + 1);
     let filled = 0;
@@ -138,7 +140,7 @@ function openError(error: unknown, noFollow: boolean): HostReadError {
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return new HostReadError('not found', code);
+      return new HostReadError('does not exist', code);
     case 'EISDIR':
       return new HostReadError('is a directory, not a regular file', code);
     case 'EACCES':
@@ -151,5 +153,21 @@ function openError(error: unknown, noFollow: boolean): HostReadError {
       return new HostReadError('is not a regular file', code);
     default:
       return new HostReadError(`cannot be read (${code ?? (error instanceof Error ? error.message : String(error))})`, code);
+  }
+}
+
+/**
+ * Runs `use` with the path of a fresh private copy of `data` (a 0700 temp dir, a 0600 file
+ * created exclusively), then removes both: what an engine's `upload(hostPath)` is handed
+ * instead of a path someone else could swap.
+ */
+export async function withPrivateTempFile<T>(data: Uint8Array, use: (path: string) => Promise<T>, name = 'file'): Promise<T> {
+  const dir = await nodeFs.mkdtemp(join(tmpdir(), 'claude-bottle-upload-'));
+  try {
+    const path = join(dir, name);
+    await nodeFs.writeFile(path, data, { mode: 0o600, flag: 'wx' });
+    return await use(path);
+  } finally {
+    await nodeFs.rm(dir, { recursive: true, force: true });
   }
 }

@@ -6,6 +6,7 @@ import { isAbsolute, posix } from 'node:path';
 import { z } from 'zod';
 import { AgentNameSchema, GuestUserSchema, SkillNameSchema } from '../agent/spec.ts';
 import { ConfigError } from '../errors.ts';
+import { MAX_SKILL_BYTES, MAX_SKILL_ENTRIES, MAX_SKILLS } from '../agent/limits.ts';
 import { guestPathProblem, isEnvName, protectedGuestDirProblem, relativePathProblem } from '../agent/names.ts';
 import type { Env } from '../host/state.ts';
 
@@ -113,11 +114,11 @@ export const PlanSchema = z.strictObject({
          * Every regular file, sorted by path, with what identifies it on the host (`dev`, `ino`
          * from prepare's lstat): provisioning reads only that same file, of that size.
          */
-        files: z.array(z.strictObject({ path: RelativePath, mode: Mode, size: Size, dev: StatId, ino: StatId })),
+        files: z.array(z.strictObject({ path: RelativePath, mode: Mode, size: Size.max(MAX_SKILL_BYTES), dev: StatId, ino: StatId })).max(MAX_SKILL_ENTRIES),
         /** Every subdirectory, parents before children. */
-        dirs: z.array(z.strictObject({ path: RelativePath, mode: Mode })),
+        dirs: z.array(z.strictObject({ path: RelativePath, mode: Mode })).max(MAX_SKILL_ENTRIES),
       }),
-    ),
+    ).max(MAX_SKILLS),
   }),
   /** A CA certificate for the guest to trust: copied into the state dir, uploaded by `provisionCa`. */
   ca: z

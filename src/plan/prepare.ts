@@ -172,7 +172,8 @@ async function readConfigFile(fs: HostFs, field: string, file: string, maxBytes:
     return Buffer.from((await readBoundedFile(fs, path, { maxBytes })).data).toString('utf8');
   } catch (error) {
     if (!(error instanceof HostReadError)) throw error;
-    const message = `${JSON.stringify(path)} ${error.problem === 'not found' ? `not found (${what})` : error.problem}`;
+    const missing = error.code === 'ENOENT' || error.code === 'ENOTDIR';
+    const message = `${JSON.stringify(path)} ${missing ? `not found (${what})` : error.problem}`;
     throw new ConfigError(`${field}: ${message}`, [{ path: field, message }]);
   }
 }
