@@ -39,6 +39,8 @@ export interface HostFs {
   lstat(path: string, options?: { bigint: true }): Promise<HostStats>;
   /** Called without options, so entries are names; typed loosely because memfs's union also admits Dirents. */
   readdir(path: string): Promise<readonly { toString(): string }[]>;
+  /** Entries one at a time, so a walk can stop at its budget without listing a huge dir whole. */
+  opendir(path: string): Promise<AsyncIterable<{ readonly name: { toString(): string } }>>;
   mkdir(path: string, options: { recursive: true; mode: number }): Promise<string | undefined>;
   chmod(path: string, mode: number): Promise<void>;
   open(path: string, flags: string | number, mode?: number): Promise<HostFileHandle>;

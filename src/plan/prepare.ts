@@ -281,13 +281,18 @@ async function walk(fs: HostFs, root: string, guestRoot: string, budget: SkillBu
   const tree: SkillTree = { files: [], dirs: [], problems: [] };
   const visit = async (relative: string): Promise<void> => {
     const dir = relative ? join(root, ...relative.split('/')) : root;
-    let names: string[];
+    // No more names than the budget has room for: a huge dir is never listed whole.
+    const names: string[] = [];
     try {
-      names = (await fs.readdir(dir)).map(String);
+      for await (const entry of await fs.opendir(dir)) {
+        if (names.length > budget.entries) break;
+        names.push(String(entry.name));
+      }
     } catch (error) {
       tree.problems.push(`cannot list ${dir} (${errnoCode(error) ?? String(error)})`);
       return;
     }
+    names.sort();
     for (const name of names) {
       if (--budget.entries < 0) return;
       const path = relative ? `${relative}/${name}` : name;
