@@ -55,6 +55,10 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, context: IssueCo
       const hidden = secret || params?.hideValue === true;
       return [{ path, message: hidden ? issue.message : `${showValue(value)} ${issue.message}` }];
     }
+    case 'too_big':
+    case 'too_small':
+      // A count or length: the value itself may be huge, and the message says what is wrong.
+      return [{ path, message: issue.message }];
     default:
       return [{ path, message: secret ? issue.message : `${showValue(value)}: ${issue.message}` }];
   }

@@ -2,6 +2,8 @@
  * Name and path rules shared by the agent spec, the state dir and the plan. Each check returns
  * why a value is bad (a phrase), or undefined when it is fine, so callers word the error.
  */
+import { posix } from 'node:path';
+import { MAX_PATH_BYTES } from './limits.ts';
 
 /** Leaves room for `<slug>-<8 hex>` machine names well inside smolvm's 128 and docker's limits. */
 export const MAX_AGENT_NAME_LENGTH = 48;
@@ -49,6 +51,7 @@ export function guestPathProblem(path: string): string | undefined {
   if (path.split('/').includes('..')) return `has a '..' segment`;
   if (path.includes(':')) return `has a ':'`;
   if (/[\u0000-\u001f\u007f]/.test(path)) return 'has control characters';
+  if (Buffer.byteLength(path) > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
   return undefined;
 }
 
@@ -79,4 +82,20 @@ export function bottleNameProblem(name: string): string | undefined {
   if (name.includes('--')) return `has '--'`;
   if (name.endsWith('-')) return `ends with '-'`;
   return undefined;
+}
+
+/**
+ * Guest dirs no setting may point into (nor `/` itself): provisioning creates, owns and sets the
+ * modes of dirs it is given, and an agent user owning `/etc` edits `/etc/passwd` and is root.
+ */
+export const PROTECTED_GUEST_DIRS: readonly string[] = Object.freeze([
+  '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr', '/var',
+]);
+
+/** Why a guest dir setting may not be `path` (`/`, or a protected system dir or one under it), or undefined. */
+export function protectedGuestDirProblem(path: string): string | undefined {
+  const normal = posix.normalize(path).replace(/(.)\/+$/, '$1');
+  if (normal === '/') return 'is the guest\'s root directory';
+  const top = PROTECTED_GUEST_DIRS.find((dir) => normal === dir || normal.startsWith(`${dir}/`));
+  return top === undefined ? undefined : `is ${normal === top ? '' : 'under '}${top}, a system directory (${PROTECTED_GUEST_DIRS.join(' ')} and / are refused)`;
 }

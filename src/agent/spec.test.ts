@@ -261,9 +261,9 @@ describe('bad agent files are refused, naming the field and value, and create no
 
   it('an unreadable file', async () => {
     const denied = Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
-    const fs = { readFile: () => Promise.reject(denied) };
+    const fs = { open: () => Promise.reject(denied) };
     const error = await configError(loadAgentFile('/agents/secret.yaml', { fs }));
-    expect(error.message).toBe('/agents/secret.yaml: cannot read agent file (permission denied)');
+    expect(error.message).toBe('/agents/secret.yaml: agent file cannot be read (permission denied)');
   });
 
   it('a file that is not UTF-8', async () => {

@@ -1,28 +1,51 @@
 /**
- * A small ustar writer and reader. Skills travel as one archive (one upload, one exec), and
- * docker uploads use it to set mode and owner explicitly; the fake's `tar -x` reads it back.
+ * Tar archives: skills travel as one archive (one upload, one exec), docker uploads use one to
+ * set mode and owner explicitly, and the fake's `tar -x` reads them back.
+ *
+ * The codec is `tar` (node-tar, the one npm itself uses): maintained, written in TypeScript with
+ * its types, ESM. `modern-tar` and `tar-stream` were the candidates named first, but both offer
+ * only asynchronous (stream or Promise) APIs, and `packTar`/`unpackTar` are synchronous and are
+ * called synchronously outside this module (docker's one-file upload, the fake's `tar` applet,
+ * the test image's stage tar). node-tar's `Header` and `Pax` encode and its `Parser` decodes
+ * synchronously; it writes POSIX ustar, with a pax extended header only where ustar cannot hold
+ * a value (a path over 255 bytes, an id over 2097151), which docker cp and busybox tar read.
+ * What stays ours: only files and directories, exact modes and owners, and the path rules.
  */
+import { Header, Parser, Pax } from 'tar';
 
 export interface TarEntry {
-  /** Relative path, `/`-separated, no leading `/`, no `..`. */
+  /** Relative path, `/`-separated, no leading `/`, no `..`, no NUL. */
   readonly path: string;
   readonly type: 'file' | 'directory';
+  /** Written as given (`& 0o7777`): callers decide which bits travel (see PLANNED_MODE_MASK). */
   readonly mode: number;
   readonly uid: number;
   readonly gid: number;
   readonly data?: Uint8Array;
+  /** Seconds since the epoch; default 0, so the same entries always give the same bytes. */
   readonly mtime?: number;
 }
 
 const BLOCK = 512;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 export function packTar(entries: readonly TarEntry[]): Uint8Array {
   const chunks: Uint8Array[] = [];
   for (const entry of entries) {
+    checkPath(entry.path);
     const data = entry.type === 'file' ? (entry.data ?? new Uint8Array()) : new Uint8Array();
-    chunks.push(header(entry, data.length));
+    const fields = {
+      path: entry.type === 'directory' && !entry.path.endsWith('/') ? `${entry.path}/` : entry.path,
+      type: entry.type === 'directory' ? ('Directory' as const) : ('File' as const),
+      mode: entry.mode & 0o7777,
+      uid: entry.uid,
+      gid: entry.gid,
+      size: data.length,
+      mtime: new Date(Math.floor(entry.mtime ?? 0) * 1000),
+    };
+    const header = Buffer.alloc(BLOCK);
+    // true when a value does not fit ustar: a pax header carrying it goes first.
+    if (new Header(fields).encode(header, 0)) chunks.push(new Pax(fields).encode());
+    chunks.push(header);
     if (data.length > 0) {
       chunks.push(data);
       const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
@@ -30,108 +53,64 @@ export function packTar(entries: readonly TarEntry[]): Uint8Array {
     }
   }
   chunks.push(new Uint8Array(BLOCK * 2));
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return concat(chunks);
 }
 
-function header(entry: TarEntry, size: number): Uint8Array {
-  checkPath(entry.path);
-  const h = new Uint8Array(BLOCK);
-  let name = entry.path + (entry.type === 'directory' && !entry.path.endsWith('/') ? '/' : '');
-  let prefix = '';
-  if (encoder.encode(name).length > 100) {
-    // ustar splits long paths at a `/` into prefix (155) and name (100).
-    const cut = name.lastIndexOf('/', name.length - 2);
-    prefix = name.slice(0, cut);
-    name = name.slice(cut + 1);
-    if (cut < 0 || encoder.encode(name).length > 100 || encoder.encode(prefix).length > 155) {
-      throw new RangeError(`tar: path too long for ustar: ${entry.path}`);
-    }
-  }
-  writeString(h, 0, 100, name);
-  writeOctal(h, 100, 8, entry.mode & 0o7777);
-  writeOctal(h, 108, 8, entry.uid);
-  writeOctal(h, 116, 8, entry.gid);
-  writeOctal(h, 124, 12, size);
-  writeOctal(h, 136, 12, Math.floor(entry.mtime ?? 0));
-  h.fill(0x20, 148, 156); // checksum field counts as spaces while summing
-  h[156] = entry.type === 'directory' ? 0x35 : 0x30;
-  writeString(h, 257, 6, 'ustar');
-  writeString(h, 263, 2, '00');
-  writeString(h, 345, 155, prefix);
-  let sum = 0;
-  for (const byte of h) sum += byte;
-  writeOctal(h, 148, 7, sum);
-  h[155] = 0x20;
-  return h;
-}
-
+/**
+ * The files and directories of an archive; other entry types (links, devices) are skipped, as
+ * `packTar` never makes them. A bad checksum, a truncated archive or an unsafe path throws.
+ */
 export function unpackTar(archive: Uint8Array): TarEntry[] {
   const entries: TarEntry[] = [];
-  let offset = 0;
-  while (offset + BLOCK <= archive.length) {
-    const h = archive.subarray(offset, offset + BLOCK);
-    if (h.every((b) => b === 0)) break;
-    const stored = readOctal(h, 148, 8);
-    let sum = 0;
-    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (h[i] ?? 0);
-    if (sum !== stored) throw new Error(`tar: bad header checksum at offset ${offset}`);
-    const name = readString(h, 0, 100);
-    const prefix = readString(h, 345, 155);
-    const full = (prefix ? `${prefix}/${name}` : name).replace(/\/+$/, '');
-    const size = readOctal(h, 124, 12);
-    const typeflag = h[156];
-    offset += BLOCK;
-    const data = archive.slice(offset, offset + size);
-    if (data.length < size) throw new Error(`tar: truncated archive at ${full}`);
-    offset += Math.ceil(size / BLOCK) * BLOCK;
-    const type = typeflag === 0x35 ? 'directory' : typeflag === 0x30 || typeflag === 0 ? 'file' : undefined;
-    if (!type) continue; // links and extended headers are not produced by packTar
-    checkPath(full);
-    entries.push({
-      path: full,
-      type,
-      mode: readOctal(h, 100, 8),
-      uid: readOctal(h, 108, 8),
-      gid: readOctal(h, 116, 8),
-      mtime: readOctal(h, 136, 12),
-      ...(type === 'file' ? { data } : {}),
-    });
-  }
+  let failure: Error | undefined;
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (entry) => {
+      const type = entry.type === 'Directory' ? 'directory' : entry.type === 'File' || entry.type === 'OldFile' ? 'file' : undefined;
+      const chunks: Uint8Array[] = [];
+      entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+      entry.on('end', () => {
+        if (!type || failure) return;
+        const path = entry.path.replace(/\/+$/, '');
+        try {
+          checkPath(path);
+        } catch (error) {
+          failure = error as Error;
+          return;
+        }
+        entries.push({
+          path,
+          type,
+          mode: entry.mode ?? 0,
+          uid: entry.uid ?? 0,
+          gid: entry.gid ?? 0,
+          mtime: Math.floor((entry.mtime?.getTime() ?? 0) / 1000),
+          ...(type === 'file' ? { data: concat(chunks) } : {}),
+        });
+      });
+    },
+  });
+  // Strict: every warning (a bad checksum, a truncated entry) is an error, emitted synchronously.
+  parser.on('error', (error: Error) => {
+    failure ??= new Error(`tar: ${error.message}`);
+  });
+  parser.end(Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength));
+  if (failure) throw failure;
   return entries;
 }
 
 function checkPath(path: string): void {
-  if (path === '' || path.startsWith('/') || path.split('/').some((s) => s === '..')) {
+  if (path === '' || path.startsWith('/') || path.includes('\u0000') || path.split('/').some((s) => s === '..')) {
     throw new Error(`tar: unsafe entry path: ${JSON.stringify(path)}`);
   }
 }
 
-function writeString(buf: Uint8Array, offset: number, length: number, value: string): void {
-  const bytes = encoder.encode(value);
-  if (bytes.length > length) throw new RangeError(`tar: field too long: ${value}`);
-  buf.set(bytes, offset);
-}
-
-function writeOctal(buf: Uint8Array, offset: number, length: number, value: number): void {
-  const text = value.toString(8).padStart(length - 1, '0');
-  if (text.length > length - 1) throw new RangeError(`tar: number too large: ${value}`);
-  writeString(buf, offset, length - 1, text);
-}
-
-function readString(buf: Uint8Array, offset: number, length: number): string {
-  const field = buf.subarray(offset, offset + length);
-  const end = field.indexOf(0);
-  return decoder.decode(end === -1 ? field : field.subarray(0, end));
-}
-
-function readOctal(buf: Uint8Array, offset: number, length: number): number {
-  const text = readString(buf, offset, length).trim();
-  return text ? Number.parseInt(text, 8) : 0;
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }

@@ -6,10 +6,12 @@ import { isAbsolute, posix } from 'node:path';
 import { z } from 'zod';
 import { AgentNameSchema, GuestUserSchema, SkillNameSchema } from '../agent/spec.ts';
 import { ConfigError } from '../errors.ts';
-import { guestPathProblem, isEnvName, relativePathProblem } from '../agent/names.ts';
+import { MAX_SKILL_BYTES, MAX_SKILL_ENTRIES, MAX_SKILLS } from '../agent/limits.ts';
+import { guestPathProblem, isEnvName, protectedGuestDirProblem, relativePathProblem } from '../agent/names.ts';
 import type { Env } from '../host/state.ts';
 
-export const PLAN_VERSION = 1;
+/** 2: skill files carry their host identity (dev, ino); modes may carry the sticky bit. */
+export const PLAN_VERSION = 2;
 export const GUEST_SKILLS_DIR_ENV = 'CLAUDE_BOTTLE_GUEST_SKILLS_DIR';
 export const GUEST_PROMPT_FILE = '.claude-bottle-prompt.txt';
 export const HOST_PROMPT_FILE = 'prompt.txt';
@@ -20,9 +22,15 @@ export const GUEST_CA_PATH = '/usr/local/share/ca-certificates/claude-bottle.crt
 const GuestPath = z.string().refine((p) => guestPathProblem(p) === undefined, 'must be an absolute guest path without ".." or ":"');
 const HostPath = z.string().refine(isAbsolute, 'must be an absolute host path');
 const RelativePath = z.string().refine((p) => relativePathProblem(p) === undefined, 'must be a relative "/"-separated path without "." or ".."');
-/** Permission bits only: setuid/setgid/sticky never travel into a guest. */
-const Mode = z.number().int().min(0).max(0o777);
+/**
+ * Permission bits and the sticky bit (0o1000), carried exactly. setuid/setgid (0o6000) never
+ * travel into a guest: prepare drops them, and the schema refuses them.
+ */
+export const PLANNED_MODE_MASK = 0o1777;
+const Mode = z.number().int().min(0).max(PLANNED_MODE_MASK);
 const Size = z.number().int().min(0);
+/** A `dev` or `ino` from a bigint stat, as a decimal string: JSON numbers would lose precision. */
+const StatId = z.string().regex(/^\d{1,20}$/, 'must be a decimal integer');
 
 /**
  * What the git gate and `provisionGit` need; the gate's URL is not here, since its port is only
@@ -102,12 +110,15 @@ export const PlanSchema = z.strictObject({
         hostDir: HostPath,
         /** Mode of the skill's own directory. */
         mode: Mode,
-        /** Every regular file, sorted by path. */
-        files: z.array(z.strictObject({ path: RelativePath, mode: Mode, size: Size })),
+        /**
+         * Every regular file, sorted by path, with what identifies it on the host (`dev`, `ino`
+         * from prepare's lstat): provisioning reads only that same file, of that size.
+         */
+        files: z.array(z.strictObject({ path: RelativePath, mode: Mode, size: Size.max(MAX_SKILL_BYTES), dev: StatId, ino: StatId })).max(MAX_SKILL_ENTRIES),
         /** Every subdirectory, parents before children. */
-        dirs: z.array(z.strictObject({ path: RelativePath, mode: Mode })),
+        dirs: z.array(z.strictObject({ path: RelativePath, mode: Mode })).max(MAX_SKILL_ENTRIES),
       }),
-    ),
+    ).max(MAX_SKILLS),
   }),
   /** A CA certificate for the guest to trust: copied into the state dir, uploaded by `provisionCa`. */
   ca: z
@@ -134,7 +145,11 @@ export function guestPromptPath(home: string): string {
   return posix.join(home, GUEST_PROMPT_FILE);
 }
 
-/** `<home>/.claude/skills`, unless `CLAUDE_BOTTLE_GUEST_SKILLS_DIR` names another absolute guest path. */
+/**
+ * `<home>/.claude/skills`, unless `CLAUDE_BOTTLE_GUEST_SKILLS_DIR` names another absolute guest
+ * path, which may not be `/` or lie in a system dir (`PROTECTED_GUEST_DIRS`); prepare checks
+ * the home the same way.
+ */
 export function guestSkillsDir(home: string, env: Env = process.env): string {
   const override = env[GUEST_SKILLS_DIR_ENV];
   if (override === undefined || override === '') return posix.join(home, '.claude', 'skills');
@@ -143,7 +158,16 @@ export function guestSkillsDir(home: string, env: Env = process.env): string {
     const message = `${JSON.stringify(override)} is not a valid guest skills dir: it ${problem} (an absolute guest path)`;
     throw new ConfigError(`${GUEST_SKILLS_DIR_ENV}: ${message}`, [{ path: GUEST_SKILLS_DIR_ENV, message }]);
   }
+  checkGuestDir(GUEST_SKILLS_DIR_ENV, override, 'guest skills dir');
   return posix.normalize(override).replace(/(.)\/+$/, '$1');
+}
+
+/** Refuses a guest dir setting (`field`) that is `/` or a system dir: a ConfigError naming the field. */
+export function checkGuestDir(field: string, path: string, what: string): void {
+  const problem = protectedGuestDirProblem(path);
+  if (!problem) return;
+  const message = `${JSON.stringify(path)} is not a valid ${what}: it ${problem}`;
+  throw new ConfigError(`${field}: ${message}`, [{ path: field, message }]);
 }
 
 /** The plan with env values replaced, safe to print or log. */

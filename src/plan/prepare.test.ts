@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { memfs } from 'memfs';
@@ -28,6 +28,11 @@ afterEach(async () => {
 });
 
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
+/** What prepare records to recognise a skill file at launch. */
+const identity = async (path: string) => {
+  const stats = await lstat(path, { bigint: true });
+  return { dev: String(stats.dev), ino: String(stats.ino) };
+};
 const agentDir = (slug: string) => join(stateRoot, 'agents', slug);
 const run = (agent: AgentSpecInput, options: PrepareOptions = {}) => prepare(agent, { env, homedir: home, ...options });
 
@@ -141,10 +146,10 @@ describe('skills', () => {
         hostDir: join(skills, 'git'),
         mode: 0o750,
         files: [
-          { path: 'SKILL.md', mode: 0o644, size: 6 },
-          { path: 'docs/a.md', mode: 0o644, size: 1 },
-          { path: 'docs/ref/deep.md', mode: 0o644, size: 4 },
-          { path: 'scripts/run.sh', mode: 0o755, size: 18 },
+          { path: 'SKILL.md', mode: 0o644, size: 6, ...(await identity(join(skills, 'git', 'SKILL.md'))) },
+          { path: 'docs/a.md', mode: 0o644, size: 1, ...(await identity(join(skills, 'git', 'docs', 'a.md'))) },
+          { path: 'docs/ref/deep.md', mode: 0o644, size: 4, ...(await identity(join(skills, 'git', 'docs', 'ref', 'deep.md'))) },
+          { path: 'scripts/run.sh', mode: 0o755, size: 18, ...(await identity(join(skills, 'git', 'scripts', 'run.sh'))) },
         ],
         dirs: [
           { path: 'docs', mode: 0o755 },
@@ -155,11 +160,17 @@ describe('skills', () => {
     ]);
   });
 
-  it('keep permission bits only: setuid never travels', async () => {
+  it('keep permission and sticky bits exactly; setuid and setgid never travel', async () => {
     const skills = join(home, '.claude', 'skills');
-    await writeTree(join(skills, 's'), { 'SKILL.md': 'x', tool: { content: 'x', mode: 0o4755 } });
+    await writeTree(join(skills, 's'), { 'SKILL.md': 'x', tool: { content: 'x', mode: 0o4755 }, group: { content: 'x', mode: 0o2750 }, odd: { content: 'x', mode: 0o1604 } });
+    await mkdir(join(skills, 's', 'shared'));
+    await chmod(join(skills, 's', 'shared'), 0o1777);
+    await chmod(join(skills, 's'), 0o3751);
     const plan = await run({ name: 'a', skills: ['s'] });
-    expect(plan.skills.items[0]?.files.find((f) => f.path === 'tool')?.mode).toBe(0o755);
+    const item = plan.skills.items[0];
+    expect(item?.files.map((f) => [f.path, f.mode.toString(8)])).toEqual([['SKILL.md', '644'], ['group', '750'], ['odd', '1604'], ['tool', '755']]);
+    expect(item?.dirs).toEqual([{ path: 'shared', mode: 0o1777 }]);
+    expect(item?.mode).toBe(0o1751);
   });
 
   it('come from CLAUDE_BOTTLE_SKILLS_DIR when the spec names no skillsDir', async () => {
@@ -182,7 +193,9 @@ describe('skills', () => {
     await writeTree(join(tmp, 'dotfiles', 'git'), { 'SKILL.md': 'git' });
     await mkdir(skills, { recursive: true });
     await symlink(join(tmp, 'dotfiles', 'git'), join(skills, 'git'));
-    expect((await run({ name: 'a', skills: ['git'] })).skills.items[0]?.files).toEqual([{ path: 'SKILL.md', mode: 0o644, size: 3 }]);
+    expect((await run({ name: 'a', skills: ['git'] })).skills.items[0]?.files).toEqual([
+      { path: 'SKILL.md', mode: 0o644, size: 3, ...(await identity(join(tmp, 'dotfiles', 'git', 'SKILL.md'))) },
+    ]);
 
     await symlink('/etc/passwd', join(tmp, 'dotfiles', 'git', 'passwd'));
     const error = await configError(run({ name: 'b', skills: ['git'] }));
@@ -260,7 +273,7 @@ describe('the plan', () => {
 
   it('carries the agent, slug = name, and preparedAt', async () => {
     const plan = await fullPlan();
-    expect(plan.version).toBe(1);
+    expect(plan.version).toBe(2);
     expect(plan.agent).toEqual({
       name: 'reviewer',
       slug: 'reviewer',
@@ -284,11 +297,16 @@ describe('the plan', () => {
       ...plan,
       skills: { ...plan.skills, items: [{ ...item, files: [file] }] },
     });
-    expect(PlanSchema.safeParse(withFile({ path: '../x', mode: 0o644, size: 1 })).success).toBe(false);
-    expect(PlanSchema.safeParse(withFile({ path: '/etc/x', mode: 0o644, size: 1 })).success).toBe(false);
-    expect(PlanSchema.safeParse(withFile({ path: 'x', mode: 0o4755, size: 1 })).success).toBe(false);
+    const id = { dev: '1', ino: '2' };
+    expect(PlanSchema.safeParse(withFile({ path: 'x', mode: 0o1755, size: 1, ...id })).success).toBe(true);
+    expect(PlanSchema.safeParse(withFile({ path: '../x', mode: 0o644, size: 1, ...id })).success).toBe(false);
+    expect(PlanSchema.safeParse(withFile({ path: '/etc/x', mode: 0o644, size: 1, ...id })).success).toBe(false);
+    expect(PlanSchema.safeParse(withFile({ path: 'x', mode: 0o4755, size: 1, ...id })).success).toBe(false);
+    expect(PlanSchema.safeParse(withFile({ path: 'x', mode: 0o2755, size: 1, ...id })).success).toBe(false);
+    expect(PlanSchema.safeParse(withFile({ path: 'x', mode: 0o644, size: 1, dev: '1', ino: '-2' })).success).toBe(false);
+    expect(PlanSchema.safeParse(withFile({ path: 'x', mode: 0o644, size: 1, dev: 1, ino: '2' } as never)).success).toBe(false);
     expect(PlanSchema.safeParse({ ...plan, skills: { ...plan.skills, guestDir: 'rel' } }).success).toBe(false);
-    expect(PlanSchema.safeParse({ ...plan, version: 2 }).success).toBe(false);
+    expect(PlanSchema.safeParse({ ...plan, version: 1 }).success).toBe(false);
     expect(PlanSchema.safeParse({ ...plan, extra: 1 }).success).toBe(false);
   });
 
