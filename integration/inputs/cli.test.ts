@@ -21,9 +21,9 @@ beforeEach(async () => {
 afterEach(() => rm(tmp, { recursive: true, force: true }));
 
 /** `claude-bottle launch <file> --backend fake`, bounded in time: a hang fails the test. */
-async function launch(file: string, env: Record<string, string> = {}) {
+async function launch(file: string, env: Record<string, string> = {}, backend = 'fake') {
   const started = performance.now();
-  const result = await execa(process.execPath, [BIN, 'launch', file, '--backend', 'fake'], {
+  const result = await execa(process.execPath, [BIN, 'launch', file, '--backend', backend], {
     reject: false,
     timeout: 20_000,
     stdin: 'ignore',
@@ -92,6 +92,22 @@ describe('claude-bottle launch refuses bad input with exit 3 and writes nothing'
     const result = await launch(join(tmp, 'agent.yaml'), { CLAUDE_BOTTLE_GUEST_SKILLS_DIR: dir });
     expect(result.exitCode).toBe(3);
     expect(result.stderr).toContain(`CLAUDE_BOTTLE_GUEST_SKILLS_DIR: ${JSON.stringify(dir)} is not a valid guest skills dir`);
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it('what Docker cannot take (an image that reads as a flag, a NUL in an env value) is exit 3 at prepare, naming the field', async (ctx) => {
+    const docker = await execa('docker', ['version', '--format', '{{.Server.Version}}'], { reject: false });
+    if (docker.exitCode !== 0) {
+      if (process.env.CI === 'true') throw new Error('Docker tests must run in CI');
+      return ctx.skip('no Docker engine answers');
+    }
+    const file = join(tmp, 'agent.yaml');
+    await writeFile(file, 'name: dashed\nimage: "-rm"\nenv: { HTTP_PROXY: "a\\nb" }\n');
+    const result = await launch(file, {}, 'docker');
+    expect(result.exitCode, result.stderr).toBe(3);
+    expect(result.stderr).toContain('image:');
+    expect(result.stderr).toContain('env.HTTP_PROXY:');
+    expect(result.stderr).not.toContain('rollback');
     expect(existsSync(state)).toBe(false);
   });
 });

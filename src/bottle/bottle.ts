@@ -48,7 +48,7 @@ export interface BottleRecord {
 }
 
 /** What every exec in a bottle of this plan carries: the CA variables, then the agent's own env (which wins). */
-export function bottleEnv(plan: Plan): Record<string, string> {
+export function bottleEnv(plan: { readonly ca?: { readonly guestPath: string } | undefined; readonly agent: Pick<Plan['agent'], 'env'> }): Record<string, string> {
   return { ...caEnv(plan), ...plan.agent.env };
 }
 

@@ -3,7 +3,8 @@ import { stateRoot } from '../host/state.ts';
 import { Bottle, type BottleRecord, bottleEnv } from '../bottle/bottle.ts';
 import { BottleRegistry } from '../bottle/registry.ts';
 import { ClaudeBottleError } from '../errors.ts';
-import { PlanSchema, type Plan } from '../plan/plan.ts';
+import { z } from 'zod';
+import { GuestUserSchema } from '../agent/spec.ts';
 import { type BackendHandle, type BackendKind, openBackend } from './backends.ts';
 import type { Io } from './io.ts';
 import { UsageError } from './io.ts';
@@ -51,13 +52,25 @@ export async function attach(io: Io, name: string | undefined): Promise<Attached
   return { bottle, record, backend, registry };
 }
 
-async function readPlan(path: string): Promise<Plan | undefined> {
+/**
+ * What `exec`/`claude` need from a bottle's plan: the agent's user and env, and its CA. Read
+ * loosely, so a plan written by an older version (another plan schema) still serves its bottle.
+ */
+const PlanView = z.object({
+  agent: z.object({ user: GuestUserSchema, env: z.record(z.string(), z.string()) }),
+  ca: z.object({ guestPath: z.string() }).optional(),
+});
+type PlanView = z.infer<typeof PlanView>;
+
+async function readPlan(path: string): Promise<PlanView | undefined> {
+  let text: string;
   try {
-    return PlanSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  return PlanView.parse(JSON.parse(text));
 }
 
 /** `--env KEY=VALUE` or `--env KEY` (value from the host environment). */

@@ -93,12 +93,27 @@ export function fakeStateDir(io: Pick<Io, 'env'>): string {
   return join(stateRoot(io.env), 'fake-smolvm');
 }
 
-/** The embedded fake, its machines persisted in the state dir (the same format as fakes/bin/smolvm). */
+/**
+ * The embedded fake, its machines persisted in the state dir (the same format as fakes/bin/smolvm).
+ * Opened on the first engine call, so a command that fails before using the engine (a bad agent
+ * file) writes nothing.
+ */
 async function openFake(io: Io): Promise<BackendHandle> {
   const { openPersistentFakeSmolvm, claudeStandIn } = await import('../../fakes/index.ts');
-  const persistent = await openPersistentFakeSmolvm(fakeStateDir(io), { env: io.env });
-  persistent.fake.registerCommand('claude', claudeStandIn);
-  return { kind: 'fake', engine: new SmolvmEngine({ transport: persistent.fake }), close: () => persistent.close() };
+  let opened: ReturnType<typeof openPersistentFakeSmolvm> | undefined;
+  const open = () =>
+    (opened ??= openPersistentFakeSmolvm(fakeStateDir(io), { env: io.env }).then((persistent) => {
+      persistent.fake.registerCommand('claude', claudeStandIn);
+      return persistent;
+    }));
+  const transport: Transport = { run: async (argv, options) => (await open()).fake.run(argv, options) };
+  return {
+    kind: 'fake',
+    engine: new SmolvmEngine({ transport }),
+    close: async () => {
+      if (opened) await (await opened).close();
+    },
+  };
 }
 
 function firstLine(error: unknown): string {

@@ -22,7 +22,7 @@ export const CA_ENV = {
 const AS_ROOT = { user: { uid: 0, gid: 0 } } as const;
 
 /** The environment every exec in a bottle of this plan carries; empty without a CA. */
-export function caEnv(plan: Plan): Record<string, string> {
+export function caEnv(plan: { readonly ca?: { readonly guestPath: string } | undefined }): Record<string, string> {
   if (!plan.ca) return {};
   const env: Record<string, string> = {};
   for (const name of CA_ENV.additive) env[name] = plan.ca.guestPath;

@@ -7,7 +7,7 @@ import { BottleRegistry } from '../../bottle/registry.ts';
 import { newLaunchId } from '../../engine/ownership.ts';
 import { ConfigError } from '../../errors.ts';
 import { ensureDir, stateRoot, writeFileAtomic } from '../../host/state.ts';
-import { checkPlanForEngine } from '../../plan/engine-check.ts';
+import type { Plan } from '../../plan/plan.ts';
 import { prepare } from '../../plan/prepare.ts';
 import { type BackendChoice, openBackend } from '../backends.ts';
 import { EXIT, type Io, UsageError } from '../io.ts';
@@ -32,15 +32,21 @@ export async function launchCommand(io: Io, args: { agentFile: string | undefine
     throw new ConfigError(`--name: ${message}`, [{ path: 'name', message }]);
   }
   const backend = await openBackend(args.backend, io);
+  let plan: Plan;
+  try {
+    io.progress(`preparing ${agent.name}…`);
+    // With the engine, every configuration error (this engine's included) is found before anything is written.
+    plan = await prepare(agent, { env: io.env, engine: backend.engine });
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
   let bottle: Bottle;
   const launchId = newLaunchId();
   const launcher = await holdLauncher(registry.root, launchId);
   const runDir = registry.runDir(name);
   const intent = { name, backend: backend.kind, agent: agent.name, launchId, status: 'launching' as const, launcher: launcher.ref, runDir, envKeys: [], createdAt: new Date().toISOString() };
   try {
-    io.progress(`preparing ${agent.name}…`);
-    const plan = await prepare(agent, { env: io.env });
-    checkPlanForEngine(plan, backend.engine);
     await registry.save(intent);
     try {
       bottle = await launch(plan, { engine: backend.engine, name, launchId, runDir, onStep: (step, machine) => io.progress(`${step} ${machine}`) });
@@ -115,7 +121,7 @@ async function serveDaemons(
   return EXIT.ok;
 }
 
-function report(io: Io, bottle: Bottle, plan: Awaited<ReturnType<typeof prepare>>, backend: string, agent: string): void {
+function report(io: Io, bottle: Bottle, plan: Plan, backend: string, agent: string): void {
   io.data({
     name: bottle.name,
     backend,
