@@ -54,6 +54,23 @@ describe('smolvm --version and top level', () => {
   });
 });
 
+describe('smolvm --help (src/main.rs: long_about = AGENTS.md, clap 4 long help)', () => {
+  it('prints the long help for --help and help, the short one for -h', async () => {
+    const fake = createFakeSmolvm();
+    const long = await sm(fake, '--help');
+    expect(long.exitCode).toBe(0);
+    expect(long.stdout).toMatch(/^# smolvm — Agent Reference\n\nA tool to build and run portable/);
+    expect(long.stdout).toContain('\n\n\nUsage: smolvm <COMMAND>\n\nCommands:\n  machine  Manage machines');
+    expect(long.stdout).toContain("Options:\n  -h, --help\n          Print help (see a summary with '-h')\n\n  -V, --version\n");
+    expect(long.stdout.endsWith('\n\nAgents: run `smolvm --help` for full documentation including CLI reference and Smolfile schema\n')).toBe(true);
+    expect((await sm(fake, 'help')).stdout).toBe(long.stdout);
+    const short = await sm(fake, '-h');
+    expect(short.stdout).toMatch(/^Build and run portable, self-contained virtual machines\n\nUsage: smolvm <COMMAND>\n/);
+    expect(short.stdout).toContain("  -h, --help     Print help (see more with '--help')\n  -V, --version  Print version\n");
+    expect(short.stdout).not.toBe(long.stdout);
+  });
+});
+
 describe('machine create', () => {
   it('prints the creation summary on stdout', async () => {
     const r = await sm(createFakeSmolvm(), 'machine', 'create', '--name', 'box', '--cpus', '2', '--mem', '1024', '-p', '8080:80');
