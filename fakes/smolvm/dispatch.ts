@@ -3,7 +3,8 @@ import { clapError } from './texts.ts';
 import { HelpRequested, parseArgs, UsageError, type CommandSpec, type ParsedArgs } from './clap.ts';
 import { cp } from './cp.ts';
 import { exec } from './exec.ts';
-import { create, ls, remove, start, status, stop } from './lifecycle.ts';
+import { create } from './create.ts';
+import { ls, remove, start, status, stop } from './lifecycle.ts';
 import { TOP_HELP, TOP_LONG_HELP, TOP_USAGE } from './help.ts';
 import { CommandFailure, type Io, type SmolvmModel } from './model.ts';
 import {

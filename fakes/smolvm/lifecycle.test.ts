@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { createFakeSmolvm, type FakeSmolvm } from '../index.ts';
 
@@ -224,7 +225,7 @@ describe('machine create', () => {
 describe('machine start', () => {
   it('starts, then reports already running without failing', async () => {
     const fake = createFakeSmolvm();
-    await sm(fake, 'machine', 'create', '-n', 's', '-v', '/host:/data', '-p', '8080:80');
+    expect((await sm(fake, 'machine', 'create', '-n', 's', '-v', `${tmpdir()}:/data`, '-p', '8080:80')).exitCode).toBe(0);
     const first = await sm(fake, 'machine', 'start', '-n', 's');
     expect(first.exitCode).toBe(0);
     expect(first.stderr).toBe("Starting machine 's' with 1 mount(s) and 1 port mapping(s)...\n");

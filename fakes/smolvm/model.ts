@@ -1,9 +1,11 @@
 /** The fake's world: machine records, their guest filesystems, images, guest programs. */
+import { DNS_TIMEOUT_MS, fakeResolver, type HostResolver } from './dns.ts';
 import { alpineRootfs, GuestFs, ROOT } from './guest-fs.ts';
 import { type GuestNetwork, Sink, StdinRef } from './guest/process.ts';
 import { Userland } from './guest/userland.ts';
 import type { HostFs } from './host-fs.ts';
 import { ImageRegistry } from './images.ts';
+import { planNetwork } from './network.ts';
 import type { FakeSmolvmState, MachineRecord } from './records.ts';
 
 /** One smolvm invocation's process surroundings. */
@@ -63,6 +65,10 @@ export interface ModelOptions {
   /** Milliseconds since the epoch, for `created_at`. */
   readonly clock: () => number;
   readonly state?: FakeSmolvmState | undefined;
+  /** `--allow-host` lookups; default `fakeResolver` (no DNS traffic). */
+  readonly resolveHost?: HostResolver | undefined;
+  /** The bound on each lookup; default smolvm's 10 s. */
+  readonly dnsTimeoutMs?: number | undefined;
 }
 
 export type GuestOutcome =
@@ -92,6 +98,8 @@ export class SmolvmModel {
   readonly version: string;
   readonly generateShortId: () => string;
   readonly clock: () => number;
+  readonly resolveHost: HostResolver;
+  readonly dnsTimeoutMs: number;
   nextPid: number;
   /** The agent's per-boot upload counter in staging names. */
   uploadCounter = 0;
@@ -101,6 +109,8 @@ export class SmolvmModel {
     this.version = options.version;
     this.generateShortId = options.generateShortId;
     this.clock = options.clock;
+    this.resolveHost = options.resolveHost ?? fakeResolver;
+    this.dnsTimeoutMs = options.dnsTimeoutMs ?? DNS_TIMEOUT_MS;
     this.nextPid = options.state?.nextPid ?? 41000;
     for (const { record, files } of options.state?.machines ?? []) {
       const fs = GuestFs.import(files);
@@ -130,7 +140,13 @@ export class SmolvmModel {
   async runGuest(machine: Machine, run: GuestRun): Promise<GuestOutcome> {
     const user = machine.fs.defaultUser;
     const r = machine.record;
-    const network: GuestNetwork = r.allowHosts.length || r.allowCidrs.length || r.netBackend === 'virtio-net' ? 'virtio-net' : r.network ? 'tsi' : 'none';
+    const network: GuestNetwork = planNetwork({
+      net: r.network,
+      backend: r.netBackend,
+      allowCidrs: r.allowCidrs,
+      allowHosts: r.allowHosts,
+      ports: r.ports.length,
+    });
     const guest = { name: r.name, fs: machine.fs, network };
     if (!this.userland.resolve(guest, { ...run, user })) return { kind: 'not-found' };
     const cwdOk = machine.fs.as(user, () => {
