@@ -7,10 +7,12 @@ import { CommandFailure, type Io, type Machine, type SmolvmModel } from './model
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, envMap, lsTable, nameProblem, statusJson } from './records.ts';
 import * as t from './texts.ts';
 
+// The agent's environment (src/agent/launcher.rs `krun_set_exec`), which bare-VM commands
+// inherit; smolvm's own SMOLVM_* variables are left out.
 const BARE_ENV: ReadonlyArray<readonly [string, string]> = [
-  // UNCONFIRMED: the agent's own environment, which bare-VM commands inherit.
-  ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
   ['HOME', '/root'],
+  ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+  ['TERM', 'xterm-256color'],
 ];
 
 export function refuseUnmodelled(args: ParsedArgs, command: string): void {

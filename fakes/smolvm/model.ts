@@ -1,8 +1,9 @@
 /** The fake's world: machine records, their guest filesystems, images, guest programs. */
 import { DNS_TIMEOUT_MS, fakeResolver, type HostResolver } from './dns.ts';
-import { alpineRootfs, GuestFs, ROOT } from './guest-fs.ts';
-import { type GuestNetwork, Sink, StdinRef } from './guest/process.ts';
-import { Userland } from './guest/userland.ts';
+import { GuestFs, ROOT } from './guest-fs.ts';
+import { alpineRootfs, guestArch } from './guest/rootfs.ts';
+import { Sink, StdinRef } from './guest/process.ts';
+import { Userland, type GuestMachine } from './guest/userland.ts';
 import type { HostFs } from './host-fs.ts';
 import { ImageRegistry } from './images.ts';
 import { planNetwork } from './network.ts';
@@ -93,7 +94,7 @@ class GuestTimeout extends Error {}
 export class SmolvmModel {
   readonly machines = new Map<string, Machine>();
   readonly userland = new Userland();
-  readonly images = new ImageRegistry(() => this.userland.builtinNames());
+  readonly images = new ImageRegistry(() => this.userland.links());
   readonly hostFs: HostFs;
   readonly version: string;
   readonly generateShortId: () => string;
@@ -120,7 +121,7 @@ export class SmolvmModel {
   }
 
   bareRootfs(): GuestFs {
-    return alpineRootfs(this.userland.builtinNames());
+    return alpineRootfs({ links: this.userland.links(), bare: true });
   }
 
   export(): FakeSmolvmState {
@@ -133,21 +134,28 @@ export class SmolvmModel {
     };
   }
 
-  /**
-   * Run one guest program as the machine's exec user, the way the agent does: no shell, argv as
-   * given, optional timeout (the agent kills the process group), killed when `signal` fires.
-   */
-  async runGuest(machine: Machine, run: GuestRun): Promise<GuestOutcome> {
-    const user = machine.fs.defaultUser;
+  /** The machine as its programs see it: files, network, name and clock. */
+  guest(machine: Machine): GuestMachine {
     const r = machine.record;
-    const network: GuestNetwork = planNetwork({
+    const network = planNetwork({
       net: r.network,
       backend: r.netBackend,
       allowCidrs: r.allowCidrs,
       allowHosts: r.allowHosts,
       ports: r.ports.length,
     });
-    const guest = { name: r.name, fs: machine.fs, network };
+    // oci.rs `container_hostname`: the machine's name when it is a lowercase DNS label.
+    const hostname = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(r.name) ? r.name : 'container';
+    return { name: r.name, fs: machine.fs, network, system: { hostname, arch: guestArch() }, clock: this.clock };
+  }
+
+  /**
+   * Run one guest program as the machine's exec user, the way the agent does: no shell, argv as
+   * given, optional timeout (the agent kills the process group), killed when `signal` fires.
+   */
+  async runGuest(machine: Machine, run: GuestRun): Promise<GuestOutcome> {
+    const user = machine.fs.defaultUser;
+    const guest = this.guest(machine);
     if (!this.userland.resolve(guest, { ...run, user })) return { kind: 'not-found' };
     const cwdOk = machine.fs.as(user, () => {
       try {

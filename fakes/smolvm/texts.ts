@@ -1,5 +1,5 @@
 /**
- * Every line the fake prints, in one place, so they read like golden fixtures.
+ * Every line the fake's smolvm prints, in one place, so they read like golden fixtures.
  * "§N" points at /work/shared/docs/smolvm-cli.md; file paths point at the smolvm v1.9.2 source
  * (`smol-machines/smolvm` at a5df5001), which is where the exact wording was copied from.
  */
@@ -274,15 +274,8 @@ export function clapError(message: string, usage?: string, tip?: string): string
   return `${out}\n${CLAP_MORE_INFO}`;
 }
 
-// Busybox applet messages (bare VMs are Alpine). Each is what `busybox` prints for that failure.
-export const sh = {
-  notFound: (name: string) => `sh: ${name}: not found\n`,
-  cantCreate: (path: string, why: string) => `sh: can't create ${path}: ${why}\n`,
-  cantOpen: (path: string, why: string) => `sh: can't open '${path}': ${why}\n`,
-  syntax: (what: string) => `sh: syntax error: ${what}\n`,
-  cd: (dir: string, why: string) => `sh: cd: can't cd to ${dir}: ${why}\n`,
-};
-// busybox strerror texts (no "(os error N)" suffix inside the guest).
+// busybox strerror texts (no "(os error N)" suffix inside the guest). The guest's own messages
+// live with the applet or shell module that prints them, each citing its busybox source.
 export const GUEST_ERRNO: Record<string, string> = {
   ENOENT: 'No such file or directory',
   EACCES: 'Permission denied',
@@ -291,8 +284,9 @@ export const GUEST_ERRNO: Record<string, string> = {
   EISDIR: 'Is a directory',
   EPERM: 'Operation not permitted',
   ENOTEMPTY: 'Directory not empty',
+  EINVAL: 'Invalid argument',
+  EXDEV: 'Invalid cross-device link',
 };
-export const nonexistentDirectory = 'nonexistent directory';
 
 function rustDebug(s: string): string {
   return JSON.stringify(s);
