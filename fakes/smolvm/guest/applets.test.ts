@@ -64,6 +64,15 @@ describe('cp (coreutils/cp.c, libbb/copy_file.c)', () => {
   });
 });
 
+describe('mkdir (coreutils/mkdir.c, libbb/make_directory.c)', () => {
+  it('names the prefix -p failed at, keeps an existing directory, refuses an existing file', async () => {
+    expect(await sh('mkdir -p s/x/y')).toMatchObject({ exitCode: 1, stderr: "mkdir: can't create directory 's/': Not a directory\n" });
+    expect((await sh('mkdir -p s')).stderr).toBe("mkdir: can't create directory 's': File exists\n");
+    expect(await sh('mkdir -p ./m1//m2/ g && mkdir -vm 700 m3 && stat -c %a m1/m2 m3')).toMatchObject({ exitCode: 0, stdout: "created directory: 'm3'\n755\n700\n" });
+    expect((await sh('mkdir g')).stderr).toBe("mkdir: can't create directory 'g': File exists\n");
+  });
+});
+
 describe('ln, readlink, realpath (coreutils/ln.c, readlink.c, realpath.c, libbb/xreadlink.c)', () => {
   it('makes symlinks, reads and resolves them', async () => {
     expect(await out('ln -s s lnk && readlink lnk && readlink -f lnk && realpath lnk /w/nope')).toBe('s\n/w/s\n/w/s\n/w/nope\n');
