@@ -9,6 +9,7 @@ export {
   type MachineView,
 } from './smolvm/fake.ts';
 export type { HostFs } from './smolvm/host-fs.ts';
+export { fakeResolver, systemResolver, type HostResolver } from './smolvm/dns.ts';
 export type { FakeImage, ImageFile } from './smolvm/images.ts';
 export type { GuestEntry, GuestUser } from './smolvm/guest-fs.ts';
 export type { FakeSmolvmState, MachineState } from './smolvm/records.ts';

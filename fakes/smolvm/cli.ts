@@ -8,6 +8,8 @@
  *
  * Environment:
  * - `FAKE_SMOLVM_STATE`: state directory (default `$TMPDIR/fake-smolvm-<uid>`).
+ * - `FAKE_SMOLVM_DNS=host`: resolve `--allow-host` names with the host's DNS (default: the
+ *   hermetic `fakeResolver`, so no lookup leaves the machine).
  * - `FAKE_SMOLVM_COMMANDS`: path of a module whose default export is `Record<string, handler>`
  *   (guest commands, as for `registerCommand`) and whose optional `images` export is
  *   `Record<string, FakeImage>`.
@@ -19,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runSmolvm } from './dispatch.ts';
+import { systemResolver } from './dns.ts';
 import { Sink, toBytes, type GuestCommandHandler } from './guest/process.ts';
 import type { HostFs } from './host-fs.ts';
 import type { FakeImage } from './images.ts';
@@ -58,6 +61,7 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
       generateShortId: () => randomBytes(4).toString('hex'),
       clock: Date.now,
       state: await readState(dir),
+      ...(process.env.FAKE_SMOLVM_DNS === 'host' ? { resolveHost: systemResolver } : {}),
     });
     for (const [name, handler] of Object.entries(extension.commands)) model.userland.register(name, handler);
     for (const [ref, image] of Object.entries(extension.images)) model.images.register(ref, image);

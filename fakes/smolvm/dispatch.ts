@@ -3,7 +3,9 @@ import { clapError } from './texts.ts';
 import { HelpRequested, parseArgs, UsageError, type CommandSpec, type ParsedArgs } from './clap.ts';
 import { cp } from './cp.ts';
 import { exec } from './exec.ts';
-import { create, ls, remove, start, status, stop } from './lifecycle.ts';
+import { create } from './create.ts';
+import { ls, remove, start, status, stop } from './lifecycle.ts';
+import { TOP_HELP, TOP_LONG_HELP, TOP_USAGE } from './help.ts';
 import { CommandFailure, type Io, type SmolvmModel } from './model.ts';
 import {
   cpSpec,
@@ -32,22 +34,6 @@ const MACHINE_COMMANDS: Readonly<Record<string, [CommandSpec, Handler]>> = {
   exec: [execSpec, exec],
 };
 
-const TOP_USAGE = 'smolvm <COMMAND>';
-const TOP_HELP = `Build and run portable, self-contained virtual machines
-
-Usage: ${TOP_USAGE}
-
-Commands:
-  machine  Manage machines (create, start, stop, exec) [aliases: vm]
-  serve    Start the HTTP API server for programmatic control
-  pack     Package and run self-contained VM executables
-  config   Manage smolvm configuration (registries, defaults)
-  help     Print this message or the help of the given subcommand(s)
-
-Options:
-  -h, --help     Print help
-  -V, --version  Print version
-`;
 const MACHINE_USAGE = 'smolvm machine <COMMAND>';
 const MACHINE_HELP = `Manage machines (create, start, stop, exec)
 
@@ -88,10 +74,12 @@ async function dispatch(model: SmolvmModel, args: readonly string[], io: Io): Pr
     case '-V':
       io.stdout.write(t.versionLine(model.version));
       return 0;
-    case '--help':
     case '-h':
-    case 'help':
       io.stdout.write(TOP_HELP);
+      return 0;
+    case '--help':
+    case 'help':
+      io.stdout.write(TOP_LONG_HELP);
       return 0;
     case 'machine':
     case 'vm':

@@ -33,7 +33,7 @@ export async function exec(model: SmolvmModel, args: ParsedArgs, io: Io): Promis
   const run = { argv: args.rest, env, cwd, stdin, stdout, stderr, timeoutMs, signal: io.signal };
 
   if (args.has('detach')) {
-    if (!model.userland.program(run.argv[0] ?? '')) throw new CommandFailure(t.spawnFailed);
+    if (!model.userland.resolve(model.guest(machine), { ...run, user: machine.fs.defaultUser })) throw new CommandFailure(t.spawnFailed);
     void model.runGuest(machine, { ...run, stdout: new Sink(0), stderr: new Sink(0) }).catch(() => {});
     io.stdout.write(`${model.nextPid++}\n`);
     return 0;

@@ -145,7 +145,8 @@ describe('state export and restore', () => {
     expect(restored.machineNames()).toEqual(['idle', 'vm-abcd1234']);
     expect(restored.machine('vm-abcd1234')).toMatchObject({ state: 'running', labels: { k: 'v' }, env: { A: '1' } });
     const st = await restored.run(['smolvm', 'machine', 'exec', '--name', 'vm-abcd1234', '--', 'stat', '-c', '%a %u %g %s', '/w/bin', '/root', '/tmp']);
-    expect(st.stdout).toBe('4750 5 6 2\n700 0 0 0\n1777 0 0 0\n');
+    // build-agent-rootfs.sh widens /root to 0755.
+    expect(st.stdout).toBe('4750 5 6 2\n755 0 0 0\n1777 0 0 0\n');
     expect(new Uint8Array(restored.guestFs('vm-abcd1234').readFileSync('/w/bin') as Buffer)).toEqual(new Uint8Array([1, 255]));
     expect(restored.exportState()).toEqual(state);
   });

@@ -9,6 +9,7 @@ import type { CommandResult, RunOptions, Transport } from '../../src/transport/t
 import { ROOT, type GuestUser } from './guest-fs.ts';
 import { Sink, toBytes, toText, type GuestCommandHandler } from './guest/process.ts';
 import { runSmolvm } from './dispatch.ts';
+import type { HostResolver } from './dns.ts';
 import type { HostFs } from './host-fs.ts';
 import type { FakeImage } from './images.ts';
 import { bufferedStdin, SmolvmModel, type Machine } from './model.ts';
@@ -30,6 +31,13 @@ export interface FakeSmolvmOptions {
   readonly clock?: () => number;
   /** A snapshot from `exportState()` to start from. */
   readonly state?: FakeSmolvmState;
+  /**
+   * Resolves `--allow-host` names (at create, where a failure refuses the machine, and again at
+   * start). Default `fakeResolver`: hermetic, no DNS traffic; `systemResolver` asks the host.
+   */
+  readonly resolveHost?: HostResolver;
+  /** The bound on each lookup, after which smolvm gives up. Default 10 s, as smolvm. */
+  readonly dnsTimeoutMs?: number;
 }
 
 export interface CallRecord {
@@ -95,6 +103,8 @@ export class FakeSmolvm implements Transport {
       generateShortId: options.generateShortId ?? (() => randomBytes(4).toString('hex')),
       clock: options.clock ?? Date.now,
       state: options.state,
+      resolveHost: options.resolveHost,
+      dnsTimeoutMs: options.dnsTimeoutMs,
     });
   }
 

@@ -175,31 +175,3 @@ function withLinuxAccess(node: CoreNode, actor: () => { uid: number; gid: number
   node.canExecute = (uid = actor().uid, gid = actor().gid) => allowed(1, uid, gid);
   return node;
 }
-
-/** The bare Alpine VM's rootfs: what `exec` sees on a machine created without `--image`. */
-export function alpineRootfs(commands: readonly string[]): GuestFs {
-  const fs = new GuestFs();
-  for (const dir of ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/lib', '/etc', '/home', '/var']) {
-    fs.mkdirs(dir);
-  }
-  fs.mkdirs('/root', 0o700);
-  fs.mkdirs('/tmp', 0o1777);
-  fs.mkdirs('/var/tmp', 0o1777);
-  fs.mkdirs('/run');
-  fs.mkdirs('/dev');
-  fs.mkdirs('/dev/shm', 0o1777);
-  // UNCONFIRMED: /workspace (the persistent storage mount) is assumed present on bare VMs.
-  fs.mkdirs('/workspace');
-  fs.put('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n');
-  fs.put('/etc/group', 'root:x:0:root\n');
-  fs.put('/etc/hostname', 'smolvm\n');
-  fs.put('/dev/null', '', 0o666);
-  fs.put('/bin/busybox', '', 0o755);
-  fs.as(ROOT, () => {
-    for (const name of commands) {
-      const link = `/bin/${name}`;
-      if (!fs.vol.existsSync(link)) fs.vol.symlinkSync('/bin/busybox', link);
-    }
-  });
-  return fs;
-}

@@ -3,7 +3,9 @@
  * the fake's userland is busybox-flavoured anyway. Everything else fails to pull at start.
  */
 import { posix } from 'node:path';
-import { alpineRootfs, GuestFs, ROOT, type GuestUser } from './guest-fs.ts';
+import { GuestFs, ROOT, type GuestUser } from './guest-fs.ts';
+import type { BinDir } from './guest/applets/applet.ts';
+import { alpineRootfs } from './guest/rootfs.ts';
 
 export type ImageFile =
   | string
@@ -65,10 +67,10 @@ function isAlpine(ref: string): boolean {
 
 export class ImageRegistry {
   readonly #images = new Map<string, FakeImage>();
-  readonly #commandNames: () => readonly string[];
+  readonly #links: () => ReadonlyArray<readonly [string, BinDir]>;
 
-  constructor(commandNames: () => readonly string[]) {
-    this.#commandNames = commandNames;
+  constructor(links: () => ReadonlyArray<readonly [string, BinDir]>) {
+    this.#links = links;
   }
 
   register(ref: string, image: FakeImage): void {
@@ -85,7 +87,7 @@ export class ImageRegistry {
   pull(ref: string): PulledImage | undefined {
     const image = this.#images.get(looksLocal(ref) ? ref : normalizeRef(ref)) ?? (isAlpine(ref) ? {} : undefined);
     if (!image) return undefined;
-    const rootfs = alpineRootfs(this.#commandNames());
+    const rootfs = alpineRootfs({ links: this.#links(), bare: false });
     for (const [path, file] of Object.entries(image.files ?? {})) seed(rootfs, path, file);
     const user = resolveUser(rootfs, image.user ?? '', ref);
     rootfs.setDefaultUser(user);

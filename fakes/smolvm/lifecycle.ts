@@ -1,145 +1,23 @@
-/** `machine create|start|stop|delete|status|ls`, following `src/cli/vm_common.rs` step by step. */
-import { createHash } from 'node:crypto';
-import { resolve as resolveHostPath } from 'node:path';
+/** `machine start|stop|delete|status|ls`, following `src/cli/vm_common.rs` step by step. */
 import type { ParsedArgs } from './clap.ts';
-import { GuestFs } from './guest-fs.ts';
+import { resolveHostToCidrs } from './dns.ts';
 import { Sink } from './guest/process.ts';
 import { looksLocal } from './images.ts';
 import { CommandFailure, type Io, type Machine, type SmolvmModel } from './model.ts';
-import {
-  DEFAULT_CPUS,
-  DEFAULT_MEM_MIB,
-  envMap,
-  lsTable,
-  nameProblem,
-  parseEnvSpec,
-  statusJson,
-  type MachineRecord,
-} from './records.ts';
-import { createSpec } from './specs.ts';
+import { DEFAULT_CPUS, DEFAULT_MEM_MIB, envMap, lsTable, nameProblem, statusJson } from './records.ts';
 import * as t from './texts.ts';
 
+// The agent's environment (src/agent/launcher.rs `krun_set_exec`), which bare-VM commands
+// inherit; smolvm's own SMOLVM_* variables are left out.
 const BARE_ENV: ReadonlyArray<readonly [string, string]> = [
-  // UNCONFIRMED: the agent's own environment, which bare-VM commands inherit.
-  ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
   ['HOME', '/root'],
+  ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+  ['TERM', 'xterm-256color'],
 ];
 
 export function refuseUnmodelled(args: ParsedArgs, command: string): void {
   const flag = args.unmodelled[0];
   if (flag) throw new CommandFailure(t.notModelled(`machine ${command} ${flag}`));
-}
-
-export async function create(model: SmolvmModel, args: ParsedArgs, io: Io): Promise<number> {
-  refuseUnmodelled(args, 'create');
-  const workload = [...args.rest];
-  const longs = new Set(createSpec.options.map((o) => `--${o.long}`));
-  const stray = [...new Set(workload.filter((w) => longs.has(w)))];
-  if (stray.length) io.stderr.write(t.strayCreateFlagsNote(stray));
-
-  const allowHosts = [...args.all('allow-host')];
-  const allowCidrs = [...args.all('allow-cidr')];
-  if (args.has('outbound-localhost-only')) allowCidrs.push('127.0.0.0/8', '::1/128');
-  const name = args.one('name') ?? `vm-${model.generateShortId()}`;
-
-  const source = args.one('image') ?? null;
-  let image = source;
-  if (source === '-') throw new CommandFailure(t.stdinImageUnsupported);
-  if (source !== null && looksLocal(source)) {
-    if (!model.images.has(source)) throw new CommandFailure(t.localImageMissing(source));
-    image = /\.(tar|tar\.gz|tgz)$/.test(source)
-      ? `local:${createHash('sha256').update(source).digest('hex')}`
-      : `local-dir:${resolveHostPath(source)}`;
-  }
-
-  const labels: Record<string, string> = {};
-  for (const entry of args.all('label')) {
-    const eq = entry.indexOf('=');
-    if (eq === -1) throw new CommandFailure(t.labelNotKeyValue(entry));
-    if (eq === 0) throw new CommandFailure(t.labelEmptyKey(entry));
-    labels[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-
-  const cpus = Number(args.one('cpus') ?? DEFAULT_CPUS);
-  const mem = Number(args.one('mem') ?? DEFAULT_MEM_MIB);
-  const storage = args.one('storage');
-  const overlay = args.one('overlay');
-  if (cpus === 0) throw new CommandFailure(t.resourceReasons.noCpu);
-  if (cpus > 16) io.stderr.write(`warning: requested ${cpus} vCPUs but the hypervisor supports at most 16; the VM will run with 16 vCPUs\n`);
-  if (mem < 64) throw new CommandFailure(t.resourceReasons.tooLittleMemory(mem));
-  if (storage === '0') throw new CommandFailure(t.resourceReasons.zeroStorage);
-  if (overlay === '0') throw new CommandFailure(t.resourceReasons.zeroOverlay);
-
-  const problem = nameProblem(name);
-  if (problem) throw new CommandFailure(t.invalidNameForCreate(problem));
-
-  const mounts = args.all('volume').map((spec) => parseVolume(spec));
-  for (const [i, m] of mounts.entries()) {
-    if (mounts.findIndex((x) => x.guest === m.guest) !== i) throw new CommandFailure(t.volumeDuplicateTarget(m.guest));
-  }
-  const ports = args.all('port').map((p) => {
-    const [host, guest] = p.split(':').map(Number) as [number, number];
-    return { host, guest };
-  });
-  const network = args.has('net') || allowCidrs.length > 0 || allowHosts.length > 0;
-  // `validate_image_fetchable`: published ports also give the guest a network.
-  if (source !== null && !looksLocal(source) && !network && ports.length === 0) {
-    throw new CommandFailure(t.imageNeedsNetwork(source));
-  }
-  if (model.machines.has(name)) throw new CommandFailure(t.alreadyExists(name));
-
-  const env = args.all('env').flatMap((spec) => {
-    const pair = parseEnvSpec(spec, io.env);
-    return pair ? [pair] : [];
-  });
-  const record: MachineRecord = {
-    name,
-    state: 'created',
-    pid: null,
-    createdAt: Math.floor(model.clock() / 1000),
-    image,
-    imageSource: source,
-    cpus,
-    mem,
-    storageGb: storage === undefined ? null : Number(storage),
-    overlayGb: overlay === undefined ? null : Number(overlay),
-    mounts,
-    ports,
-    network,
-    netBackend: args.one('net-backend') ?? null,
-    allowCidrs,
-    allowHosts,
-    env,
-    workdir: args.one('workdir') ?? null,
-    init: [...args.all('init')],
-    entrypoint: [],
-    cmd: workload,
-    labels,
-    initCompleted: false,
-    everStarted: false,
-    imageConfig: null,
-  };
-  // An image machine's rootfs arrives with the first pull, at start.
-  model.machines.set(name, { record, fs: source === null ? model.bareRootfs() : new GuestFs() });
-  io.stdout.write(
-    t.createSuccess({ name, cpus, mem, mounts: mounts.length, ports: ports.length, init: record.init.length }),
-  );
-  return 0;
-}
-
-/** `HostMount::parse`: `HOST:GUEST[:ro|:rw]`, split from the right. Host paths are not checked. */
-function parseVolume(spec: string): { host: string; guest: string; readOnly: boolean } {
-  let rest = spec;
-  let readOnly = false;
-  if (/:(ro|rw)$/.test(rest)) {
-    readOnly = rest.endsWith(':ro');
-    rest = rest.slice(0, -3);
-  }
-  const colon = rest.lastIndexOf(':');
-  if (colon <= 0) throw new CommandFailure(t.volumeMalformed(spec));
-  const guest = rest.slice(colon + 1);
-  if (!guest.startsWith('/')) throw new CommandFailure(t.volumeGuestNotAbsolute(guest));
-  return { host: rest.slice(0, colon), guest, readOnly };
 }
 
 export async function start(model: SmolvmModel, args: ParsedArgs, io: Io): Promise<number> {
@@ -157,6 +35,17 @@ export async function start(model: SmolvmModel, args: ParsedArgs, io: Io): Promi
   if (r.state === 'running') {
     io.stdout.write(t.alreadyRunning(name, r.pid ?? 0));
     return 0;
+  }
+  // Allow-listed names are resolved afresh; a failure now only warns (fail-closed policy).
+  for (const host of r.allowHosts) {
+    const answer = await resolveHostToCidrs(host, model.resolveHost, model.dnsTimeoutMs);
+    if ('error' in answer) io.stderr.write(t.allowHostStartWarning(host, answer.error));
+  }
+  // `check_port_conflicts`: another running machine holding one of our host ports.
+  for (const other of model.machines.values()) {
+    if (other.record.name === name || other.record.state !== 'running') continue;
+    const clash = other.record.ports.find((p) => r.ports.some((q) => q.host === p.host));
+    if (clash) throw new CommandFailure(t.hostPortInUse(clash.host, other.record.name));
   }
   io.stderr.write(t.starting(name, r.mounts.length, r.ports.length));
   const pid = model.nextPid++;

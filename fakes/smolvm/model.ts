@@ -1,9 +1,12 @@
 /** The fake's world: machine records, their guest filesystems, images, guest programs. */
-import { alpineRootfs, GuestFs, ROOT } from './guest-fs.ts';
-import { type GuestNetwork, Sink, StdinRef } from './guest/process.ts';
-import { Userland } from './guest/userland.ts';
+import { DNS_TIMEOUT_MS, fakeResolver, type HostResolver } from './dns.ts';
+import { GuestFs, ROOT } from './guest-fs.ts';
+import { alpineRootfs, guestArch } from './guest/rootfs.ts';
+import { Sink, StdinRef } from './guest/process.ts';
+import { Userland, type GuestMachine } from './guest/userland.ts';
 import type { HostFs } from './host-fs.ts';
 import { ImageRegistry } from './images.ts';
+import { planNetwork } from './network.ts';
 import type { FakeSmolvmState, MachineRecord } from './records.ts';
 
 /** One smolvm invocation's process surroundings. */
@@ -63,6 +66,10 @@ export interface ModelOptions {
   /** Milliseconds since the epoch, for `created_at`. */
   readonly clock: () => number;
   readonly state?: FakeSmolvmState | undefined;
+  /** `--allow-host` lookups; default `fakeResolver` (no DNS traffic). */
+  readonly resolveHost?: HostResolver | undefined;
+  /** The bound on each lookup; default smolvm's 10 s. */
+  readonly dnsTimeoutMs?: number | undefined;
 }
 
 export type GuestOutcome =
@@ -87,11 +94,13 @@ class GuestTimeout extends Error {}
 export class SmolvmModel {
   readonly machines = new Map<string, Machine>();
   readonly userland = new Userland();
-  readonly images = new ImageRegistry(() => this.userland.builtinNames());
+  readonly images = new ImageRegistry(() => this.userland.links());
   readonly hostFs: HostFs;
   readonly version: string;
   readonly generateShortId: () => string;
   readonly clock: () => number;
+  readonly resolveHost: HostResolver;
+  readonly dnsTimeoutMs: number;
   nextPid: number;
   /** The agent's per-boot upload counter in staging names. */
   uploadCounter = 0;
@@ -101,6 +110,8 @@ export class SmolvmModel {
     this.version = options.version;
     this.generateShortId = options.generateShortId;
     this.clock = options.clock;
+    this.resolveHost = options.resolveHost ?? fakeResolver;
+    this.dnsTimeoutMs = options.dnsTimeoutMs ?? DNS_TIMEOUT_MS;
     this.nextPid = options.state?.nextPid ?? 41000;
     for (const { record, files } of options.state?.machines ?? []) {
       const fs = GuestFs.import(files);
@@ -110,7 +121,7 @@ export class SmolvmModel {
   }
 
   bareRootfs(): GuestFs {
-    return alpineRootfs(this.userland.builtinNames());
+    return alpineRootfs({ links: this.userland.links(), bare: true });
   }
 
   export(): FakeSmolvmState {
@@ -123,15 +134,28 @@ export class SmolvmModel {
     };
   }
 
+  /** The machine as its programs see it: files, network, name and clock. */
+  guest(machine: Machine): GuestMachine {
+    const r = machine.record;
+    const network = planNetwork({
+      net: r.network,
+      backend: r.netBackend,
+      allowCidrs: r.allowCidrs,
+      allowHosts: r.allowHosts,
+      ports: r.ports.length,
+    });
+    // oci.rs `container_hostname`: the machine's name when it is a lowercase DNS label.
+    const hostname = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(r.name) ? r.name : 'container';
+    return { name: r.name, fs: machine.fs, network, system: { hostname, arch: guestArch() }, clock: this.clock };
+  }
+
   /**
    * Run one guest program as the machine's exec user, the way the agent does: no shell, argv as
    * given, optional timeout (the agent kills the process group), killed when `signal` fires.
    */
   async runGuest(machine: Machine, run: GuestRun): Promise<GuestOutcome> {
     const user = machine.fs.defaultUser;
-    const r = machine.record;
-    const network: GuestNetwork = r.allowHosts.length || r.allowCidrs.length || r.netBackend === 'virtio-net' ? 'virtio-net' : r.network ? 'tsi' : 'none';
-    const guest = { name: r.name, fs: machine.fs, network };
+    const guest = this.guest(machine);
     if (!this.userland.resolve(guest, { ...run, user })) return { kind: 'not-found' };
     const cwdOk = machine.fs.as(user, () => {
       try {

@@ -66,7 +66,7 @@ describe('sh -c', () => {
     );
     expect((await sh('export Z=3; sh -c \'echo $Z\'')).stdout).toBe('3\n');
     expect((await sh('cd /tmp && pwd; cd /nope')).stdout).toBe('/tmp\n');
-    expect((await sh('cd /nope')).stderr).toBe("sh: cd: can't cd to /nope: No such file or directory\n");
+    expect((await sh('cd /nope')).stderr).toBe("sh: cd: line 0: can't cd to /nope: No such file or directory\n");
   });
 
   it('reports unknown commands with 127', async () => {
@@ -97,10 +97,12 @@ describe('sh -c', () => {
     expect(r).toMatchObject({ exitCode: 4, stdout: 'scripted\n' });
   });
 
-  it('refuses what it does not model with a syntax error, not a half-run', async () => {
-    expect(await sh('echo $(id)')).toMatchObject({ exitCode: 2, stdout: '' });
-    expect(await sh('if true; then echo y; fi')).toMatchObject({ exitCode: 2, stdout: '' });
-    expect(await sh('{ echo; }')).toMatchObject({ exitCode: 2, stdout: '' });
+  it('refuses background jobs, which it does not model, with a syntax error and no half-run', async () => {
+    expect(await sh('echo a; sleep 9 & echo b')).toMatchObject({
+      exitCode: 2,
+      stdout: '',
+      stderr: 'sh: syntax error: background jobs (&) are not modelled by the fake smolvm\n',
+    });
   });
 
   it('expands globs', async () => {
@@ -139,7 +141,7 @@ describe('applets', () => {
     );
     await sh('echo hi > /p/g && chown root /p/g && chmod 4755 /p/g');
     expect((await run('stat', '-c', '%a %U:%G %s %F %A', '/p/g')).stdout).toBe('4755 root:root 3 regular file -rwsr-xr-x\n');
-    expect((await run('chown', 'nobody', '/p/g')).stderr).toBe('chown: unknown user nobody\n');
+    expect((await run('chown', 'nobody2', '/p/g')).stderr).toBe('chown: unknown user nobody2\n');
     expect((await run('stat', '-c', '%a', '/missing')).stderr).toBe("stat: can't stat '/missing': No such file or directory\n");
   });
 
@@ -162,7 +164,7 @@ describe('applets', () => {
     await sh('mkdir -p /l && touch /l/b /l/a /l/.h');
     expect((await run('ls', '/l')).stdout).toBe('a\nb\n');
     expect((await run('ls', '-a', '/l')).stdout).toBe('.\n..\n.h\na\nb\n');
-    expect((await run('ls', '-l', '/l')).stdout).toMatch(/^-rw-r--r-- +1 root +root +0 \w{3} [ \d]\d \d\d:\d\d a\n/);
+    expect((await run('ls', '-l', '/l')).stdout).toMatch(/^total 0\n-rw-r--r-- +1 root +root +0 \w{3} [ \d]\d \d\d:\d\d a\n/);
   });
 });
 
@@ -194,7 +196,7 @@ describe('tar -x', () => {
       exitCode: 1,
       stderr: "tar: can't change directory to '/nope': No such file or directory\n",
     });
-    expect((await run('tar', '-xf', '/etc/passwd')).stderr).toBe('tar: short read\n');
+    expect((await run('tar', '-xf', '/etc/alpine-release')).stderr).toBe('tar: short read\n');
     fake.guestFs('vm1').writeFileSync('/tmp/junk', new Uint8Array(1024).fill(65));
     expect((await run('tar', '-xf', '/tmp/junk')).stderr).toBe('tar: invalid tar magic\n');
   });

@@ -1,5 +1,5 @@
 /**
- * Every line the fake prints, in one place, so they read like golden fixtures.
+ * Every line the fake's smolvm prints, in one place, so they read like golden fixtures.
  * "§N" points at /work/shared/docs/smolvm-cli.md; file paths point at the smolvm v1.9.2 source
  * (`smol-machines/smolvm` at a5df5001), which is where the exact wording was copied from.
  */
@@ -61,13 +61,52 @@ export const resourceReasons = {
   zeroOverlay: configFailed('validate resources', 'overlay disk size must be greater than 0 GiB'),
 };
 
-// `src/data/storage.rs::HostMount::parse`. The malformed-spec wording is UNCONFIRMED.
+// `src/data/storage.rs::HostMount::{_parse, new, validate, ensure_unique_targets}`; the variants'
+// Display formats are `src/data/errors.rs` (`InvalidMountPath`, `MountSourceNotFound`, `Mount`).
+export const volumeMalformed = (spec: string): string =>
+  `invalid mount path: invalid format '${spec}' (expected host:guest[:ro|:rw])`;
+export const volumeSourceNotFound = (path: string): string => `mount source not found: ${path}`;
+export const volumeNotDirectory = (path: string): string =>
+  mountFailed('validate host path', `source path on host must be a directory (virtiofs limitation): ${path}`);
+export const volumeCanonicalize = (path: string, io: string): string =>
+  mountFailed('canonicalize host path', `'${path}': ${io}`);
+export const volumeProtected = (path: string): string =>
+  mountFailed('validate host path', `source path on host is a protected system path and cannot be mounted: ${path}`);
 export const volumeGuestNotAbsolute = (guest: string): string =>
   mountFailed('validate guest path', `target path on guest should be an absolute directory: ${guest}`);
-export const volumeMalformed = (spec: string): string =>
-  mountFailed('parse volume', `invalid volume spec '${spec}' (expected HOST:GUEST[:ro])`);
 export const volumeDuplicateTarget = (guest: string): string =>
   mountFailed('validate mounts', `duplicate mount target: ${guest} is specified more than once`);
+
+// `src/smolfile.rs::resolve_host_to_cidrs`, wrapped by `src/cli/machine.rs::resolve_egress_flags`
+// as `Error::config("--allow-host", e)` at create.
+export const allowHostPortSuffix = (host: string): string =>
+  `invalid hostname '${host}': port suffixes are not supported. Use the hostname only (all ports are allowed to resolved IPs).`;
+export const allowHostTimedOut = (host: string): string => `DNS resolution for '${host}' timed out after 10 seconds`;
+export const allowHostUnresolved = (host: string, io: string): string => `failed to resolve '${host}': ${io}`;
+export const allowHostNoAddresses = (host: string): string => `'${host}' resolved to no addresses`;
+export const allowHostRefused = (reason: string): string => configFailed('--allow-host', reason);
+// `src/cli/vm_common.rs::start_vm_named_with_db` re-resolves at start and only warns.
+export const allowHostStartWarning = (host: string, reason: string): string =>
+  `Warning: could not resolve '${host}' for egress policy: ${reason}\n`;
+
+// `src/network/launch.rs::validate_requested_network_backend`.
+export const portsNeedVirtio = configFailed(
+  'ports',
+  'published ports require the virtio-net backend (TSI is outbound-only); remove --net-backend tsi or set it to virtio-net',
+);
+export const egressNeedsVirtio = configFailed(
+  'egress',
+  'egress policy (--allow-cidr/--allow-host/--outbound-localhost-only) requires the virtio-net backend; ' +
+    'TSI does not enforce it. Remove --net-backend tsi or set it to virtio-net',
+);
+export const virtioNeedsNet = configFailed('--net-backend', '--net-backend virtio-net requires --net');
+
+// `src/data/network.rs::PortMapping::check_duplicates`, wrapped in `CreateCmd::run`.
+export const duplicateHostPort = (port: number): string =>
+  configFailed('validate ports', `duplicate host port ${port}: each host port can only be mapped once`);
+// `src/cli/vm_common.rs::check_port_conflicts`.
+export const hostPortInUse = (port: number, machine: string): string =>
+  configFailed('start machine', `host port ${port} is already in use by running machine '${machine}'`);
 
 // §5 local image sources the fake was not told about. Wording UNCONFIRMED (`image_source::resolve`).
 export const localImageMissing = (path: string): string =>
@@ -235,15 +274,8 @@ export function clapError(message: string, usage?: string, tip?: string): string
   return `${out}\n${CLAP_MORE_INFO}`;
 }
 
-// Busybox applet messages (bare VMs are Alpine). Each is what `busybox` prints for that failure.
-export const sh = {
-  notFound: (name: string) => `sh: ${name}: not found\n`,
-  cantCreate: (path: string, why: string) => `sh: can't create ${path}: ${why}\n`,
-  cantOpen: (path: string, why: string) => `sh: can't open '${path}': ${why}\n`,
-  syntax: (what: string) => `sh: syntax error: ${what}\n`,
-  cd: (dir: string, why: string) => `sh: cd: can't cd to ${dir}: ${why}\n`,
-};
-// busybox strerror texts (no "(os error N)" suffix inside the guest).
+// busybox strerror texts (no "(os error N)" suffix inside the guest). The guest's own messages
+// live with the applet or shell module that prints them, each citing its busybox source.
 export const GUEST_ERRNO: Record<string, string> = {
   ENOENT: 'No such file or directory',
   EACCES: 'Permission denied',
@@ -252,8 +284,9 @@ export const GUEST_ERRNO: Record<string, string> = {
   EISDIR: 'Is a directory',
   EPERM: 'Operation not permitted',
   ENOTEMPTY: 'Directory not empty',
+  EINVAL: 'Invalid argument',
+  EXDEV: 'Invalid cross-device link',
 };
-export const nonexistentDirectory = 'nonexistent directory';
 
 function rustDebug(s: string): string {
   return JSON.stringify(s);

@@ -127,6 +127,24 @@ describe('provisionCa (fake smolvm)', () => {
     expect(fake.machine('proxied-fails')).toBeUndefined();
   });
 
+  it('a failing update-ca-certificates is not hidden by the append; a failing append names itself', async () => {
+    fake.registerCommand('update-ca-certificates', () => ({ exitCode: 2, stderr: 'no bundle\n' }));
+    const plan = await planWithCa();
+    await engine.create({ name: 'ca-fails', image: 'alpine', labels: {}, network: { enabled: false, allowHosts: [], allowCidrs: [] } });
+    await engine.start('ca-fails');
+    const failed = await provisionCa(engine, 'ca-fails', plan).catch((e: unknown) => e);
+    expect((failed as Error).message).toBe(`ca: update-ca-certificates failed after installing ${GUEST_CA_PATH} (exit 2)\nno bundle`);
+    expect(fake.guestFs('ca-fails')?.existsSync(GUEST_CA_BUNDLE)).toBe(false);
+
+    const plain = createFakeSmolvm();
+    const plainEngine = new SmolvmEngine({ transport: plain });
+    await plainEngine.create({ name: 'no-dir', image: 'alpine', labels: {}, network: { enabled: false, allowHosts: [], allowCidrs: [] } });
+    await plainEngine.start('no-dir');
+    plain.asGuestRoot('no-dir', (fs) => fs.writeFileSync('/etc/ssl', 'a file where the bundle directory goes'));
+    const appended = await provisionCa(plainEngine, 'no-dir', plan).catch((e: unknown) => e);
+    expect((appended as Error).message).toMatch(new RegExp(`^ca: appending ${GUEST_CA_PATH} to ${GUEST_CA_BUNDLE} failed \\(exit 1\\)\nmkdir: can't create directory '/etc/ssl/': Not a directory$`));
+  });
+
   it('every exec carries the CA variables through env, the agent env winning; values never in argv', async () => {
     const plan = await planWithCa(join(work, 'ca.pem'), { env: { SSL_CERT_FILE: '/mine.pem' } });
     expect(bottleEnv(plan)).toEqual({
@@ -143,11 +161,14 @@ describe('provisionCa (fake smolvm)', () => {
     for (const call of fake.calls) expect(call.argv.some((a) => a.includes(`=${GUEST_CA_BUNDLE}`) || a.includes(`=${GUEST_CA_PATH}`))).toBe(false);
   });
 
-  it('provisionCa installs the CA into an existing machine, and does nothing without one', async () => {
+  it('provisionCa installs the CA into an existing machine in two engine calls, and does nothing without one', async () => {
     const plan = await planWithCa();
     await engine.create({ name: 'by-hand', image: 'alpine', labels: {}, network: { enabled: false, allowHosts: [], allowCidrs: [] } });
     await engine.start('by-hand');
+    const start = fake.calls.length;
     await provisionCa(engine, 'by-hand', plan);
+    // The upload, then one script that updates the bundle or appends to it.
+    expect(fake.calls.slice(start).map((c) => c.argv.slice(1, 3))).toEqual([['machine', 'cp'], ['machine', 'exec']]);
     expect(fake.guestFs('by-hand')?.readFileSync(GUEST_CA_PATH, 'utf8')).toBe(CA_PEM);
     const before = fake.calls.length;
     await provisionCa(engine, 'by-hand', await prepare(parseAgentSpec({ name: 'plain' }), { env }));

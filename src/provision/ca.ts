@@ -1,10 +1,10 @@
 /**
  * `provisionCa`: make the guest trust the plan's CA certificate (e.g. a TLS-intercepting egress
  * proxy's). The PEM lands at /usr/local/share/ca-certificates/claude-bottle.crt (0644, root);
- * `update-ca-certificates` then rebuilds the system bundle where the guest has it, and where it
- * has not, the CA is appended to the bundle directly. Every exec of the bottle then carries the
- * variables below through its environment (never argv), because Node reads NODE_EXTRA_CA_CERTS
- * only at process start and the others replace their tool's default store.
+ * then one script rebuilds the system bundle with `update-ca-certificates` where the guest has
+ * it, and where it has not, appends the CA to the bundle directly. Every exec of the bottle then
+ * carries the variables below through its environment (never argv), because Node reads
+ * NODE_EXTRA_CA_CERTS only at process start and the others replace their tool's default store.
  */
 import type { Engine } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
@@ -30,20 +30,32 @@ export function caEnv(plan: { readonly ca?: { readonly guestPath: string } | und
   return env;
 }
 
+/**
+ * `$1` the uploaded CA, `$2` the bundle, `$3` its directory. POSIX sh (dash, busybox): the first
+ * line of stdout names the branch taken, so a failure can say which; a failing
+ * `update-ca-certificates` fails the script rather than falling back to the append.
+ */
+export const CA_INSTALL_SCRIPT = [
+  'if command -v update-ca-certificates >/dev/null 2>&1; then',
+  '  echo update-ca-certificates',
+  '  update-ca-certificates',
+  'else',
+  '  echo append',
+  '  mkdir -p "$3" && cat "$1" >> "$2"',
+  'fi',
+].join('\n');
+
 /** Uploads and installs the plan's CA; returns its guest path, or undefined when the plan has none. */
 export async function provisionCa(engine: Engine, machine: string, plan: Plan): Promise<string | undefined> {
   if (!plan.ca) return undefined;
   const { guestPath } = plan.ca;
   await engine.upload(machine, plan.ca.hostPath, guestPath, { mode: 0o644, uid: 0, gid: 0 });
-  const probe = await engine.exec(machine, ['sh', '-c', 'command -v update-ca-certificates'], AS_ROOT);
-  if (probe.exitCode === 0) {
-    const updated = await engine.exec(machine, ['update-ca-certificates'], AS_ROOT);
-    if (updated.exitCode !== 0) throw new ProvisionError(`ca: update-ca-certificates failed after installing ${guestPath}`, updated);
-  } else {
-    // No CA tooling (busybox, distroless-like guests): the bundle is ours to extend.
-    const bundleDir = GUEST_CA_BUNDLE.slice(0, GUEST_CA_BUNDLE.lastIndexOf('/'));
-    const appended = await engine.exec(machine, ['sh', '-c', 'mkdir -p "$3" && cat "$1" >> "$2"', 'sh', guestPath, GUEST_CA_BUNDLE, bundleDir], AS_ROOT);
-    if (appended.exitCode !== 0) throw new ProvisionError(`ca: appending ${guestPath} to ${GUEST_CA_BUNDLE} failed`, appended);
+  const bundleDir = GUEST_CA_BUNDLE.slice(0, GUEST_CA_BUNDLE.lastIndexOf('/'));
+  const result = await engine.exec(machine, ['sh', '-c', CA_INSTALL_SCRIPT, 'sh', guestPath, GUEST_CA_BUNDLE, bundleDir], AS_ROOT);
+  if (result.exitCode !== 0) {
+    // No CA tooling (busybox, distroless-like guests): the bundle was ours to extend.
+    if (result.stdout.split('\n', 1)[0] === 'append') throw new ProvisionError(`ca: appending ${guestPath} to ${GUEST_CA_BUNDLE} failed`, result);
+    throw new ProvisionError(`ca: update-ca-certificates failed after installing ${guestPath}`, result);
   }
   return guestPath;
 }

@@ -54,20 +54,32 @@ export class Sink {
 }
 
 /**
- * A stdin that the first reader drains: `sh -c 'mkdir -p d && tar -x -C d'` must hand the
- * archive to `tar`, not to `mkdir`, so only programs that read stdin consume it.
+ * A stdin shared by the programs a shell runs: `sh -c 'mkdir -p d && tar -x -C d'` must hand
+ * the archive to `tar`, not to `mkdir`, so only programs that read it consume it; `read` takes
+ * one line and leaves the rest for the next reader.
  */
 export class StdinRef {
-  #data: Uint8Array | undefined;
+  #data: Uint8Array;
 
   constructor(data: Uint8Array) {
     this.#data = data;
   }
 
+  /** Everything not yet read. */
   take(): Uint8Array {
-    const data = this.#data ?? new Uint8Array();
-    this.#data = undefined;
+    const data = this.#data;
+    this.#data = new Uint8Array();
     return data;
+  }
+
+  /** One line without its newline, or `null` at end of input; `eof` tells whether it ended unterminated. */
+  line(): { text: string; eof: boolean } | null {
+    if (this.#data.length === 0) return null;
+    const nl = this.#data.indexOf(10);
+    const end = nl === -1 ? this.#data.length : nl;
+    const text = toText(this.#data.subarray(0, end));
+    this.#data = nl === -1 ? new Uint8Array() : this.#data.subarray(nl + 1);
+    return { text, eof: nl === -1 };
   }
 }
 
@@ -79,6 +91,13 @@ export class StdinRef {
  * only ever connects to the host's own loopback; any other destination is refused.
  */
 export type GuestNetwork = 'none' | 'tsi' | 'virtio-net';
+
+/** What `uname` and `hostname` report. */
+export interface GuestSystem {
+  readonly hostname: string;
+  /** `uname -m`: the guest matches the host's architecture (§7). */
+  readonly arch: 'aarch64' | 'x86_64';
+}
 
 export interface GuestProcess {
   readonly argv: readonly string[];
@@ -95,10 +114,15 @@ export interface GuestProcess {
   readonly signal: AbortSignal;
   readonly machineName: string;
   readonly network: GuestNetwork;
+  readonly system: GuestSystem;
+  /** The guest clock, milliseconds since the epoch. */
+  clock(): number;
   /** Run another program by argv[0]; `null` when there is no such program. */
   spawn(child: ChildSpec): Promise<number | null>;
-  /** Where a program name resolves (`command -v`). */
-  which(name: string): string | undefined;
+  /** Where a program name resolves on `path` (default: this process's PATH), first match. */
+  which(name: string, path?: string): string | undefined;
+  /** Every match, in PATH order (`which -a`). */
+  whichAll(name: string, path?: string): string[];
 }
 
 export interface ChildSpec {

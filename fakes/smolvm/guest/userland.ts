@@ -1,28 +1,43 @@
-/** Program lookup for one fake: test-registered commands first, then `sh` and the applets. */
+/**
+ * Program lookup for one fake, as the kernel and `execvp` would do it over the guest's files:
+ * test-registered commands first (they live in /usr/local/bin), then PATH. A file that resolves
+ * to /bin/busybox runs the applet its name says (`busybox NAME` runs NAME); an executable `#!`
+ * script runs its interpreter; anything else is not found.
+ */
 import { posix } from 'node:path';
 import type { GuestFs, GuestUser } from '../guest-fs.ts';
-import { APPLETS } from './applets.ts';
-import type { GuestNetwork } from './process.ts';
+import { APPLETS, program as appletProgram, type BinDir } from './applets/index.ts';
 import {
   handlerProgram,
   type ChildSpec,
   type GuestCommandHandler,
+  type GuestNetwork,
   type GuestProcess,
   type GuestProgram,
+  type GuestSystem,
 } from './process.ts';
-import { shProgram } from './shell.ts';
+
+/** ash, loaded the first time a shell runs. */
+const shProgram: GuestProgram = async (p) => (await import('./shell/index.ts')).shProgram(p);
 
 export interface GuestMachine {
   readonly name: string;
   readonly fs: GuestFs;
   /** What the guest's sockets reach (see GuestNetwork). */
   readonly network?: GuestNetwork;
+  readonly system: GuestSystem;
+  readonly clock: () => number;
 }
 
 export interface LaunchSpec extends ChildSpec {
   readonly user: GuestUser;
   readonly signal: AbortSignal;
 }
+
+/** musl's `execvp` default when PATH is unset. */
+const DEFAULT_PATH = '/usr/local/bin:/bin:/usr/bin';
+const BUSYBOX = '/bin/busybox';
+const REGISTERED_DIR = '/usr/local/bin';
 
 export class Userland {
   readonly #handlers = new Map<string, GuestProgram>();
@@ -31,45 +46,96 @@ export class Userland {
     this.#handlers.set(name, handlerProgram(handler));
   }
 
-  /** Names the bare rootfs links into /bin. */
-  builtinNames(): string[] {
-    return ['sh', ...Object.keys(APPLETS)];
+  /** The busybox links a rootfs gets: every applet, in the directory busybox installs it to. */
+  links(): Array<readonly [string, BinDir]> {
+    return Object.entries(APPLETS).map(([name, entry]) => [name, entry.dir] as const);
   }
 
-  /** Programs are found by basename: `/bin/sh` and `sh` are the same program. */
-  program(argv0: string): GuestProgram | undefined {
-    const name = posix.basename(argv0);
-    if (argv0 === '' || name === '') return undefined;
-    return this.#handlers.get(name) ?? (name === 'sh' || name === 'ash' ? shProgram : APPLETS[name]);
+  /** The program a busybox link named `name` runs, if busybox has such an applet here. */
+  applet(name: string): GuestProgram | undefined {
+    if (name === 'sh' || name === 'ash') return shProgram;
+    const entry = APPLETS[name];
+    return entry ? async (p) => appletProgram(await entry.load())(p) : undefined;
   }
 
-  which(name: string): string | undefined {
-    if (name.includes('/')) return this.program(name) ? name : undefined;
-    if (this.#handlers.has(name)) return `/usr/local/bin/${name}`;
-    return this.program(name) ? `/bin/${name}` : undefined;
+  /** Every path `name` resolves to on `path`, in order (registered commands sit in /usr/local/bin). */
+  whichAll(machine: GuestMachine, user: GuestUser, name: string, path: string | undefined, cwd = '/'): string[] {
+    if (name === '') return [];
+    if (name.includes('/')) return this.#resolveFile(machine, user, posix.resolve(cwd, name), []) ? [name] : [];
+    const found: string[] = [];
+    for (const dir of (path ?? DEFAULT_PATH).split(':')) {
+      const full = posix.join(dir || '.', name);
+      if ((dir === REGISTERED_DIR && this.#handlers.has(name)) || this.#resolveFile(machine, user, posix.resolve(cwd, full), [])) {
+        if (!found.includes(full)) found.push(full);
+      }
+    }
+    if (this.#handlers.has(name) && !found.includes(`${REGISTERED_DIR}/${name}`)) found.unshift(`${REGISTERED_DIR}/${name}`);
+    return found;
   }
 
-  /**
-   * What argv[0] runs: a built-in or registered program by basename, else an executable `#!`
-   * script in the guest fs (by path, or searched on `PATH`), run by its interpreter as the kernel would.
-   */
+  /** What argv[0] runs, with the argv it runs with (a script gets its interpreter prepended). */
   resolve(
     machine: GuestMachine,
     spec: Pick<LaunchSpec, 'argv' | 'env' | 'cwd' | 'user'>,
   ): { program: GuestProgram; argv: readonly string[] } | undefined {
     const argv0 = spec.argv[0] ?? '';
-    const builtin = this.program(argv0);
-    if (builtin) return { program: builtin, argv: spec.argv };
+    const registered = this.#handlers.get(posix.basename(argv0));
+    if (registered) return { program: registered, argv: spec.argv };
     if (argv0 === '') return undefined;
-    const dirs = argv0.includes('/') ? [''] : (spec.env.PATH ?? '').split(':').filter(Boolean);
-    for (const dir of dirs) {
-      const path = posix.resolve(spec.cwd, dir, argv0);
-      const interpreter = machine.fs.as(spec.user, () => shebang(machine.fs, path));
-      const program = interpreter !== undefined ? this.program(interpreter) : undefined;
-      if (interpreter !== undefined && program) return { program, argv: [interpreter, path, ...spec.argv.slice(1)] };
+    const paths = argv0.includes('/')
+      ? [posix.resolve(spec.cwd, argv0)]
+      : (spec.env.PATH ?? DEFAULT_PATH).split(':').map((dir) => posix.resolve(spec.cwd, dir || '.', argv0));
+    for (const path of paths) {
+      const found = this.#resolveFile(machine, spec.user, path, spec.argv);
+      if (found) return found;
     }
     return undefined;
   }
+
+  #resolveFile(
+    machine: GuestMachine,
+    user: GuestUser,
+    path: string,
+    argv: readonly string[],
+  ): { program: GuestProgram; argv: readonly string[] } | undefined {
+    const vol = machine.fs.vol;
+    return machine.fs.as(user, () => {
+      let real: string;
+      try {
+        real = String(vol.realpathSync(path));
+        const st = vol.statSync(real);
+        if (!st.isFile() || (Number(st.mode) & 0o111) === 0) return undefined;
+      } catch {
+        return undefined;
+      }
+      if (real === BUSYBOX) {
+        // A multi-call binary: the link's name picks the applet; `busybox NAME ARGS` runs NAME.
+        const name = posix.basename(path);
+        if (name === 'busybox') return { program: this.#busybox, argv };
+        const program = this.applet(name);
+        return program ? { program, argv } : undefined;
+      }
+      const interpreter = shebang(machine.fs, real);
+      if (interpreter === undefined) return undefined;
+      const found = this.#resolveFile(machine, user, interpreter, [interpreter, path, ...argv.slice(1)]);
+      return found;
+    });
+  }
+
+  /** `busybox [FUNCTION [ARGS]...]` (libbb/appletlib.c `busybox_main`). */
+  readonly #busybox: GuestProgram = (p) => {
+    const name = p.argv[1];
+    if (name === undefined) {
+      p.stdout.write(`BusyBox v1.36.1 multi-call binary.\n\nUsage: busybox [function [arguments]...]\n\nCurrently defined functions:\n\t${Object.keys(APPLETS).sort().join(', ')}\n`);
+      return 0;
+    }
+    const program = this.applet(name);
+    if (!program) {
+      p.stderr.write(`${name}: applet not found\n`);
+      return 127;
+    }
+    return program(Object.assign(Object.create(p) as GuestProcess, { argv: p.argv.slice(1) }));
+  };
 
   /** Start a program; `null` when argv[0] names nothing (the caller decides how that reads). */
   async launch(machine: GuestMachine, spec: LaunchSpec): Promise<number | null> {
@@ -93,18 +159,19 @@ export class Userland {
       signal: spec.signal,
       machineName: machine.name,
       network: machine.network ?? 'none',
+      system: machine.system,
+      clock: machine.clock,
       spawn: (child) => this.launch(machine, { ...child, user: spec.user, signal: spec.signal }),
-      which: (name) => this.which(name),
+      which: (name, path = spec.env.PATH) => this.whichAll(machine, spec.user, name, path, spec.cwd)[0],
+      whichAll: (name, path = spec.env.PATH) => this.whichAll(machine, spec.user, name, path, spec.cwd),
     };
     return program(process);
   }
 }
 
-/** The interpreter of an executable regular file starting with `#!`, read as `user`; else undefined. */
+/** The interpreter of a file starting with `#!`, read as the acting user; else undefined. */
 function shebang(fs: GuestFs, path: string): string | undefined {
   try {
-    const stat = fs.vol.statSync(path);
-    if (!stat.isFile() || (Number(stat.mode) & 0o111) === 0) return undefined;
     const firstLine = String(fs.vol.readFileSync(path, 'utf8')).split('\n', 1)[0] ?? '';
     return /^#!\s*(\S+)/.exec(firstLine)?.[1];
   } catch {

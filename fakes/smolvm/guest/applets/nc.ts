@@ -5,40 +5,37 @@
  * refused here, so no test can send traffic off the machine through the fake.
  */
 import { connect } from 'node:net';
-import type { GuestProgram } from './process.ts';
+import { complain, UsageFailure, type Applet, type AppletProcess } from './applet.ts';
+import { getopt } from './getopt.ts';
 
 const HOST_ALIASES: Readonly<Record<'tsi' | 'virtio-net', ReadonlySet<string>>> = {
   tsi: new Set(['127.0.0.1', 'localhost']),
   'virtio-net': new Set(['host.smolvm.internal', '100.96.0.1']),
 };
 
-export const nc: GuestProgram = async (p) => {
-  let zeroIo = false;
-  let waitS = 5;
-  const operands: string[] = [];
-  const args = p.argv.slice(1);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '-z') zeroIo = true;
-    else if (a === '-w') waitS = Number(args[++i]);
-    else if (/^-w\d+$/.test(a)) waitS = Number(a.slice(2));
-    else if (a.startsWith('-') && a !== '-') {
-      p.stderr.write(`nc: unrecognized option '${a}'\n`);
-      return 1;
-    } else operands.push(a);
-  }
-  const [host, portText] = operands;
+export const nc: Applet = {
+  source: 'networking/nc.c',
+  usage: '[-iN] [-wN] [-l] [-p PORT] [-f FILE|IPADDR PORT] [-e PROG]',
+  summary: 'Open a pipe to IP:PORT or FILE',
+  main: (p) => connectTo(p),
+};
+
+async function connectTo(p: AppletProcess): Promise<number> {
+  // -z only probes; -w bounds the connect and the wait for the peer.
+  const o = getopt(p, p.argv.slice(1), { short: 'zw:i:lp:f:e:nuvq:s:', unmodelled: 'ilpfeuqs' });
+  const zeroIo = o.has('z');
+  const waitS = Number(o.value('w') ?? 5);
+  const [host, portText, extra] = o.operands;
   const port = Number(portText);
-  if (host === undefined || !Number.isInteger(port) || port < 1 || port > 65535 || !Number.isFinite(waitS)) {
-    p.stderr.write('BusyBox v1.36.1 multi-call binary.\n\nUsage: nc [OPTIONS] HOST PORT\n');
-    return 1;
+  if (host === undefined || extra !== undefined || !Number.isInteger(port) || port < 1 || port > 65535 || !Number.isFinite(waitS)) {
+    throw new UsageFailure();
   }
   if (p.network === 'none') {
-    p.stderr.write(`nc: can't connect to remote host (${host}): Network unreachable\n`);
+    complain(p, `can't connect to remote host (${host}): Network unreachable`);
     return 1;
   }
   if (!HOST_ALIASES[p.network].has(host)) {
-    p.stderr.write(`nc: bad address '${host}'\n`);
+    complain(p, `bad address '${host}'`);
     return 1;
   }
   const input = zeroIo ? new Uint8Array() : p.stdin;
@@ -72,4 +69,4 @@ export const nc: GuestProgram = async (p) => {
       finish(1, `nc: can't connect to remote host (${host}): ${why}\n`);
     });
   });
-};
+}
