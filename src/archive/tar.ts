@@ -1,12 +1,12 @@
 /**
- * Tar archives: skills travel as one archive (one upload, one exec), docker uploads use one to
- * set mode and owner explicitly, and the fake's `tar -x` reads them back.
+ * Tar archives: skills travel as one archive (one upload, one exec), and docker uploads use one to
+ * set mode and owner explicitly. (The fake smolvm's `tar` reads them with its own reader, after
+ * busybox's, so the two can disagree the way real tools would.)
  *
  * The codec is `tar` (node-tar, the one npm itself uses): maintained, written in TypeScript with
  * its types, ESM. `modern-tar` and `tar-stream` were the candidates named first, but both offer
  * only asynchronous (stream or Promise) APIs, and `packTar`/`unpackTar` are synchronous and are
- * called synchronously outside this module (docker's one-file upload, the fake's `tar` applet,
- * the test image's stage tar). node-tar's `Header` and `Pax` encode and its `Parser` decodes
+ * called synchronously outside this module (docker's one-file upload, the test image's stage tar). node-tar's `Header` and `Pax` encode and its `Parser` decodes
  * synchronously; it writes POSIX ustar, with a pax extended header only where ustar cannot hold
  * a value (a path over 255 bytes, an id over 2097151), which docker cp and busybox tar read.
  * What stays ours: only files and directories, exact modes and owners, and the path rules.
