@@ -217,7 +217,7 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
     steps.push({
       name: 'provision-supervise',
       run: async () => {
-        mcpConfigPath = await provisionPlannedSupervise(engine, name, plan, toGuest('supervise') as string, planned.credentials.supervise);
+        mcpConfigPath = await provisionPlannedSupervise(engine, name, plan, toGuest('supervise') as string, planned.credentials.supervise, runDir);
       },
     });
   }
