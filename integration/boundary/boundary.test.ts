@@ -239,4 +239,19 @@ describe('a bottle on Docker is a boundary', () => {
     await target.bottle.remove();
     expect(await listed()).not.toContain(chain);
   });
+
+  it("a network removed behind claude-bottle's back (a neighbour's prune) still has its firewall chain removed by remove()", async (ctx) => {
+    gate(ctx);
+    if (docker.engine !== 'ready') return;
+    const plan = await prepare(parseAgentSpec({ name: `bc-${run}`, image: docker.image, supervise: {} }), { env: { HOME: join(dir, 'home'), CLAUDE_BOTTLE_STATE_DIR: join(dir, 'state-c') } });
+    const bottle = await launch(plan, { engine });
+    const chain = chainName(bottle.launchId ?? '');
+    const raw = createExecaTransport();
+    expect((await raw.run(['iptables', '-w', '-S'])).stdout).toContain(`-N ${chain}`);
+    // What another tool does: the container, then the network, by plain docker commands.
+    expect((await raw.run(['docker', 'rm', '-f', bottle.name])).exitCode).toBe(0);
+    expect((await raw.run(['docker', 'network', 'rm', bottle.network ?? ''])).exitCode).toBe(0);
+    await bottle.remove();
+    expect((await raw.run(['iptables', '-w', '-S'])).stdout).not.toContain(chain);
+  });
 });

@@ -163,6 +163,8 @@ export class Bottle implements AsyncDisposable {
     this.#removed = true;
     await this.#onRemove?.();
     if (this.network !== undefined) await removeOwnedNetwork(this.engine, this.network, this.#owner);
+    // Someone may have removed the network behind our back (a neighbour's prune): its rules still go.
+    if (this.network !== undefined && this.launchId !== undefined) await this.engine.removeRouteLeftovers?.(this.launchId);
   }
 
   /** What `remove()` found: `foreign` when a machine of this name exists but is not this bottle. */

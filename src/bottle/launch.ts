@@ -154,7 +154,13 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
       async run() {
         const made = await hostRoute(name, { egress: plan.egress !== undefined, labels });
         route = made;
-        return made.network !== undefined ? () => removeOwnedNetwork(engine, made.network as string, owner) : undefined;
+        return made.network !== undefined
+          ? async () => {
+              await removeOwnedNetwork(engine, made.network as string, owner);
+              // Also when the network was removed behind our back: the route's own rules go with it.
+              await engine.removeRouteLeftovers?.(launchId);
+            }
+          : undefined;
       },
     });
     steps.push({

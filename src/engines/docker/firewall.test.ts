@@ -16,7 +16,7 @@ const LISTED = [
   '-N CB-0123456789abcdef',
   '-N DOCKER',
   '-A INPUT -i br-f6c585070c07 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
-  '-A INPUT -d 172.27.0.1/32 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
+  '-A INPUT -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment "claude-bottle.launch=0123456789abcdef" -j CB-0123456789abcdef',
   '-A INPUT -i eth0 -j ACCEPT',
   '-A CB-0123456789abcdef -i lo -m comment --comment claude-bottle.launch=0123456789abcdef -j RETURN',
   '-A CB-0123456789abcdef -d 172.27.0.1/32 -i br-f6c585070c07 -p tcp -m tcp --dport 41000 -m comment --comment claude-bottle.launch=0123456789abcdef -j ACCEPT',
@@ -53,14 +53,13 @@ function scripted(answer: (argv: readonly string[]) => Partial<CommandResult> | 
 }
 
 describe('the per-bottle firewall: rules', () => {
-  it('install: a deny-all chain named after the launch, jumped to for the bridge and for the gateway; loopback returns', () => {
+  it('install: a deny-all chain named after the launch, jumped to for the bridge; loopback returns', () => {
     expect(installScript(ROUTE)).toBe(
       [
         '*filter',
         ':CB-0123456789abcdef - [0:0]',
         '-A CB-0123456789abcdef -i lo -m comment --comment claude-bottle.launch=0123456789abcdef -j RETURN',
         '-A CB-0123456789abcdef -m comment --comment claude-bottle.launch=0123456789abcdef -j REJECT',
-        '-I INPUT 1 -d 172.27.0.1/32 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
         '-I INPUT 1 -i br-f6c585070c07 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
         'COMMIT',
         '',
@@ -68,7 +67,7 @@ describe('the per-bottle firewall: rules', () => {
     );
   });
 
-  it('allow: the chain swapped, in one transaction, for exactly the daemon ports from the bridge to the gateway', () => {
+  it('allow: the chain swapped, in one transaction, for exactly the daemon ports from the bridge; those ports closed to every other interface', () => {
     const script = allowScript(ROUTE, [41000, 41001, 41000]);
     expect(script.split('\n')).toEqual([
       '*filter',
@@ -77,6 +76,8 @@ describe('the per-bottle firewall: rules', () => {
       '-A CB-0123456789abcdef -i br-f6c585070c07 -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment claude-bottle.launch=0123456789abcdef -j ACCEPT',
       '-A CB-0123456789abcdef -i br-f6c585070c07 -d 172.27.0.1/32 -p tcp -m tcp --dport 41001 -m comment --comment claude-bottle.launch=0123456789abcdef -j ACCEPT',
       '-A CB-0123456789abcdef -m comment --comment claude-bottle.launch=0123456789abcdef -j REJECT',
+      '-I INPUT 1 -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
+      '-I INPUT 1 -d 172.27.0.1/32 -p tcp -m tcp --dport 41001 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
       'COMMIT',
       '',
     ]);
@@ -89,7 +90,7 @@ describe('the per-bottle firewall: rules', () => {
     expect(removeScript(LISTED, LAUNCH)?.split('\n')).toEqual([
       '*filter',
       '-D INPUT -i br-f6c585070c07 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
-      '-D INPUT -d 172.27.0.1/32 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
+      '-D INPUT -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment "claude-bottle.launch=0123456789abcdef" -j CB-0123456789abcdef',
       '-F CB-0123456789abcdef',
       '-X CB-0123456789abcdef',
       'COMMIT',

@@ -6,11 +6,15 @@
  * there. One chain per launch, `CB-<launch id>`, every rule tagged with a comment carrying the
  * launch id, jumped to from INPUT:
  *
- *   -I INPUT -i <bridge>  -j CB-…   everything the bottle sends to the host
- *   -I INPUT -d <gateway> -j CB-…   everything anyone sends to the bottle's gateway address
+ *   -I INPUT -i <bridge> -j CB-…                        everything the bottle sends to the host
+ *   -I INPUT -d <gateway> -p tcp --dport <port> -j CB-… anything sent to a daemon's port (one per daemon)
  *   CB-…: -i lo -j RETURN           the host's own processes (the launcher, its probes)
- *         -i <bridge> -d <gateway> -p tcp --dport <daemon port> -j ACCEPT   (one per daemon, once allowed)
+ *         -i <bridge> -d <gateway> -p tcp --dport <daemon port> -j ACCEPT   (one per daemon)
  *         -j REJECT                 the rest
+ *
+ * Every jump names something of this launch only (its bridge, its daemons' ports), so rules
+ * left behind by a network removed behind claude-bottle's back never catch another network that
+ * later reuses the subnet, beyond those few ports.
  *
  * `install` (deny all) runs before the daemons bind; `allow` opens exactly their ports before
  * the machine is created; `remove` takes the chain away with the network. Each change is one
@@ -97,17 +101,28 @@ export function installScript(route: BridgeRoute): string {
     '*filter',
     `:${chain} - [0:0]`,
     ...chainRules(route, []),
-    `-I INPUT 1 -d ${route.gateway}/32 ${tag} -j ${chain}`,
     `-I INPUT 1 -i ${route.bridge} ${tag} -j ${chain}`,
     'COMMIT',
     '',
   ].join('\n');
 }
 
-/** The restore input that swaps the chain's rules for `ports` in one transaction. */
+/**
+ * The restore input that, in one transaction, swaps the chain's rules for `ports` and sends
+ * anything addressed to those ports on the gateway, from any interface, through the chain.
+ * Called once per route, once the daemons listen.
+ */
 export function allowScript(route: BridgeRoute, ports: readonly number[]): string {
   const chain = chainName(route.launchId);
-  return ['*filter', `-F ${chain}`, ...chainRules(route, ports), 'COMMIT', ''].join('\n');
+  const tag = `-m comment --comment ${RULE_TAG}=${route.launchId}`;
+  return [
+    '*filter',
+    `-F ${chain}`,
+    ...chainRules(route, ports),
+    ...[...new Set(ports)].map((port) => `-I INPUT 1 -d ${route.gateway}/32 -p tcp -m tcp --dport ${port} ${tag} -j ${chain}`),
+    'COMMIT',
+    '',
+  ].join('\n');
 }
 
 /** From `iptables -S` output: the restore input deleting this launch's jumps and chain, or undefined when it has none. */
