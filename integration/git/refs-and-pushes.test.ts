@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pkt, FLUSH } from './pktline.ts';
-import { type GitGate, startGitGate } from './server.ts';
+import { pkt, FLUSH } from '../../src/daemons/gitgate/pktline.ts';
+import { type GitGate, startGitGate } from '../../src/daemons/gitgate/server.ts';
 
 const run = promisify(execFile);
 const PREFIX = 'bottle/t/';
