@@ -156,9 +156,12 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
         route = made;
         return made.network !== undefined
           ? async () => {
-              await removeOwnedNetwork(engine, made.network as string, owner);
-              // Also when the network was removed behind our back: the route's own rules go with it.
-              await engine.removeRouteLeftovers?.(launchId);
+              try {
+                await removeOwnedNetwork(engine, made.network as string, owner);
+              } finally {
+                // Also when the network was removed behind our back, or its removal failed half-way.
+                await engine.removeRouteLeftovers?.(launchId);
+              }
             }
           : undefined;
       },

@@ -126,6 +126,8 @@ export class DockerEngine implements Engine {
       return { bindHost: gateway, guestHost: gateway, network: name, allow: (ports) => firewall.allow(rules, ports) };
     } catch (error) {
       await this.removeNetwork(id).catch(() => undefined);
+      // Its rules too, even when removing the network failed half-way.
+      await firewall?.remove(launchId).catch(() => undefined);
       throw error;
     }
   }
