@@ -144,13 +144,16 @@ describe('a bottle with ca, egress, git and supervise, on Docker', () => {
     expect(await sh('stat -c "%a %u %g" "$1"', mcpPath)).toBe(`600 ${plan.agent.user.uid} ${plan.agent.user.gid}\n`);
     const supervise = daemons.find((d) => d.name === 'supervise');
     const mcpUrl = `http://${guestHost}:${supervise?.port}/mcp`;
-    expect(JSON.parse(await sh('cat "$1"', mcpPath))).toEqual({ mcpServers: { supervisor: { type: 'http', url: mcpUrl } } });
+    expect(JSON.parse(await sh('cat "$1"', mcpPath))).toEqual({ mcpServers: { supervisor: { type: 'http', url: mcpUrl, headers: { Authorization: expect.stringMatching(/^Bearer [A-Za-z0-9_-]{43}$/) } } } });
     expect(bottle.claudeArgv()).toEqual(['claude', '--append-system-prompt-file', plan.prompt.guestPath, '--mcp-config', mcpPath, '--strict-mcp-config']);
+    // The header comes from the 0600 config, through the guest's shell: never argv.
     const listed = await sh(
-      `curl -sS -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' --data "$2" "$1"`,
-      mcpUrl,
+      `node -e 'const c=require(process.argv[1]).mcpServers.supervisor;fetch(c.url,{method:"POST",headers:{...c.headers,"content-type":"application/json",accept:"application/json, text/event-stream"},body:process.argv[2]}).then(r=>r.text()).then(t=>console.log(t))' "$1" "$2"`,
+      mcpPath,
       JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     );
+    const anonymous = await sh(`curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' --data '{}' "$1"`, mcpUrl);
+    expect(anonymous).toBe('401');
     expect((JSON.parse(listed) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name)).toEqual(['report_progress', 'request_review']);
 
     // remove(): the machine, then every daemon (refused while the network still exists), then the network.

@@ -100,9 +100,23 @@ describe('a bundle reached from a docker guest on an --internal network', () => 
       // The agent's side of supervise: one MCP tool call over HTTP from the guest.
       const mcpUrl = bundle.get('supervise')!.url;
       const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'report_progress', arguments: { summary: `from ${machine}` } } });
-      const call = await engine.exec(machine, ['wget', '-q', '-O', '-', '--header', 'content-type: application/json', '--post-data', body, mcpUrl], { timeoutMs: 30_000 });
+      // The credential travels in the exec's environment; the guest's shell puts it in the header, never in docker's argv.
+      const call = await engine.exec(
+        machine,
+        // busybox wget adds its own form Content-Type, which the SDK refuses: speak HTTP/1.0 through nc.
+        [
+          'sh',
+          '-c',
+          'printf "POST /mcp HTTP/1.0\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: %s\r\n\r\n%s" "$2" "$TOKEN" "${#1}" "$1" | nc -w 5 "$2" "$3" | sed "1,/^\r*$/d"',
+          'sh',
+          body,
+          new URL(mcpUrl).hostname,
+          new URL(mcpUrl).port,
+        ],
+        { timeoutMs: 30_000, env: { TOKEN: supervise.token } },
+      );
       expect(call.exitCode, call.stderr).toBe(0);
-      expect(JSON.parse(call.stdout)).toMatchObject({ id: 1, result: { isError: false } });
+      expect(JSON.parse(call.stdout)).toMatchObject({ id: 1, result: { content: [{ type: 'text', text: 'Progress recorded.' }] } });
       expect(supervise.calls).toEqual([{ tool: 'report_progress', arguments: { summary: `from ${machine}` }, at: expect.any(Date) }]);
 
       // The egress path: the proxy env sends the guest's wget through pipelock; only allowed hosts pass.

@@ -162,7 +162,13 @@ export class Bottle implements AsyncDisposable {
     this.removeOutcome = await removeOwnedMachine(this.engine, this.name, this.#owner);
     this.#removed = true;
     await this.#onRemove?.();
-    if (this.network !== undefined) await removeOwnedNetwork(this.engine, this.network, this.#owner);
+    if (this.network === undefined) return;
+    try {
+      await removeOwnedNetwork(this.engine, this.network, this.#owner);
+    } finally {
+      // Also when someone removed the network behind our back (a neighbour's prune), or its removal failed half-way.
+      if (this.launchId !== undefined) await this.engine.removeRouteLeftovers?.(this.launchId);
+    }
   }
 
   /** What `remove()` found: `foreign` when a machine of this name exists but is not this bottle. */

@@ -32,9 +32,10 @@ export type LaunchStep =
   | 'provision-git'
   | 'provision-supervise';
 
-/** A git gate serving `plan.git` (see `startGitGate`): its URL must be reachable from the guest. */
+/** A git gate serving `plan.git` (see `startGitGate`): its URL must be reachable from the guest; `token` is its credential. */
 export interface GitGateEndpoint {
   readonly url: string;
+  readonly token?: string;
 }
 
 /** Says which step failed; `cause` keeps the original (e.g. a SmolvmError with argv and stderr). */
@@ -153,7 +154,16 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
       async run() {
         const made = await hostRoute(name, { egress: plan.egress !== undefined, labels });
         route = made;
-        return made.network !== undefined ? () => removeOwnedNetwork(engine, made.network as string, owner) : undefined;
+        return made.network !== undefined
+          ? async () => {
+              try {
+                await removeOwnedNetwork(engine, made.network as string, owner);
+              } finally {
+                // Also when the network was removed behind our back, or its removal failed half-way.
+                await engine.removeRouteLeftovers?.(launchId);
+              }
+            }
+          : undefined;
       },
     });
     steps.push({
@@ -165,6 +175,13 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
         };
         try {
           const started = await startBundle(planned.specs, { host: (route as HostRoute).bindHost });
+          try {
+            // The route lets the guest reach exactly these ports, before the machine exists.
+            await (route as HostRoute).allow?.(started.daemons.map((d) => d.port));
+          } catch (error) {
+            await started.stop().catch(() => undefined);
+            throw error;
+          }
           bundle = started;
           return async () => {
             await started.stop();
@@ -198,9 +215,10 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
     steps.push({
       name: 'provision-git',
       run: async () => {
-        const url = gitGate ? (typeof gitGate === 'function' ? await gitGate(plan, name) : gitGate).url : toGuest('git-gate');
+        const given = gitGate ? (typeof gitGate === 'function' ? await gitGate(plan, name) : gitGate) : undefined;
+        const url = given ? given.url : toGuest('git-gate');
         if (url === undefined) throw new ProvisionError('git: no gate is serving the repository');
-        await provisionGit(engine, name, plan, url);
+        await provisionGit(engine, name, plan, url, given ? given.token : planned.credentials['git-gate']);
       },
     });
   }
@@ -208,7 +226,7 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
     steps.push({
       name: 'provision-supervise',
       run: async () => {
-        mcpConfigPath = await provisionPlannedSupervise(engine, name, plan, toGuest('supervise') as string);
+        mcpConfigPath = await provisionPlannedSupervise(engine, name, plan, toGuest('supervise') as string, planned.credentials.supervise, runDir);
       },
     });
   }

@@ -4,18 +4,40 @@ import { pipelockDaemon } from '../daemons/pipelock/daemon.ts';
 import type { Plan } from '../plan/plan.ts';
 import { type SuperviseCall, superviseDaemon } from '../daemons/supervise/server.ts';
 import type { DaemonSpec } from '../daemon/daemon.ts';
+import { newCredential } from '../daemon/auth.ts';
+
+/**
+ * The bottle's credentials, one per authenticating daemon, made when its bundle is planned. They
+ * reach the guest only as 0600 files (git's config include, the MCP config), never argv or logs.
+ * The egress proxy has none: on Docker the per-bottle firewall lets only this bottle reach it.
+ */
+export interface BundleCredentials {
+  readonly 'git-gate'?: string;
+  readonly supervise?: string;
+}
 
 export interface PlannedBundle {
   /** In `plan.daemons` order: the proxy first. */
   readonly specs: DaemonSpec[];
-  /** What the supervise server recorded, when it is planned. */
+  /** What the supervise server recorded (the latest calls), when it is planned. */
   readonly superviseCalls?: readonly SuperviseCall[];
+  readonly credentials: BundleCredentials;
+}
+
+/**
+ * The git plan's served refs, once the agent file can name them (`git.serveRefs`); until then
+ * the gate's default (all branches and tags).
+ */
+function servedRefsOf(git: NonNullable<Plan['git']>): readonly string[] | undefined {
+  const refs = (git as { readonly serveRefs?: unknown }).serveRefs;
+  return Array.isArray(refs) && refs.every((r) => typeof r === 'string') ? (refs as string[]) : undefined;
 }
 
 /** The daemons a plan calls for, ready for `startBundle`; their host files go under `runDir` (the bottle's own). */
 export function bundleFor(plan: Plan, runDir: string): PlannedBundle {
   const specs: DaemonSpec[] = [];
   let superviseCalls: readonly SuperviseCall[] | undefined;
+  const credentials: { 'git-gate'?: string; supervise?: string } = {};
   for (const daemon of plan.daemons) {
     if (daemon === 'pipelock' && plan.proxy) {
       specs.push(
@@ -30,21 +52,25 @@ export function bundleFor(plan: Plan, runDir: string): PlannedBundle {
       );
     } else if (daemon === 'git-gate' && plan.git) {
       const { repo, prefix } = plan.git;
+      const token = newCredential();
+      const servedRefs = servedRefsOf(plan.git);
+      credentials['git-gate'] = token;
       specs.push({
         name: 'git-gate',
         healthPath: `${GATE_REPO_PATH}/info/refs?service=git-upload-pack`,
         async start(host, port) {
-          const gate = await startGitGate({ repo, prefix, host, port });
+          const gate = await startGitGate({ repo, prefix, host, port, token, ...(servedRefs ? { servedRefs } : {}) });
           return { url: gate.url, stop: () => gate.close() };
         },
       });
     } else if (daemon === 'supervise' && plan.supervise) {
-      const spec = superviseDaemon({ name: plan.supervise.name });
+      const spec = superviseDaemon({ name: plan.supervise.name, runDir });
+      credentials.supervise = spec.token;
       superviseCalls = spec.calls;
       specs.push(spec);
     }
   }
-  return { specs, ...(superviseCalls ? { superviseCalls } : {}) };
+  return { specs, credentials, ...(superviseCalls ? { superviseCalls } : {}) };
 }
 
 /** A daemon's host URL as the guest must dial it (`bindHost` → `guestHost`). */

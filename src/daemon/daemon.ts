@@ -71,16 +71,17 @@ export async function freePort(host: string): Promise<number> {
 /**
  * The argv a guest runs to prove it reaches `daemon` at `hostAlias:port`: exit 0 and
  * `reachable via <tool>` on stdout, else exit 1 and `<name>: cannot reach …` on stderr. It
- * tries whatever the guest has: `nc -z`, `curl`, `wget` on the daemon's health path (200 there
- * means reachable; bounded by `timeout`: Debian's static busybox wget crashes with `-T`), bash's
- * `/dev/tcp`, then `node`. Only `;`, `&&` and `exit`, so the smallest `sh` (and the fake's) runs
+ * tries whatever the guest has: `nc -z`, `curl`, `wget` on the daemon's health path (any HTTP
+ * status line means reachable: the daemons answer 401 without the bottle's credential, which the
+ * probe never carries; bounded by `timeout`: Debian's static busybox wget crashes with `-T`),
+ * bash's `/dev/tcp`, then `node`. Only `;`, `&&` and `exit`, so the smallest `sh` (and the fake's) runs
  * it; host, port, name and path travel as arguments, never spliced into the script.
  */
 export function guestProbe(daemon: Pick<Daemon, 'name' | 'port'> & { readonly healthPath?: string }, hostAlias: string): string[] {
   const script = [
     'nc -z -w 3 "$1" "$2" && echo "reachable via nc" && exit 0',
     'curl -s -o /dev/null -m 3 "http://$1:$2/" && echo "reachable via curl" && exit 0',
-    'timeout 5 wget -q -O /dev/null "http://$1:$2$4" && echo "reachable via wget" && exit 0',
+    'timeout 5 wget -S -O /dev/null "http://$1:$2$4" 2>&1 | grep -q "HTTP/1" && echo "reachable via wget" && exit 0',
     `bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" && echo "reachable via bash" && exit 0`,
     `node -e 'const s=require("net").connect(+process.argv[2],process.argv[1]);s.setTimeout(3000,()=>process.exit(1));s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1))' "$1" "$2" && echo "reachable via node" && exit 0`,
     'echo "$3: cannot reach $1:$2" >&2',

@@ -44,6 +44,20 @@ export interface HostRoute {
    * `NetworkPolicy.attach`); it carries the launch's labels and goes with the machine.
    */
   readonly network?: string;
+  /**
+   * Opens exactly these host ports (the daemons') on `bindHost` to this route's guest; until it
+   * is called, the guest reaches nothing on the host. Engines that filter (Docker: a per-launch
+   * firewall chain) define it; launch calls it once the daemons listen, before the machine is
+   * created. Absent: the engine filters nothing (smolvm: the guest reaches the host's loopback).
+   */
+  allow?(ports: readonly number[]): Promise<void>;
+}
+
+/** What an engine set up on the host for a route beyond its network (Docker: firewall rules), found by launch id. */
+export interface RouteLeftover {
+  readonly launchId: string;
+  /** For messages: e.g. `iptables chain CB-…`. */
+  readonly description: string;
 }
 
 export interface HostRouteOptions {
@@ -168,6 +182,13 @@ export interface Engine {
   listNetworks?(labels: Readonly<Record<string, string>>): Promise<NetworkInfo[]>;
   /** Deletes a network by name or id, with whatever the engine set up for it. Idempotent. No ownership check. */
   removeNetwork?(nameOrId: string): Promise<void>;
+  /**
+   * What routes left on the host outside any network (Docker: firewall chains), by launch id:
+   * for `prune`, which removes those whose launch is gone with `removeRouteLeftovers`.
+   */
+  listRouteLeftovers?(): Promise<RouteLeftover[]>;
+  /** Removes whatever `listRouteLeftovers` reports for this launch. Idempotent. */
+  removeRouteLeftovers?(launchId: string): Promise<void>;
   /** Problems this engine has with a configuration, found before anything is created; none by default. */
   checkConfig?(request: MachineRequest): readonly ConfigIssue[];
   /** Throws only when the engine itself fails; the guest's exit code is returned. */

@@ -115,7 +115,7 @@ describe('provisionGit on the fake smolvm', () => {
     expect(await provisionGit(engine, bottle.name, plan, GATE_URL)).toBe('/root/workspace');
     const calls = fake.calls.slice(before).map((c) => c.argv);
     expect(calls).toEqual([
-      ['smolvm', 'machine', 'exec', '--name', 'coder-0001', '--env', 'GIT_TERMINAL_PROMPT', '--', 'sh', '-c', GIT_PROVISION_SCRIPT, 'sh', GATE_URL, '/root/workspace', "O'Brien; rm -rf /", 'ob@example.com', 'bottle/coder/work'],
+      ['smolvm', 'machine', 'exec', '--name', 'coder-0001', '--env', 'GIT_TERMINAL_PROMPT', '--', 'sh', '-c', GIT_PROVISION_SCRIPT, 'sh', GATE_URL, '/root/workspace', "O'Brien; rm -rf /", 'ob@example.com', 'bottle/coder/work', ''],
     ]);
     expect(gitCalls).toEqual([
       { argv: ['git', 'clone', '-q', '--', GATE_URL, '/root/workspace'], cwd: expect.any(String) },
@@ -124,6 +124,22 @@ describe('provisionGit on the fake smolvm', () => {
       { argv: ['git', 'config', 'push.autoSetupRemote', 'true'], cwd: '/root/workspace' },
       { argv: ['git', 'checkout', '-q', '-b', 'bottle/coder/work'], cwd: '/root/workspace' },
     ]);
+  });
+
+  it('with the gate\'s credential: a 0600 include file uploaded, read through GIT_CONFIG_* env, included by the clone; never in argv', async () => {
+    const plan = await planWithGit();
+    await using bottle = await launch({ ...plan, daemons: [] }, { engine, name: 'coder-0003' });
+    const token = 'tok-0123456789abcdefABCDEF_-';
+    const before = fake.calls.length;
+    await provisionGit(engine, bottle.name, plan, GATE_URL, token);
+    const calls = fake.calls.slice(before);
+    expect(calls.map((c) => c.argv.join(' ')).filter((a) => a.includes(token))).toEqual([]);
+    expect(calls.map((c) => c.argv.slice(0, 3).join(' '))).toEqual(['smolvm machine cp', 'smolvm machine exec']);
+    expect(calls[1]?.argv).toEqual(expect.arrayContaining(['--env', 'GIT_CONFIG_COUNT', '--env', 'GIT_CONFIG_KEY_0', '--env', 'GIT_CONFIG_VALUE_0']));
+    const file = '/root/.claude-bottle-git.conf';
+    expect((await bottle.exec(['stat', '-c', '%a %u %g', file])).stdout).toBe('600 0 0\n');
+    expect((await bottle.exec(['cat', file])).stdout).toBe(`[http "http://10.0.0.1:4567/"]\n\textraHeader = Authorization: Bearer ${token}\n`);
+    expect(gitCalls.map((c) => c.argv.join(' '))).toContain(`git config include.path ${file}`);
   });
 
   it('a failed clone throws a ProvisionError with git stderr, and stops there', async () => {

@@ -4,17 +4,30 @@
  * the clone's own config; the checked-out branch is `<prefix>work`, so `git push` (or
  * `git push -u origin HEAD`) lands inside the branches the gate accepts.
  *
+ * The gate's credential reaches the guest as a file, never argv: a git config include
+ * (`<home>/.claude-bottle-git.conf`, 0600, the guest user's) holding an `http.<gate URL>.extraHeader`
+ * — so git sends it to the gate and to nothing else — uploaded from a 0600 host temp file. The
+ * clone reads it through `GIT_CONFIG_*` in its environment, and the clone's own config includes
+ * it for every later fetch and push.
+ *
  * The workspace's parent must be writable by the guest user (the default, `<home>/workspace`, is).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
 import type { Engine } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 import { ProvisionError } from './error.ts';
 
-/** `$1` gate URL, `$2` workspace, `$3` name, `$4` email, `$5` branch. */
+/** In the guest user's home, beside the prompt file; 0600. */
+export const GUEST_GIT_CREDENTIAL_FILE = '.claude-bottle-git.conf';
+
+/** `$1` gate URL, `$2` workspace, `$3` name, `$4` email, `$5` branch, `$6` the credential include (may be empty). */
 export const GIT_PROVISION_SCRIPT = [
   'set -e',
   'git clone -q -- "$1" "$2"',
   'cd "$2"',
+  '[ -z "$6" ] || git config include.path "$6"',
   'git config user.name "$3"',
   'git config user.email "$4"',
   // A first `git push` on the new branch sets its upstream by itself (git ≥ 2.37; ignored before).
@@ -22,20 +35,46 @@ export const GIT_PROVISION_SCRIPT = [
   'git checkout -q -b "$5"',
 ].join('\n');
 
-export function gitProvisionArgv(plan: Plan, gateUrl: string): string[] {
+export function gitProvisionArgv(plan: Plan, gateUrl: string, credentialFile = ''): string[] {
   if (!plan.git) throw new ProvisionError('git: the plan has no git section');
   const { workspace, name, email, branch } = plan.git;
-  return ['sh', '-c', GIT_PROVISION_SCRIPT, 'sh', gateUrl, workspace, name, email, branch];
+  return ['sh', '-c', GIT_PROVISION_SCRIPT, 'sh', gateUrl, workspace, name, email, branch, credentialFile];
+}
+
+/** The include file's text: the header for the gate's URL only (git matches scheme, host, port and path prefix). */
+export function gitCredentialConfig(gateUrl: string, token: string): string {
+  if (!/^[A-Za-z0-9._~+/=-]+$/.test(token)) throw new ProvisionError('git: the gate credential has characters a git config value cannot hold plainly');
+  const base = new URL(gateUrl);
+  const scope = `${base.protocol}//${base.host}/`;
+  return `[http "${scope}"]
+	extraHeader = Authorization: Bearer ${token}
+`;
 }
 
 /** Returns the workspace path, or undefined when the plan has no git section. */
-export async function provisionGit(engine: Engine, machine: string, plan: Plan, gateUrl: string): Promise<string | undefined> {
+export async function provisionGit(engine: Engine, machine: string, plan: Plan, gateUrl: string, token?: string): Promise<string | undefined> {
   if (!plan.git) return undefined;
-  const { uid, gid } = plan.agent.user;
-  const result = await engine.exec(machine, gitProvisionArgv(plan, gateUrl), {
+  const { uid, gid, home } = plan.agent.user;
+  let credentialFile = '';
+  if (token !== undefined) {
+    credentialFile = posix.join(home, GUEST_GIT_CREDENTIAL_FILE);
+    const dir = await mkdtemp(join(tmpdir(), 'claude-bottle-git-'));
+    try {
+      const hostFile = join(dir, 'credential.conf');
+      await writeFile(hostFile, gitCredentialConfig(gateUrl, token), { mode: 0o600 });
+      await engine.upload(machine, hostFile, credentialFile, { mode: 0o600, uid, gid });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const result = await engine.exec(machine, gitProvisionArgv(plan, gateUrl, credentialFile), {
     user: { uid, gid },
-    // Never wait on a credential prompt: the gate asks for none.
-    env: { GIT_TERMINAL_PROMPT: '0' },
+    env: {
+      // Never wait on a credential prompt: the header is the credential.
+      GIT_TERMINAL_PROMPT: '0',
+      // The clone has no config yet: it reads the include from its environment.
+      ...(credentialFile ? { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'include.path', GIT_CONFIG_VALUE_0: credentialFile } : {}),
+    },
   });
   if (result.exitCode !== 0) throw new ProvisionError(`git: cloning ${gateUrl} into ${plan.git.workspace} failed`, result);
   return plan.git.workspace;

@@ -82,14 +82,26 @@ export function superviseFlags(configGuestPath: string | undefined): string[] {
   return configGuestPath === undefined ? [] : ['--mcp-config', configGuestPath, '--strict-mcp-config'];
 }
 
-/** The plan's supervise section, served at `serverUrl` (as the guest dials it): returns the guest config path, or undefined without one. */
-export async function provisionPlannedSupervise(engine: Engine, machine: string, plan: Plan, serverUrl: string): Promise<string | undefined> {
+/**
+ * The plan's supervise section, served at `serverUrl` (as the guest dials it); `token` (the
+ * bottle's credential) goes in the config's `headers`, which Claude Code sends. Returns the
+ * guest config path, or undefined without one.
+ */
+export async function provisionPlannedSupervise(
+  engine: Engine,
+  machine: string,
+  plan: Plan,
+  serverUrl: string,
+  token?: string,
+  /** The bottle's run dir, for the host copy (it holds the credential: it goes with the bottle). */
+  hostDir: string = join(plan.stateDir, 'bottles', machine),
+): Promise<string | undefined> {
   if (!plan.supervise) return undefined;
   return provisionSupervise(engine, machine, {
     configGuestPath: plan.supervise.configGuestPath,
-    mcpConfig: mcpConfigFor(serverUrl, plan.supervise.name),
+    mcpConfig: mcpConfigFor(serverUrl, plan.supervise.name, token),
     user: plan.agent.user,
-    // Per bottle: two bottles of one agent serve different URLs.
-    stateDir: join(plan.stateDir, 'bottles', machine),
+    // Per bottle: two bottles of one agent serve different URLs and credentials.
+    stateDir: hostDir,
   });
 }

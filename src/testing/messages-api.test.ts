@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { allText, DEFAULT_REPLY, listedSkills, startMessagesApiStandIn, systemText } from './messages-api.ts';
+import { allText, DEFAULT_REPLY, listedSkills, offeredTools, startMessagesApiStandIn, systemText, toolResults } from './messages-api.ts';
 
 /** A request shaped like claude-code 2.1's: system blocks, and the skills in a system-reminder of the first message. */
 const claudeLike = {
@@ -88,5 +88,23 @@ describe('Messages API stand-in', () => {
     await api.close();
     await api.close();
     await expect(fetch(`${api.url}/v1/messages`, { method: 'POST', body: '{}' })).rejects.toThrow();
+  });
+
+  it('answers a tool call when the reply asks for one (JSON and SSE), and reads tool results back', async () => {
+    const tool = 'mcp__supervisor__report_progress';
+    await using api = await startMessagesApiStandIn({
+      reply: (request) => (toolResults(request).length ? { text: 'done' } : { toolUse: { name: tool, input: { summary: 'x' } } }),
+    });
+    const ask = (body: object) => fetch(`${api.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const first = { model: 'm', tools: [{ name: tool, input_schema: {} }], messages: [{ role: 'user', content: 'go' }] };
+    expect(await (await ask(first)).json()).toMatchObject({ stop_reason: 'tool_use', content: [{ type: 'tool_use', name: tool, input: { summary: 'x' } }] });
+    expect(offeredTools(api.messageRequests[0]!)).toEqual([tool]);
+    const sse = await (await ask({ ...first, stream: true })).text();
+    expect(sse).toContain('"content_block":{"type":"tool_use"');
+    expect(sse).toContain('"partial_json":"{\\"summary\\":\\"x\\"}"');
+    expect(sse).toContain('"stop_reason":"tool_use"');
+    const second = { ...first, messages: [...first.messages, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'Progress recorded.' }] }] }] };
+    expect(await (await ask(second)).json()).toMatchObject({ stop_reason: 'end_turn', content: [{ type: 'text', text: 'done' }] });
+    expect(toolResults(api.messageRequests[2]!)).toEqual([{ toolUseId: 't1', text: 'Progress recorded.' }]);
   });
 });

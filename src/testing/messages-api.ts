@@ -36,8 +36,11 @@ export interface MessagesApiStandInOptions {
   readonly host?: string;
   /** Default 0: any free port. */
   readonly port?: number;
-  /** The assistant's text answer; default `"stand-in answer"`. A function sees the request. */
-  readonly reply?: string | ((request: RecordedRequest) => string);
+  /**
+   * The assistant's answer; default the text `"stand-in answer"`. A function sees the request and
+   * may answer a tool call instead (`{ toolUse: { name, input } }`, `stop_reason: tool_use`).
+   */
+  readonly reply?: string | ((request: RecordedRequest) => string | StandInReply);
   /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
 }
@@ -55,6 +58,34 @@ export interface MessagesApiStandIn extends AsyncDisposable {
 }
 
 export const DEFAULT_REPLY = 'stand-in answer';
+
+/** A text answer, or a call of one of the tools the request offered. */
+export type StandInReply = { readonly text: string } | { readonly toolUse: { readonly name: string; readonly input: Readonly<Record<string, unknown>> } };
+
+/** The names of the tools a request offered the model (`tools[].name`), e.g. `mcp__supervisor__report_progress`. */
+export function offeredTools(request: RecordedRequest): string[] {
+  const tools = (request.json as { tools?: unknown } | undefined)?.tools;
+  return Array.isArray(tools) ? tools.flatMap((t: unknown) => (typeof t === 'object' && t !== null && 'name' in t && typeof t.name === 'string' ? [t.name] : [])) : [];
+}
+
+/** The `tool_result` blocks in a request's messages: what the tools answered, as text. */
+export function toolResults(request: RecordedRequest): { toolUseId: string; text: string }[] {
+  const messages = (request.json as { messages?: unknown } | undefined)?.messages;
+  const found: { toolUseId: string; text: string }[] = [];
+  for (const message of Array.isArray(messages) ? messages : []) {
+    const content = (message as { content?: unknown }).content;
+    for (const block of Array.isArray(content) ? content : []) {
+      const b = block as { type?: unknown; tool_use_id?: unknown; content?: unknown };
+      if (b.type !== 'tool_result' || typeof b.tool_use_id !== 'string') continue;
+      const text =
+        typeof b.content === 'string'
+          ? b.content
+          : (Array.isArray(b.content) ? b.content : []).map((c: unknown) => (typeof c === 'object' && c !== null && 'text' in c && typeof c.text === 'string' ? c.text : '')).join('\n');
+      found.push({ toolUseId: b.tool_use_id, text });
+    }
+  }
+  return found;
+}
 
 export async function startMessagesApiStandIn(options: MessagesApiStandInOptions = {}): Promise<MessagesApiStandIn> {
   const host = options.host ?? '127.0.0.1';
@@ -152,14 +183,17 @@ function respond(request: RecordedRequest, res: ServerResponse, reply: MessagesA
   };
   if (request.method === 'POST' && request.path === '/v1/messages') {
     const body = (request.json ?? {}) as { model?: unknown; stream?: unknown };
-    const text = typeof reply === 'function' ? reply(request) : (reply ?? DEFAULT_REPLY);
+    const answer = typeof reply === 'function' ? reply(request) : (reply ?? DEFAULT_REPLY);
+    const chosen: StandInReply = typeof answer === 'string' ? { text: answer } : answer;
+    const toolUse = 'toolUse' in chosen ? { type: 'tool_use', id: `toolu_standin_${Date.now().toString(36)}`, name: chosen.toolUse.name, input: chosen.toolUse.input } : undefined;
+    const stopReason = toolUse ? 'tool_use' : 'end_turn';
     const message = {
       id: `msg_standin_${Date.now().toString(36)}`,
       type: 'message',
       role: 'assistant',
       model: typeof body.model === 'string' ? body.model : 'stand-in',
-      content: [{ type: 'text', text }],
-      stop_reason: 'end_turn',
+      content: [toolUse ?? { type: 'text', text: 'text' in chosen ? chosen.text : '' }],
+      stop_reason: stopReason,
       stop_sequence: null,
       usage: { input_tokens: 1, output_tokens: 1 },
     };
@@ -169,10 +203,15 @@ function respond(request: RecordedRequest, res: ServerResponse, reply: MessagesA
       res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
     };
     event('message_start', { message: { ...message, content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 0 } } });
-    event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
-    event('content_block_delta', { index: 0, delta: { type: 'text_delta', text } });
+    if (toolUse) {
+      event('content_block_start', { index: 0, content_block: { ...toolUse, input: {} } });
+      event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify(toolUse.input) } });
+    } else {
+      event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+      event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'text' in chosen ? chosen.text : '' } });
+    }
     event('content_block_stop', { index: 0 });
-    event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 1 } });
+    event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 1 } });
     event('message_stop', {});
     res.end();
     return;

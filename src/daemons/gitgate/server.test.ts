@@ -16,6 +16,9 @@ import { GATE_REPO_PATH, type GitGate, startGitGate } from './server.ts';
 
 const run = promisify(execFile);
 const PREFIX = 'bottle/reviewer/';
+/** The bottle's credential; the test's git sends it as the guest's config does. */
+const TOKEN = 'test-token-0123456789';
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
 
 /** git isolated from the host user's and system config, with a fixed identity. */
 const GIT_ENV: Record<string, string> = {
@@ -27,6 +30,9 @@ const GIT_ENV: Record<string, string> = {
   GIT_AUTHOR_EMAIL: 'tester@example.invalid',
   GIT_COMMITTER_NAME: 'tester',
   GIT_COMMITTER_EMAIL: 'tester@example.invalid',
+  GIT_CONFIG_COUNT: '1',
+  GIT_CONFIG_KEY_0: 'http.extraHeader',
+  GIT_CONFIG_VALUE_0: `Authorization: Bearer ${TOKEN}`,
 };
 
 interface GitResult {
@@ -63,7 +69,7 @@ beforeEach(async () => {
   await ok(host, 'add', 'README');
   await ok(host, 'commit', '-q', '-m', 'first');
   await ok(host, 'branch', `${PREFIX}existing`);
-  gate = await startGitGate({ repo: host, prefix: PREFIX });
+  gate = await startGitGate({ repo: host, prefix: PREFIX, token: TOKEN });
 });
 
 afterEach(async () => {
@@ -202,7 +208,7 @@ describe('the git gate', () => {
 
   it('refuses a request body over the cap (413), plain or gzip, and a push that large leaves the host unchanged', async () => {
     await gate.close();
-    gate = await startGitGate({ repo: host, prefix: PREFIX, maxRequestBytes: 64 * 1024 });
+    gate = await startGitGate({ repo: host, prefix: PREFIX, token: TOKEN, maxRequestBytes: 64 * 1024 });
     const dir = await cloneWithCommit('big', 'big.bin', randomBytes(512 * 1024).toString('base64'));
     const before = await hostRefs();
     const pushed = await git(dir, 'push', 'origin', `HEAD:${PREFIX}big`);
@@ -211,7 +217,7 @@ describe('the git gate', () => {
     expect(await hostRefs()).toBe(before);
 
     const post = (body: Buffer, headers: Record<string, string> = {}) =>
-      fetch(`${gate.url}/git-receive-pack`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-git-receive-pack-request', ...headers } });
+      fetch(`${gate.url}/git-receive-pack`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-git-receive-pack-request', ...AUTH, ...headers } });
     const plain = await post(Buffer.alloc(65 * 1024, 0x30));
     expect(plain.status).toBe(413);
     expect(await plain.text()).toContain('request body larger than 65536 bytes');
@@ -224,7 +230,7 @@ describe('the git gate', () => {
     const head = (await ok(host, 'rev-parse', 'main')).trim();
     const request = Buffer.concat([pkt(`want ${head} ofs-delta\n`), FLUSH, pkt('done\n')]);
     const post = (body: Buffer, headers: Record<string, string> = {}) =>
-      fetch(`${gate.url}/git-upload-pack`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-git-upload-pack-request', ...headers } });
+      fetch(`${gate.url}/git-upload-pack`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-git-upload-pack-request', ...AUTH, ...headers } });
     const plain = Buffer.from(await (await post(request)).arrayBuffer());
     const gzipped = await post(gzipSync(request), { 'Content-Encoding': 'gzip' });
     expect(gzipped.status).toBe(200);
@@ -236,15 +242,16 @@ describe('the git gate', () => {
 
   it('serves smart HTTP under /repo.git only', async () => {
     const base = gate.url.slice(0, -GATE_REPO_PATH.length);
-    expect((await fetch(`${base}/other.git/info/refs?service=git-upload-pack`)).status).toBe(404);
-    expect((await fetch(`${gate.url}/info/refs`)).status).toBe(403);
-    expect((await fetch(`${gate.url}/HEAD`)).status).toBe(404);
-    expect((await fetch(`${gate.url}/objects/info/packs`)).status).toBe(404);
-    expect((await fetch(`${gate.url}/git-upload-pack`)).status).toBe(405);
-    const refs = await fetch(`${gate.url}/info/refs?service=git-receive-pack`);
+    const get = (url: string) => fetch(url, { headers: AUTH });
+    expect((await get(`${base}/other.git/info/refs?service=git-upload-pack`)).status).toBe(404);
+    expect((await get(`${gate.url}/info/refs`)).status).toBe(403);
+    expect((await get(`${gate.url}/HEAD`)).status).toBe(404);
+    expect((await get(`${gate.url}/objects/info/packs`)).status).toBe(404);
+    expect((await get(`${gate.url}/git-upload-pack`)).status).toBe(405);
+    const refs = await get(`${gate.url}/info/refs?service=git-receive-pack`);
     expect(refs.status).toBe(200);
     expect(await refs.text()).toContain('# service=git-receive-pack');
-    const garbage = await fetch(`${gate.url}/git-receive-pack`, { method: 'POST', body: 'not pkt-lines' });
+    const garbage = await fetch(`${gate.url}/git-receive-pack`, { method: 'POST', body: 'not pkt-lines', headers: AUTH });
     expect(garbage.status).toBe(400);
   });
 

@@ -1,35 +1,38 @@
 /**
- * The supervise daemon: a minimal MCP server over the Streamable HTTP transport, through which a
- * bottled agent reports to its supervisor. One endpoint (`/mcp`) takes one JSON-RPC 2.0 message
- * per POST:
- *  - a request (it has an `id`) is answered `200 application/json` with its response;
- *  - a notification or a response (no `id`) is answered `202 Accepted` with no body;
- *  - GET and DELETE are `405` (this server opens no server-to-client stream and keeps no session).
- * Methods: `initialize`, `ping`, `tools/list`, `tools/call`; others are `-32601`. The tools are
- * `report_progress` and `request_review`; every call is recorded in `calls`, in arrival order.
- *
- * It binds one address only; requests carrying an `Origin` header are refused (the transport
- * asks servers to, against DNS rebinding: no browser has business here).
+ * The supervise daemon: an MCP server on the official SDK's Streamable HTTP transport, through
+ * which a bottled agent reports to its supervisor. One endpoint, `/mcp`, stateless (a fresh SDK
+ * server and transport per request, so nothing accumulates per client) and answering JSON:
+ *  - every request must carry `Authorization: Bearer <token>` (the bottle's own credential, in
+ *    its MCP config's `headers`); without it: `401`, nothing else, whatever the path;
+ *  - requests carrying an `Origin` header are refused (`403`): no browser has business here;
+ *  - only POST (`405` otherwise: no server-to-client stream, no session);
+ *  - the body is read and capped here (`413`) before the SDK parses anything.
+ * The tools are `report_progress` and `request_review` (./tools.ts); calls are kept in a bounded
+ * ring and appended to a 0600 JSONL file (./calls.ts). The server is bounded like every daemon
+ * (`boundedServer`). It binds one address only.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { join } from 'node:path';
 import { ConfigError } from '../../errors.ts';
+import { authorize, newCredential } from '../../daemon/auth.ts';
+import { answerBodyError, BodyError, readBody } from '../../daemon/body.ts';
 import type { DaemonSpec } from '../../daemon/daemon.ts';
+import { boundedServer, type ServerLimits } from '../../daemon/limits.ts';
 import { listen } from '../../daemon/listen.ts';
+import { CALL_LOG_FILE, CallLog, type SuperviseCall } from './calls.ts';
+import { registerSuperviseTools, type ReviewHandler } from './tools.ts';
+
+export { CALL_LOG_FILE, CallLog, type SuperviseCall, type SuperviseTool } from './calls.ts';
+export { SUPERVISE_TOOLS } from './tools.ts';
 
 export const MCP_PATH = '/mcp';
-export const LATEST_PROTOCOL_VERSION = '2025-06-18';
-/** Revisions whose `initialize` this server answers in kind; any other gets the latest. */
-export const SUPPORTED_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'] as const;
 export const DEFAULT_SERVER_NAME = 'supervise';
-const MAX_BODY_BYTES = 1024 * 1024;
-
-export type SuperviseTool = 'report_progress' | 'request_review';
-
-export interface SuperviseCall {
-  readonly tool: SuperviseTool;
-  readonly arguments: Readonly<Record<string, unknown>>;
-  readonly at: Date;
-}
+/** A tool call is a sentence or two: 64 KiB is generous, and bounds what one request can cost. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** MCP calls are quick: a request that takes longer than this to arrive is dropped. */
+const SUPERVISE_LIMITS: Partial<ServerLimits> = { requestTimeoutMs: 30_000, maxConnections: 32 };
 
 export interface SuperviseServerOptions {
   /** The one address to bind; default `127.0.0.1`. */
@@ -38,10 +41,15 @@ export interface SuperviseServerOptions {
   readonly port?: number;
   /** `serverInfo.name`; default `supervise`. */
   readonly name?: string;
-  /** Where calls are recorded; default a new array (read it back as `server.calls`). */
-  readonly calls?: SuperviseCall[];
+  /** The bearer token every request must carry; default a fresh one (read it back as `server.token`). */
+  readonly token?: string;
+  /** Where calls are recorded; default a new in-memory log. */
+  readonly log?: CallLog;
   /** The text answer to a `request_review`; default an acknowledgement. */
-  readonly onReview?: (request: { summary: string; question?: string }) => string | Promise<string>;
+  readonly onReview?: ReviewHandler;
+  readonly limits?: Partial<ServerLimits>;
+  /** Default `MAX_BODY_BYTES`. */
+  readonly maxBodyBytes?: number;
 }
 
 export interface SuperviseServer extends AsyncDisposable {
@@ -49,181 +57,89 @@ export interface SuperviseServer extends AsyncDisposable {
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  readonly token: string;
+  /** The latest calls (a bounded ring), oldest first. */
   readonly calls: readonly SuperviseCall[];
+  readonly log: CallLog;
   /** Idempotent. */
   stop(): Promise<void>;
 }
 
-interface ToolDef {
-  readonly name: SuperviseTool;
-  readonly title: string;
-  readonly description: string;
-  readonly inputSchema: {
-    readonly type: 'object';
-    readonly properties: Record<string, { type: 'string'; description: string }>;
-    readonly required: readonly string[];
-    readonly additionalProperties: false;
-  };
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
 }
 
-export const SUPERVISE_TOOLS: readonly ToolDef[] = [
-  {
-    name: 'report_progress',
-    title: 'Report progress',
-    description: 'Tell your supervisor what you have done so far and what you are doing next. Call it at each milestone.',
-    inputSchema: {
-      type: 'object',
-      properties: { summary: { type: 'string', description: 'One or two sentences: what is done, what is next.' } },
-      required: ['summary'],
-      additionalProperties: false,
-    },
-  },
-  {
-    name: 'request_review',
-    title: 'Request review',
-    description: 'Ask your supervisor to review your work, optionally with a specific question. Use it before irreversible steps.',
-    inputSchema: {
-      type: 'object',
-      properties: {
-        summary: { type: 'string', description: 'What is ready for review.' },
-        question: { type: 'string', description: 'A specific question for the reviewer, if any.' },
-      },
-      required: ['summary'],
-      additionalProperties: false,
-    },
-  },
-];
-
-type JsonRpcId = string | number;
-type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
-
-const rpcError = (id: JsonRpcId | null, code: number, message: string): unknown => ({ jsonrpc: '2.0', id, error: { code, message } });
-const rpcResult = (id: JsonRpcId, result: unknown): unknown => ({ jsonrpc: '2.0', id, result });
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Validates a tool's arguments against its schema: required strings present, no extra keys. */
-function argumentProblem(tool: ToolDef, args: Record<string, unknown>): string | undefined {
-  for (const key of Object.keys(args)) if (!(key in tool.inputSchema.properties)) return `unknown argument "${key}"`;
-  for (const key of tool.inputSchema.required) if (!(key in args)) return `missing required argument "${key}"`;
-  for (const [key, value] of Object.entries(args)) if (typeof value !== 'string') return `argument "${key}" must be a string`;
-  return undefined;
-}
+const rpcError = (code: number, message: string): unknown => ({ jsonrpc: '2.0', id: null, error: { code, message } });
 
 export async function startSuperviseServer(options: SuperviseServerOptions = {}): Promise<SuperviseServer> {
   const host = options.host ?? '127.0.0.1';
   const serverName = options.name ?? DEFAULT_SERVER_NAME;
-  const calls = options.calls ?? [];
+  const token = options.token ?? newCredential();
+  const log = options.log ?? new CallLog();
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
 
-  const callTool = async (id: JsonRpcId, params: unknown): Promise<unknown> => {
-    if (!isRecord(params) || typeof params.name !== 'string') return rpcError(id, -32602, 'tools/call needs params.name');
-    const tool = SUPERVISE_TOOLS.find((t) => t.name === params.name);
-    if (!tool) return rpcError(id, -32602, `Unknown tool: ${params.name}`);
-    const args = params.arguments ?? {};
-    if (!isRecord(args)) return rpcError(id, -32602, 'tools/call params.arguments must be an object');
-    const problem = argumentProblem(tool, args);
-    // Invalid arguments are a tool execution error the model can read and correct.
-    if (problem) return rpcResult(id, { content: [{ type: 'text', text: `${tool.name}: ${problem}` }], isError: true });
-    calls.push({ tool: tool.name, arguments: { ...args }, at: new Date() });
-    let text: string;
-    if (tool.name === 'report_progress') {
-      text = 'Progress recorded.';
-    } else {
-      const request = { summary: args.summary as string, ...(typeof args.question === 'string' ? { question: args.question } : {}) };
-      text = options.onReview ? await options.onReview(request) : 'Review requested; your supervisor has been told.';
-    }
-    return rpcResult(id, { content: [{ type: 'text', text }], isError: false });
-  };
-
-  const dispatch = async (message: unknown): Promise<Reply> => {
-    if (!isRecord(message) || message.jsonrpc !== '2.0') return { status: 400, body: rpcError(null, -32600, 'Invalid Request: not a JSON-RPC 2.0 message') };
-    const hasId = 'id' in message && message.id !== undefined;
-    // A notification, or a response to a server request: accepted, never answered.
-    if (!hasId) return { status: 202 };
-    const id = message.id;
-    if (typeof id !== 'string' && typeof id !== 'number') return { status: 400, body: rpcError(null, -32600, 'Invalid Request: id must be a string or number') };
-    if (typeof message.method !== 'string') {
-      // A response (result/error) to a request this server never sends.
-      return 'result' in message || 'error' in message ? { status: 202 } : { status: 400, body: rpcError(id, -32600, 'Invalid Request: no method') };
-    }
-    const params = message.params;
-    switch (message.method) {
-      case 'initialize': {
-        const asked = isRecord(params) && typeof params.protocolVersion === 'string' ? params.protocolVersion : undefined;
-        const protocolVersion = asked && (SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(asked) ? asked : LATEST_PROTOCOL_VERSION;
-        return {
-          status: 200,
-          body: rpcResult(id, {
-            protocolVersion,
-            capabilities: { tools: { listChanged: false } },
-            serverInfo: { name: serverName, title: 'claude-bottle supervisor', version: '1.0.0' },
-            instructions: 'Report progress with report_progress at each milestone; call request_review before irreversible steps.',
-          }),
-        };
-      }
-      case 'ping':
-        return { status: 200, body: rpcResult(id, {}) };
-      case 'tools/list':
-        return { status: 200, body: rpcResult(id, { tools: SUPERVISE_TOOLS }) };
-      case 'tools/call':
-        return { status: 200, body: await callTool(id, params) };
-      default:
-        return { status: 200, body: rpcError(id, -32601, `Method not found: ${message.method}`) };
-    }
-  };
-
-  const handle = async (req: IncomingMessage): Promise<Reply> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The credential first: a caller without it learns nothing, not even which paths exist.
+    if (!authorize(req, res, token)) return;
     const path = (req.url ?? '/').split('?')[0];
-    // For guest probes that speak only HTTP GET (busybox wget).
-    if (path === '/health' && req.method === 'GET') return { status: 200, body: { status: 'healthy' } };
-    if (path !== MCP_PATH) return { status: 404, body: { error: `not found; the MCP endpoint is ${MCP_PATH}` } };
-    if (req.headers.origin !== undefined) return { status: 403, body: rpcError(null, -32000, 'Forbidden: requests with an Origin header are refused') };
-    if (req.method !== 'POST') return { status: 405, headers: { allow: 'POST' } };
-    const version = req.headers['mcp-protocol-version'];
-    if (typeof version === 'string' && !(SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
-      return { status: 400, body: rpcError(null, -32000, `Bad Request: unsupported MCP-Protocol-Version ${version}`) };
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) return { status: 413, body: rpcError(null, -32600, `request body over ${MAX_BODY_BYTES} bytes`) };
-      chunks.push(chunk);
-    }
-    let message: unknown;
+    if (path !== MCP_PATH) return json(res, 404, { error: `not found; the MCP endpoint is ${MCP_PATH}` });
+    if (req.headers.origin !== undefined) return json(res, 403, rpcError(-32000, 'Forbidden: requests with an Origin header are refused'));
+    if (req.method !== 'POST') return json(res, 405, rpcError(-32000, 'Method not allowed: POST only (no stream, no session)'), { allow: 'POST' });
+    let parsed: unknown;
     try {
-      message = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      return { status: 400, body: rpcError(null, -32700, 'Parse error') };
+      const body = await readBody(req, { maxRawBytes: maxBodyBytes });
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      if (error instanceof BodyError) return answerBodyError(req, res, error);
+      return json(res, 400, rpcError(-32700, 'Parse error'));
     }
-    if (Array.isArray(message)) return { status: 400, body: rpcError(null, -32600, 'Invalid Request: batches are not supported') };
-    return dispatch(message);
+    // Stateless: one server and transport per request, closed with the response.
+    const server = new McpServer(
+      { name: serverName, title: 'claude-bottle supervisor', version: '1.0.0' },
+      { capabilities: { tools: { listChanged: false } }, instructions: 'Report progress with report_progress at each milestone; call request_review before irreversible steps.' },
+    );
+    registerSuperviseTools(server, log, options.onReview);
+    const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
+    res.on('close', () => {
+      void transport.close().catch(() => undefined);
+      void server.close().catch(() => undefined);
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, parsed);
   };
 
-  const server = createServer((req, res: ServerResponse) => {
-    handle(req).then(
-      ({ status, body, headers }) => {
-        res.writeHead(status, { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) });
-        res.end(body === undefined ? undefined : JSON.stringify(body));
-      },
-      (error: unknown) => {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(rpcError(null, -32603, `Internal error: ${error instanceof Error ? error.message : String(error)}`)));
-      },
-    );
-  });
-  const { port, hostInUrl, close: stop } = await listen(server, host, options.port);
-  return { url: `http://${hostInUrl}:${port}${MCP_PATH}`, host, port, calls, stop, [Symbol.asyncDispose]: stop };
+  const server = boundedServer(
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        if (res.headersSent) return void res.destroy();
+        json(res, 500, rpcError(-32603, `Internal error: ${error instanceof Error ? error.message : String(error)}`));
+      });
+    },
+    { ...SUPERVISE_LIMITS, ...options.limits },
+  );
+  const { port, hostInUrl, close } = await listen(server, host, options.port);
+  const stop = async (): Promise<void> => {
+    await close();
+    await log.flush();
+  };
+  return { url: `http://${hostInUrl}:${port}${MCP_PATH}`, host, port, token, calls: log.recent, log, stop, [Symbol.asyncDispose]: stop };
 }
 
-/** The `--mcp-config` file Claude Code reads: one HTTP server under `name`. */
+/** One HTTP server in the `--mcp-config` file Claude Code reads; `headers` carry the credential. */
+export interface McpServerEntry {
+  readonly type: 'http';
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 export interface McpConfig {
-  readonly mcpServers: Readonly<Record<string, { readonly type: 'http'; readonly url: string }>>;
+  readonly mcpServers: Readonly<Record<string, McpServerEntry>>;
 }
 
-export function mcpConfigFor(url: string, name: string = DEFAULT_SERVER_NAME): McpConfig {
+/** The config for `url` under `name`; with `token`, Claude Code sends `Authorization: Bearer <token>`. */
+export function mcpConfigFor(url: string, name: string = DEFAULT_SERVER_NAME, token?: string): McpConfig {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
     const message = `${JSON.stringify(name)} is not an MCP server name (letters, digits, '_' and '-', 1-64 chars)`;
     throw new ConfigError(`supervise: ${message}`, [{ path: 'supervise.name', message }]);
@@ -238,23 +154,36 @@ export function mcpConfigFor(url: string, name: string = DEFAULT_SERVER_NAME): M
     const message = `${JSON.stringify(url)} is not an http(s) URL`;
     throw new ConfigError(`supervise: ${message}`, [{ path: 'supervise.url', message }]);
   }
-  return { mcpServers: { [name]: { type: 'http', url } } };
+  return { mcpServers: { [name]: { type: 'http', url, ...(token !== undefined ? { headers: { Authorization: `Bearer ${token}` } } : {}) } } };
 }
 
 export interface SuperviseDaemonSpec extends DaemonSpec {
   readonly name: 'supervise';
-  /** Every tool call the agent made, across the daemon's life. */
+  /** The latest tool calls the agent made (a bounded ring), across the daemon's life. */
   readonly calls: readonly SuperviseCall[];
+  readonly log: CallLog;
+  /** The bottle's credential for this daemon. */
+  readonly token: string;
+}
+
+export interface SuperviseDaemonOptions extends Omit<SuperviseServerOptions, 'host' | 'port' | 'log'> {
+  /** The bottle's run dir: calls are appended to `<runDir>/supervise-calls.jsonl`. */
+  readonly runDir?: string;
+  readonly maxCallsInMemory?: number;
 }
 
 /** The supervise server as a bundle daemon; its `url` is the MCP endpoint. */
-export function superviseDaemon(options: Omit<SuperviseServerOptions, 'host' | 'port' | 'calls'> = {}): SuperviseDaemonSpec {
-  const calls: SuperviseCall[] = [];
+export function superviseDaemon(options: SuperviseDaemonOptions = {}): SuperviseDaemonSpec {
+  const { runDir, maxCallsInMemory, ...rest } = options;
+  const token = rest.token ?? newCredential();
+  const log = new CallLog({ ...(runDir !== undefined ? { file: join(runDir, CALL_LOG_FILE) } : {}), ...(maxCallsInMemory !== undefined ? { maxInMemory: maxCallsInMemory } : {}) });
   return {
     name: 'supervise',
-    calls,
+    calls: log.recent,
+    log,
+    token,
     async start(host, port) {
-      const server = await startSuperviseServer({ ...options, host, port, calls });
+      const server = await startSuperviseServer({ ...rest, token, host, port, log });
       return { url: server.url, stop: () => server.stop() };
     },
   };

@@ -7,6 +7,7 @@ import { ConfigError } from '../../errors.ts';
 import { checkGuestPath, checkImage, dockerArgv, dockerNetworkArgv } from './argv.ts';
 import { envValueProblem, planEnv } from './env.ts';
 import { DockerError, isDockerFailure } from './errors.ts';
+import { bridgeOf, type HostFirewall, IptablesFirewall } from './firewall.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
 import {
   type ConfigIssue,
@@ -22,6 +23,7 @@ import {
   type MachineRequest,
   type MachineState,
   type NetworkInfo,
+  type RouteLeftover,
   type UploadOptions,
 } from '../../engine/types.ts';
 
@@ -34,6 +36,13 @@ export interface DockerEngineOptions {
    * network you created); default docker's default bridge. Machines without network get none.
    */
   readonly network?: string;
+  /**
+   * The per-bottle host firewall of host routes (./firewall.ts); default iptables through the
+   * transport. `'off'` gives routes no rules at all: the guest then reaches every host service on
+   * its gateway address and other containers reach its daemons (which still ask for the
+   * bottle's credential). Unsafe; for hosts where root and iptables cannot be had.
+   */
+  readonly firewall?: HostFirewall | 'off';
 }
 
 /**
@@ -47,11 +56,13 @@ export class DockerEngine implements Engine {
   readonly #transport: Transport;
   readonly #env: Readonly<Record<string, string>>;
   readonly #network: string | undefined;
+  readonly #firewall: HostFirewall | undefined;
 
   constructor(options: DockerEngineOptions) {
     this.#transport = options.transport;
     this.#env = options.env ?? {};
     this.#network = options.network;
+    this.#firewall = options.firewall === 'off' ? undefined : (options.firewall ?? new IptablesFirewall(options.transport));
   }
 
   /** The engine's version; throws a DockerError when no engine answers. */
@@ -100,18 +111,28 @@ export class DockerEngine implements Engine {
     const launchId = options.labels[LAUNCH_LABEL];
     if (!launchId) throw new ConfigError(`hostRoute needs the ${LAUNCH_LABEL} label`, [{ path: 'labels', message: 'missing launch id' }]);
     const name = `claude-bottle-${launchId}`;
+    // Without its firewall a route would open the host to the guest: refuse before creating anything.
+    const firewall = this.#firewall;
+    await firewall?.check();
     const id = (await this.#ok(dockerNetworkArgv.create(name, { ...options.labels, 'claude-bottle.machine': machine }))).stdout.trim();
     try {
-      const gateway = (await this.networkStatus(id))?.gateway;
-      if (!gateway) throw new DockerError({ kind: 'unknown', reason: `docker network ${name} has no gateway address`, argv: dockerNetworkArgv.inspect([id]), exitCode: 0, stderr: '' });
-      return { bindHost: gateway, guestHost: gateway, network: name };
+      const info = await this.networkStatus(id);
+      const gateway = info?.gateway;
+      if (!info || !gateway) throw new DockerError({ kind: 'unknown', reason: `docker network ${name} has no gateway address`, argv: dockerNetworkArgv.inspect([id]), exitCode: 0, stderr: '' });
+      if (!firewall) return { bindHost: gateway, guestHost: gateway, network: name };
+      // Deny-all before any daemon binds; `allow` opens exactly the daemons' ports before the machine exists.
+      const rules = { launchId, bridge: info.bridge, gateway };
+      await firewall.install(rules);
+      return { bindHost: gateway, guestHost: gateway, network: name, allow: (ports) => firewall.allow(rules, ports) };
     } catch (error) {
       await this.removeNetwork(id).catch(() => undefined);
+      // Its rules too, even when removing the network failed half-way.
+      await firewall?.remove(launchId).catch(() => undefined);
       throw error;
     }
   }
 
-  async networkStatus(nameOrId: string): Promise<(NetworkInfo & { readonly gateway?: string }) | undefined> {
+  async networkStatus(nameOrId: string): Promise<(NetworkInfo & { readonly gateway?: string; readonly bridge: string }) | undefined> {
     const result = await this.#run(dockerNetworkArgv.inspect([nameOrId]));
     if (result.exitCode !== 0) {
       if (/No such network|not found/i.test(result.stderr)) return undefined;
@@ -129,9 +150,21 @@ export class DockerEngine implements Engine {
     return parseNetworks(result.stdout);
   }
 
+  /** The network first (a network still in use keeps its rules), then its launch's firewall rules. */
   async removeNetwork(nameOrId: string): Promise<void> {
+    const launchId = this.#firewall ? (await this.networkStatus(nameOrId))?.labels[LAUNCH_LABEL] : undefined;
     const result = await this.#run(dockerNetworkArgv.remove(nameOrId));
     if (result.exitCode !== 0 && !/No such network|not found/i.test(result.stderr)) throw DockerError.fromResult(result);
+    if (launchId !== undefined) await this.#firewall?.remove(launchId);
+  }
+
+  /** Firewall chains on this host, by launch id (also those whose network is gone). */
+  async listRouteLeftovers(): Promise<RouteLeftover[]> {
+    return this.#firewall ? this.#firewall.list() : [];
+  }
+
+  async removeRouteLeftovers(launchId: string): Promise<void> {
+    await this.#firewall?.remove(launchId);
   }
 
   /** What docker cannot take: an image that reads as a flag, env values its env-file and CLI cannot carry. */
@@ -287,16 +320,24 @@ const NetworkJson = z.object({
   Labels: z.record(z.string(), z.string()).nullish(),
   IPAM: z.object({ Config: z.array(z.object({ Gateway: z.string().optional() })).nullish() }).optional(),
   Containers: z.record(z.string(), z.unknown()).nullish(),
+  Options: z.record(z.string(), z.string()).nullish(),
 });
 
-function parseNetworks(stdout: string): (NetworkInfo & { readonly gateway?: string })[] {
+function parseNetworks(stdout: string): (NetworkInfo & { readonly gateway?: string; readonly bridge: string })[] {
   return stdout
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => {
       const n = NetworkJson.parse(JSON.parse(line));
       const gateway = n.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
-      return { id: n.Id, name: n.Name, labels: n.Labels ?? {}, machines: Object.keys(n.Containers ?? {}).length, ...(gateway ? { gateway } : {}) };
+      return {
+        id: n.Id,
+        name: n.Name,
+        labels: n.Labels ?? {},
+        machines: Object.keys(n.Containers ?? {}).length,
+        bridge: bridgeOf({ id: n.Id, options: n.Options ?? null }),
+        ...(gateway ? { gateway } : {}),
+      };
     });
 }
 

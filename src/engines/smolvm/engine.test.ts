@@ -19,13 +19,13 @@ function recorder(): Transport & { argvs: string[][] } {
 const hostOnly = { enabled: false, allowHosts: [], allowCidrs: [], hostOnly: true } as const;
 
 describe('SmolvmEngine across versions', () => {
-  it('on the 1.9 baseline: no exec --user, no --allow-host-loopback', async () => {
+  it('on the 1.9 baseline: no exec --user, no --allow-host-loopback; host-only machines get the gateway on their allow-list', async () => {
     const transport = recorder();
     const engine = new SmolvmEngine({ transport });
     await engine.create({ name: 'm', image: 'alpine', labels: {}, network: hostOnly });
     await engine.exec('m', ['id'], { user: { uid: 1000, gid: 1000 } });
     expect(transport.argvs).toEqual([
-      ['smolvm', 'machine', 'create', '--name', 'm', '--outbound-localhost-only'],
+      ['smolvm', 'machine', 'create', '--name', 'm', '--allow-cidr', '100.96.0.1/32', '--outbound-localhost-only'],
       ['smolvm', 'machine', 'exec', '--name', 'm', '--', 'id'],
     ]);
   });

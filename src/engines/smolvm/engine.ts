@@ -6,6 +6,14 @@ import type { Engine, EngineCapabilities, ExecOptions, ExecResult, HostRoute, Ma
 
 /** The host as a virtio-net guest sees it (smolvm >= 1.8.3). */
 export const SMOLVM_HOST_ALIAS = 'host.smolvm.internal';
+/**
+ * What `SMOLVM_HOST_ALIAS` resolves to: the virtio-net gateway, which smolvm's relay maps to the
+ * host's 127.0.0.1 (same port). Up to 1.9.x its egress allow-list is checked against this
+ * address, and `--outbound-localhost-only` lists only 127.0.0.0/8 and ::1 (smolvm source,
+ * `tcp_relay.rs`, `machine.rs`): a host-only guest needs this /32 on its allow-list to reach the
+ * daemons. Read from the source, not run (README, *The boundary*).
+ */
+export const SMOLVM_GATEWAY = '100.96.0.1';
 
 /**
  * The bare smolvm VM *is* an Alpine rootfs, so `alpine` means "no --image": no registry pull,
@@ -38,7 +46,8 @@ export class SmolvmEngine implements Engine {
       ...(BARE_IMAGES.has(config.image) ? {} : { image: config.image }),
       net: network.enabled,
       allowHosts: network.allowHosts,
-      allowCidrs: network.allowCidrs,
+      // Before --allow-host-loopback (1.10), the gateway itself must be allowed for the daemons to be reached.
+      allowCidrs: network.hostOnly && !this.features.hostLoopbackFlag ? [...network.allowCidrs, `${SMOLVM_GATEWAY}/32`] : network.allowCidrs,
       // Only the host's services: virtio-net limited to loopback, reached as host.smolvm.internal.
       ...(network.hostOnly && !network.allowHosts.length && !network.allowCidrs.length ? { outboundLocalhostOnly: true } : {}),
       ...(network.hostOnly && this.features.hostLoopbackFlag ? { allowHostLoopback: true } : {}),

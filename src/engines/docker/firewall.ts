@@ -1,0 +1,224 @@
+/**
+ * Per-bottle host firewall rules for a bridge network (Docker's, and a podman adapter's alike):
+ * traffic from a container to a host address goes through the host's INPUT chain, not FORWARD,
+ * so an `--internal` network alone still lets its guest reach every host service listening on
+ * `0.0.0.0` at the network's gateway, and lets any other container reach the bottle's daemons
+ * there. One chain per launch, `CB-<launch id>`, every rule tagged with a comment carrying the
+ * launch id, jumped to from INPUT:
+ *
+ *   -I INPUT -i <bridge> -j CB-…                        everything the bottle sends to the host
+ *   -I INPUT -d <gateway> -p tcp --dport <port> -j CB-… anything sent to a daemon's port (one per daemon)
+ *   CB-…: -i lo -j RETURN           the host's own processes (the launcher, its probes)
+ *         -i <bridge> -d <gateway> -p tcp --dport <daemon port> -j ACCEPT   (one per daemon)
+ *         -j REJECT                 the rest
+ *
+ * Every jump names something of this launch only (its bridge, its daemons' ports), so rules
+ * left behind by a network removed behind claude-bottle's back never catch another network that
+ * later reuses the subnet, beyond those few ports.
+ *
+ * `install` (deny all) runs before the daemons bind; `allow` opens exactly their ports before
+ * the machine is created; `remove` takes the chain away with the network. Each change is one
+ * atomic `iptables-restore --noflush`. Everything goes through the engine's Transport, so tests
+ * script it. IPv6 needs no rules: Docker disables IPv6 inside containers whose networks are not
+ * IPv6 (the route's network never is), which the boundary tests check.
+ */
+import { createHash } from 'node:crypto';
+import type { RouteLeftover } from '../../engine/types.ts';
+import { BinaryNotFoundError, EngineCommandError } from '../../errors.ts';
+import type { CommandResult, Transport } from '../../transport/types.ts';
+
+/** The comment every rule carries: `claude-bottle.launch=<id>`. */
+export const RULE_TAG = 'claude-bottle.launch';
+const CHAIN_PREFIX = 'CB-';
+/** iptables chain names are at most 28 characters. */
+const MAX_CHAIN = 28;
+
+/** What the rules of one route need: whose they are, the bridge interface, the gateway address. */
+export interface BridgeRoute {
+  readonly launchId: string;
+  readonly bridge: string;
+  readonly gateway: string;
+}
+
+/** The small interface engines use; `IptablesFirewall` is the one implementation. */
+export interface HostFirewall {
+  /** Throws a `FirewallUnavailableError` naming what is missing; creates nothing. */
+  check(): Promise<void>;
+  /** Deny everything from the bridge to the host, and everything to the gateway from elsewhere. */
+  install(route: BridgeRoute): Promise<void>;
+  /** Replace the chain's rules so the bridge reaches exactly `ports` (TCP) on the gateway. */
+  allow(route: BridgeRoute, ports: readonly number[]): Promise<void>;
+  /** Removes the launch's chain and jumps; false when there were none. Idempotent. */
+  remove(launchId: string): Promise<boolean>;
+  /** Every launch that has rules here. */
+  list(): Promise<RouteLeftover[]>;
+}
+
+/** Rules cannot be installed here: the message says what is missing and what to do. */
+export class FirewallUnavailableError extends EngineCommandError {
+  override name = 'FirewallUnavailableError';
+}
+
+/** `CB-<launch id>`, or `CB-<24 hex of its sha256>` for an id too long for a chain name. */
+export function chainName(launchId: string): string {
+  const direct = `${CHAIN_PREFIX}${launchId}`;
+  return direct.length <= MAX_CHAIN ? direct : `${CHAIN_PREFIX}${createHash('sha256').update(launchId).digest('hex').slice(0, MAX_CHAIN - CHAIN_PREFIX.length)}`;
+}
+
+/** The bridge interface of a Docker network: its `com.docker.network.bridge.name` option, else `br-<12 of its id>`. */
+export function bridgeOf(network: { readonly id: string; readonly options?: Readonly<Record<string, string>> | null }): string {
+  return network.options?.['com.docker.network.bridge.name'] || `br-${network.id.slice(0, 12)}`;
+}
+
+const IFACE = /^[A-Za-z0-9_.-]{1,15}$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const LAUNCH_ID = /^[a-z0-9]{8,40}$/;
+
+function checkRoute(route: BridgeRoute): void {
+  if (!LAUNCH_ID.test(route.launchId) || !IFACE.test(route.bridge) || !IPV4.test(route.gateway)) {
+    throw new Error(`firewall: refusing a route with launch id ${JSON.stringify(route.launchId)}, bridge ${JSON.stringify(route.bridge)}, gateway ${JSON.stringify(route.gateway)}`);
+  }
+}
+
+/** The chain's rules in iptables-restore syntax: loopback returns, the ports accepted, the rest rejected. */
+export function chainRules(route: BridgeRoute, ports: readonly number[]): string[] {
+  checkRoute(route);
+  const chain = chainName(route.launchId);
+  const tag = `-m comment --comment ${RULE_TAG}=${route.launchId}`;
+  for (const port of ports) if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`firewall: ${port} is not a port`);
+  return [
+    `-A ${chain} -i lo ${tag} -j RETURN`,
+    ...[...new Set(ports)].map((port) => `-A ${chain} -i ${route.bridge} -d ${route.gateway}/32 -p tcp -m tcp --dport ${port} ${tag} -j ACCEPT`),
+    `-A ${chain} ${tag} -j REJECT`,
+  ];
+}
+
+/** The restore input that creates the chain (deny-all) and the two jumps. */
+export function installScript(route: BridgeRoute): string {
+  const chain = chainName(route.launchId);
+  const tag = `-m comment --comment ${RULE_TAG}=${route.launchId}`;
+  return [
+    '*filter',
+    `:${chain} - [0:0]`,
+    ...chainRules(route, []),
+    `-I INPUT 1 -i ${route.bridge} ${tag} -j ${chain}`,
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The restore input that, in one transaction, swaps the chain's rules for `ports` and sends
+ * anything addressed to those ports on the gateway, from any interface, through the chain.
+ * Called once per route, once the daemons listen.
+ */
+export function allowScript(route: BridgeRoute, ports: readonly number[]): string {
+  const chain = chainName(route.launchId);
+  const tag = `-m comment --comment ${RULE_TAG}=${route.launchId}`;
+  return [
+    '*filter',
+    `-F ${chain}`,
+    ...chainRules(route, ports),
+    ...[...new Set(ports)].map((port) => `-I INPUT 1 -d ${route.gateway}/32 -p tcp -m tcp --dport ${port} ${tag} -j ${chain}`),
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/** From `iptables -S` output: the restore input deleting this launch's jumps and chain, or undefined when it has none. */
+export function removeScript(rules: string, launchId: string): string | undefined {
+  const chain = chainName(launchId);
+  const lines = rules.split('\n').map((l) => l.trim());
+  const jumps = lines.filter((l) => l.startsWith('-A ') && !l.startsWith(`-A ${chain} `) && new RegExp(`\\s-j ${chain}$`).test(l));
+  const exists = lines.includes(`-N ${chain}`);
+  if (!exists && jumps.length === 0) return undefined;
+  return ['*filter', ...jumps.map((l) => `-D ${l.slice(3)}`), ...(exists ? [`-F ${chain}`, `-X ${chain}`] : []), 'COMMIT', ''].join('\n');
+}
+
+/** From `iptables -S` output: the launches whose chains exist. */
+export function launchesIn(rules: string): RouteLeftover[] {
+  const chains = new Set(rules.split('\n').flatMap((l) => (/^-N (CB-\S+)$/.exec(l.trim())?.[1] ? [l.trim().slice(3)] : [])));
+  const found = new Map<string, RouteLeftover>();
+  for (const line of rules.split('\n')) {
+    const m = new RegExp(`^-A (CB-\\S+) .*--comment "?${RULE_TAG.replace('.', '\\.')}=([a-z0-9]+)"?`).exec(line.trim());
+    if (m?.[1] && m[2] && chains.has(m[1]) && chainName(m[2]) === m[1]) found.set(m[2], { launchId: m[2], description: `iptables chain ${m[1]}` });
+  }
+  return [...found.values()];
+}
+
+export interface IptablesFirewallOptions {
+  /** `iptables` (default); the restore program is `<binary>-restore`. */
+  readonly binary?: string;
+}
+
+/** The firewall through `iptables` / `iptables-restore` (iptables-nft or legacy alike). */
+export class IptablesFirewall implements HostFirewall {
+  readonly #transport: Transport;
+  readonly #binary: string;
+
+  constructor(transport: Transport, options: IptablesFirewallOptions = {}) {
+    this.#transport = transport;
+    this.#binary = options.binary ?? 'iptables';
+  }
+
+  async check(): Promise<void> {
+    await this.#ok([this.#binary, '-w', '-S', 'INPUT']);
+  }
+
+  async install(route: BridgeRoute): Promise<void> {
+    await this.#restore(installScript(route));
+  }
+
+  async allow(route: BridgeRoute, ports: readonly number[]): Promise<void> {
+    await this.#restore(allowScript(route, ports));
+  }
+
+  async remove(launchId: string): Promise<boolean> {
+    const script = removeScript((await this.#ok([this.#binary, '-w', '-S'])).stdout, launchId);
+    if (script === undefined) return false;
+    await this.#restore(script);
+    return true;
+  }
+
+  async list(): Promise<RouteLeftover[]> {
+    return launchesIn((await this.#ok([this.#binary, '-w', '-S'])).stdout);
+  }
+
+  async #restore(script: string): Promise<void> {
+    await this.#ok([`${this.#binary}-restore`, '-w', '--noflush'], script);
+  }
+
+  async #ok(argv: readonly string[], stdin?: string): Promise<CommandResult> {
+    let result: CommandResult;
+    try {
+      result = await this.#transport.run(argv, stdin !== undefined ? { stdin } : {});
+    } catch (error) {
+      if (error instanceof BinaryNotFoundError) {
+        throw new FirewallUnavailableError(
+          {
+            kind: 'unknown',
+            reason: `the per-bottle firewall needs ${argv[0]}, which is not installed or not on PATH (Debian/Ubuntu: apt-get install iptables; it lives in /usr/sbin)`,
+            argv,
+            exitCode: -1,
+            stderr: '',
+          },
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    if (result.exitCode === 0) return result;
+    const denied = /permission denied|must be root|Operation not permitted/i.test(result.stderr);
+    throw new FirewallUnavailableError({
+      kind: 'unknown',
+      reason: denied
+        ? `the per-bottle firewall needs root to install iptables rules (${argv[0]} was refused): run claude-bottle as root, or opt out of network isolation (unsafe; see the README)`
+        : `the per-bottle firewall could not be ${argv[0]?.endsWith('-restore') ? 'changed' : 'read'} (${argv[0]} exited ${result.exitCode})`,
+      argv: result.argv,
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+      stdout: result.stdout,
+      timedOut: result.timedOut,
+    });
+  }
+}
