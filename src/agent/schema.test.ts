@@ -91,3 +91,25 @@ describe('every list and string an SDK caller or a file can hand in is capped', 
     expect(refusal({ name: 'a', git: { repo: '~/r' } }).message).toContain(`git.repo: "~/r" starts with '~'`);
   });
 });
+
+describe('git.serveRefs', () => {
+  it('takes refs and ref prefixes', () => {
+    const spec = parseAgentSpec({ name: 'a', git: { repo: '/r', serveRefs: ['refs/heads/main', 'refs/tags/*'] } });
+    expect(spec.git?.serveRefs).toEqual(['refs/heads/main', 'refs/tags/*']);
+  });
+
+  it('refuses what is not a ref under refs/, naming the entry', () => {
+    for (const bad of ['main', 'refs/', 'refs/heads/../x', 'refs/heads/a b']) {
+      const error = (() => {
+        try {
+          parseAgentSpec({ name: 'a', git: { repo: '/r', serveRefs: [bad] } });
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(error, bad).toBeInstanceOf(ConfigError);
+      expect((error as Error).message, bad).toContain('git.serveRefs[0]: ');
+    }
+  });
+});

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { branchPrefixProblem } from '../daemons/gitgate/policy.ts';
+import { servedRefProblem } from '../daemons/gitgate/refs.ts';
 import { AGENT_USER, isAgentImage } from '../image/recipe.ts';
 import { describeIssues, type FieldIssue, type IssueParams } from './issues.ts';
 import {
@@ -152,6 +153,20 @@ export const GitSpecSchema = z.strictObject({
   email: identitySchema('email').optional(),
   /** Guest path of the clone; default `<home>/workspace`. */
   workspace: guestPathSchema('workspace').optional(),
+  /**
+   * The refs the gate serves (fetchable, with every object they reach); `refs/...` names or
+   * prefixes ending `/*`. Default: all branches and tags. The branch prefix is always served.
+   */
+  serveRefs: z
+    .array(
+      z.string().superRefine((ref, ctx) => {
+        const problem = servedRefProblem(ref);
+        if (problem) fail(ctx, `is not a ref or ref prefix the gate can serve: it ${problem} (e.g. "refs/heads/*", "refs/tags/v1")`);
+      }),
+    )
+    .min(1)
+    .max(100)
+    .optional(),
 });
 
 /** A DNS name (optionally `*.`-prefixed) an egress allow-list may name. */

@@ -29,6 +29,8 @@ export async function teardownRecorded(engine: Engine, registry: BottleRegistry,
     for (const n of await engine.listNetworks({ [LAUNCH_LABEL]: record.launchId })) names.add(n.name);
   }
   for (const name of names) if ((await removeOwnedNetwork(engine, name, owner)) === 'removed') networks.push(name);
+  // What the route set up outside its network (Docker: the launch's firewall chain), even if the network went first.
+  if (record.launchId !== undefined) await engine.removeRouteLeftovers?.(record.launchId);
   await registry.delete(record.name, record);
   if (record.launcher?.socket) await rm(record.launcher.socket, { force: true });
   return { machine, networks };

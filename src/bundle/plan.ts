@@ -24,15 +24,6 @@ export interface PlannedBundle {
   readonly credentials: BundleCredentials;
 }
 
-/**
- * The git plan's served refs, once the agent file can name them (`git.serveRefs`); until then
- * the gate's default (all branches and tags).
- */
-function servedRefsOf(git: NonNullable<Plan['git']>): readonly string[] | undefined {
-  const refs = (git as { readonly serveRefs?: unknown }).serveRefs;
-  return Array.isArray(refs) && refs.every((r) => typeof r === 'string') ? (refs as string[]) : undefined;
-}
-
 /** The daemons a plan calls for, ready for `startBundle`; their host files go under `runDir` (the bottle's own). */
 export function bundleFor(plan: Plan, runDir: string): PlannedBundle {
   const specs: DaemonSpec[] = [];
@@ -53,7 +44,7 @@ export function bundleFor(plan: Plan, runDir: string): PlannedBundle {
     } else if (daemon === 'git-gate' && plan.git) {
       const { repo, prefix } = plan.git;
       const token = newCredential();
-      const servedRefs = servedRefsOf(plan.git);
+      const servedRefs = plan.git.serveRefs;
       credentials['git-gate'] = token;
       specs.push({
         name: 'git-gate',

@@ -150,10 +150,10 @@ describe('claude-bottle CLI on the fake', () => {
 
     const first = await cli(['prune', '--backend', 'fake', '--json']);
     expect(first.exitCode, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ droppedRecords: [launched.name], removedMachines: [], removedNetworks: [], removedFiles: [] });
+    expect(JSON.parse(first.stdout)).toEqual({ droppedRecords: [launched.name], removedMachines: [], removedNetworks: [], removedRouteLeftovers: [], removedFiles: [] });
     await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles', launched.name))).rejects.toThrow();
     const second = await cli(['prune', '--backend', 'fake', '--orphans', '--json']);
-    expect(JSON.parse(second.stdout)).toEqual({ droppedRecords: [], removedMachines: ['orphan-1 (fake)'], removedNetworks: [], removedFiles: [] });
+    expect(JSON.parse(second.stdout)).toEqual({ droppedRecords: [], removedMachines: ['orphan-1 (fake)'], removedNetworks: [], removedRouteLeftovers: [], removedFiles: [] });
     const left = JSON.parse((await fakeSmolvm(['machine', 'ls', '--json'])).stdout) as { name: string }[];
     expect(left.map((m) => m.name)).toContain('unlabelled');
     expect(left.map((m) => m.name)).not.toContain('orphan-1');

@@ -50,6 +50,8 @@ export const GitGatePlanSchema = z.strictObject({
   email: z.string().min(1),
   /** Guest path of the clone. */
   workspace: GuestPath,
+  /** The refs the gate serves; absent: all branches and tags. */
+  serveRefs: z.array(z.string().min(1)).max(100).optional(),
 });
 
 export type GitGatePlan = z.infer<typeof GitGatePlanSchema>;

@@ -162,7 +162,16 @@ async function resolveGit(spec: AgentSpec, git: NonNullable<AgentSpec['git']>): 
     throw new ConfigError(`git.branchPrefix: ${message}`, [{ path: 'git.branchPrefix', message }]);
   }
   const workspace = git.workspace ?? posix.join(spec.user.home, 'workspace');
-  return { repo, gitDir, prefix, branch, name: git.name ?? spec.name, email: git.email ?? `${spec.name}@claude-bottle.invalid`, workspace };
+  return {
+    repo,
+    gitDir,
+    prefix,
+    branch,
+    name: git.name ?? spec.name,
+    email: git.email ?? `${spec.name}@claude-bottle.invalid`,
+    workspace,
+    ...(git.serveRefs ? { serveRefs: git.serveRefs } : {}),
+  };
 }
 
 /** A host file named by `field`, read bounded from one handle; any refusal is a ConfigError naming the field and path. */

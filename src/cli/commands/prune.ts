@@ -34,6 +34,7 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
   const dropped: string[] = [];
   const removed: string[] = [];
   const networks: string[] = [];
+  const leftovers: string[] = [];
   const liveLaunches = new Set<string>();
   for (const kind of kinds) {
     const backend = await openBackend(kind, io);
@@ -56,6 +57,13 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
         else removed.push(`${record.name} (${kind}, ${state})`);
         machines.delete(record.name);
       }
+      // What routes left outside any network (firewall chains) whose launch is neither live nor still networked.
+      for (const leftover of (await engine.listRouteLeftovers?.()) ?? []) {
+        if (liveLaunches.has(leftover.launchId)) continue;
+        if (((await engine.listNetworks?.({ [LAUNCH_LABEL]: leftover.launchId })) ?? []).length > 0) continue;
+        await engine.removeRouteLeftovers?.(leftover.launchId);
+        leftovers.push(leftover.description);
+      }
       if (!args.orphans) continue;
       for (const [name, machine] of machines) {
         if (kept.has(name)) continue;
@@ -71,12 +79,13 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
     }
   }
   const files = args.orphans ? await pruneFiles(registry) : [];
-  io.data({ droppedRecords: dropped, removedMachines: removed, removedNetworks: networks, removedFiles: files });
+  io.data({ droppedRecords: dropped, removedMachines: removed, removedNetworks: networks, removedRouteLeftovers: leftovers, removedFiles: files });
   io.result(
     [
       dropped.length ? `dropped bottles whose machine is gone or whose launch was killed: ${dropped.join(', ')}` : 'no stale records',
       args.orphans ? (removed.length ? `removed orphaned bottles and unrecorded machines: ${removed.join(', ')}` : 'no orphaned or unrecorded machines') : 'orphaned bottles and unrecorded machines are kept (use --orphans to remove them)',
       ...(networks.length ? [`removed networks: ${networks.join(', ')}`] : []),
+      ...(leftovers.length ? [`removed route leftovers: ${leftovers.join(', ')}`] : []),
       ...(files.length ? [`removed host files: ${files.join(', ')}`] : []),
     ].join('\n'),
   );

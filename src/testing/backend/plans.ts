@@ -94,7 +94,7 @@ export function planCases(ctx: ContractContext): void {
     const config = JSON.parse((await bottle.exec(['cat', MCP_CONFIG])).stdout) as { mcpServers: Record<string, { type: string; url: string }> };
     expect(Object.keys(config.mcpServers)).toEqual(['supervisor']);
     const server = config.mcpServers.supervisor;
-    expect(server).toEqual({ type: 'http', url: expect.stringMatching(/^http:\/\//) });
+    expect(server).toEqual({ type: 'http', url: expect.stringMatching(/^http:\/\//), headers: { Authorization: expect.stringMatching(/^Bearer [A-Za-z0-9_-]{43}$/) } });
     const url = new URL(server?.url ?? '');
     expect([url.hostname.replace(/^\[|\]$/g, ''), url.port]).toEqual([route.route.guestHost, String(daemon.port)]);
 
