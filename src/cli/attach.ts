@@ -3,7 +3,7 @@ import { stateRoot } from '../host/state.ts';
 import { Bottle, type BottleRecord, bottleEnv } from '../bottle/bottle.ts';
 import { BottleRegistry } from '../bottle/registry.ts';
 import { ClaudeBottleError } from '../errors.ts';
-import { PlanSchema, type Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan.ts';
 import { type BackendHandle, type BackendKind, openBackend } from './backends.ts';
 import type { Io } from './io.ts';
 import { UsageError } from './io.ts';
@@ -29,12 +29,18 @@ export async function attachReady(io: Io, name: string | undefined): Promise<Att
   return attached;
 }
 
-/** Finds a bottle by name in the registry and reopens the backend that launched it. */
-export async function attach(io: Io, name: string | undefined): Promise<Attached> {
+/** A bottle's record, by name. */
+export async function findRecord(io: Io, name: string | undefined): Promise<{ record: BottleRecord; registry: BottleRegistry }> {
   if (!name) throw new UsageError('name a bottle (see `claude-bottle ls`)');
   const registry = new BottleRegistry(stateRoot(io.env));
   const record = await registry.get(name);
   if (!record) throw new UnknownBottleError(`no bottle named "${name}" (see \`claude-bottle ls\`)`);
+  return { record, registry };
+}
+
+/** Finds a bottle by name in the registry and reopens the backend that launched it. */
+export async function attach(io: Io, name: string | undefined): Promise<Attached> {
+  const { record, registry } = await findRecord(io, name);
   const plan = record.planPath ? await readPlan(record.planPath) : undefined;
   const backend = await openBackend(record.backend as BackendKind, io);
   const bottle = new Bottle({
@@ -51,9 +57,15 @@ export async function attach(io: Io, name: string | undefined): Promise<Attached
   return { bottle, record, backend, registry };
 }
 
+/**
+ * The plan `launch` wrote (from a parsed Plan, 0600) beside the record. Like the record, it is
+ * read back without the zod schema: that would load the agent-file parser on every `exec`.
+ */
 async function readPlan(path: string): Promise<Plan | undefined> {
   try {
-    return PlanSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+    const plan = JSON.parse(await readFile(path, 'utf8')) as Plan | null;
+    if (typeof plan?.agent?.user?.uid !== 'number') throw new ClaudeBottleError(`${path} is not a bottle plan`);
+    return plan;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
