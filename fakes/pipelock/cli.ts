@@ -139,8 +139,14 @@ export function createPolicy(config: PipelockConfigFile): (host: string) => Prom
   };
 }
 
-function log(event: Record<string, unknown>): void {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+/** Where pipelock writes: decisions go to stderr as JSON lines. Injectable, so tests run it in process. */
+export interface PipelockIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+function logTo(io: PipelockIo): (event: Record<string, unknown>) => void {
+  return (event) => io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
 }
 
 function deny(res: ServerResponse, status: number, message: string): void {
@@ -148,7 +154,8 @@ function deny(res: ServerResponse, status: number, message: string): void {
   res.end(JSON.stringify({ blocked: status === 403, error: message }));
 }
 
-export async function serve(config: PipelockConfigFile, listenOverride?: string): Promise<() => Promise<void>> {
+export async function serve(config: PipelockConfigFile, listenOverride?: string, io: PipelockIo = process): Promise<() => Promise<void>> {
+  const log = logTo(io);
   const listen = listenOverride ?? (config.fetch_proxy?.listen || PIPELOCK_DEFAULT_LISTEN);
   const address = splitHostPort(listen);
   if (!address) throw new CliError(`invalid listen address "${listen}"`);
@@ -218,12 +225,18 @@ export async function serve(config: PipelockConfigFile, listenOverride?: string)
     });
 }
 
-export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+/** A `pipelock run` that is serving: `close()` stops it. */
+export interface RunningPipelock {
+  close(): Promise<void>;
+}
+
+/** Runs `pipelock …argv`: the exit code of a command that ends, or the running proxy of `run`. */
+export async function runPipelock(argv: readonly string[], io: PipelockIo = process): Promise<number | RunningPipelock> {
   try {
     const [command, ...rest] = argv;
     if (command === '--version' || command === '-v' || command === 'version') {
-      process.stdout.write(`pipelock version ${FAKE_PIPELOCK_VERSION}\n`);
-      return;
+      io.stdout.write(`pipelock version ${FAKE_PIPELOCK_VERSION}\n`);
+      return 0;
     }
     if (command !== 'run') throw new CliError(`unknown command "${command ?? ''}" for "pipelock" (this test double knows: run, version, --version)`);
     let configPath: string | undefined;
@@ -241,14 +254,22 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       else throw new CliError(`unknown flag: ${flag}`);
     }
     const config = configPath ? loadConfig(configPath) : {};
-    const close = await serve(config, listen);
-    const shutdown = (): void => {
-      void close().then(() => process.exit(0));
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
+    return { close: await serve(config, listen, io) };
   } catch (error) {
-    process.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
+    io.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
   }
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const outcome = await runPipelock(argv);
+  if (typeof outcome === 'number') {
+    process.exitCode = outcome;
+    return;
+  }
+  const shutdown = (): void => {
+    void outcome.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
 }
