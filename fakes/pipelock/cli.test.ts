@@ -122,16 +122,24 @@ describe('fake pipelock: the forward proxy', () => {
 
   it('absolute-URI requests: allowed host and exempt CIDR pass, anything else is 403', async () => {
     const { port, log } = await startFake((listen) => pipelockConfigYaml({ listen, allowHosts: ['localhost'], allowCidrs: ['127.0.0.0/8'] }));
-    expect(await getVia(port, `http://localhost:${upstreamPort}/x?y=1`)).toEqual({ status: 200, body: `upstream saw GET /x?y=1 host=localhost:${upstreamPort}` });
+    expect(await getVia(port, `http://localhost:${upstreamPort}/x?y=1`)).toEqual({
+      status: 200,
+      body: `upstream saw GET /x?y=1 host=localhost:${upstreamPort}`,
+    });
     expect((await getVia(port, `http://other.invalid:${upstreamPort}/`)).status).toBe(403);
     // Each decision is a JSON line on stderr.
-    const events = log().trim().split('\n').map((line) => JSON.parse(line) as { event: string; url?: string });
+    const events = log()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; url?: string });
     expect(events.map((e) => e.event)).toEqual(['listening', 'allowed', 'blocked']);
     expect(events[2]?.url).toBe(`http://other.invalid:${upstreamPort}/`);
   });
 
   it('balanced mode still blocks internal addresses (SSRF) and blocklisted hosts; audit mode lets all through', async () => {
-    const balanced = await startFake((listen) => `mode: balanced\nfetch_proxy:\n  listen: "${listen}"\n  monitoring:\n    blocklist: ["*.bad.test"]\nforward_proxy:\n  enabled: true\n`);
+    const balanced = await startFake(
+      (listen) => `mode: balanced\nfetch_proxy:\n  listen: "${listen}"\n  monitoring:\n    blocklist: ["*.bad.test"]\nforward_proxy:\n  enabled: true\n`,
+    );
     const ssrf = await getVia(balanced.port, `http://localhost:${upstreamPort}/`);
     expect(ssrf).toMatchObject({ status: 403, body: expect.stringContaining('SSRF') });
     expect((await getVia(balanced.port, 'http://x.bad.test/')).status).toBe(403);

@@ -65,7 +65,9 @@ export function loadConfig(path: string): PipelockConfigFile {
     const lines = parsed.error.issues.map((issue) => {
       const at = issue.path.map(String);
       if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => `  line ${lineOf(doc, lineCounter, [...at, key])}: field ${key} not found in type ${GO_TYPES[at.join('.')] ?? 'struct'}`).join('\n');
+        return issue.keys
+          .map((key) => `  line ${lineOf(doc, lineCounter, [...at, key])}: field ${key} not found in type ${GO_TYPES[at.join('.')] ?? 'struct'}`)
+          .join('\n');
       }
       return `  line ${lineOf(doc, lineCounter, at)}: cannot unmarshal ${at.join('.')}: ${issue.message}`;
     });
@@ -76,7 +78,10 @@ export function loadConfig(path: string): PipelockConfigFile {
   if (problem) throw new CliError(`invalid config: ${problem}`);
   const tls = config.tls_interception;
   if (tls?.enabled) {
-    for (const [key, file] of [['ca_cert', tls.ca_cert], ['ca_key', tls.ca_key]] as const) {
+    for (const [key, file] of [
+      ['ca_cert', tls.ca_cert],
+      ['ca_key', tls.ca_key],
+    ] as const) {
       try {
         if (!file) throw new Error('empty path (the real pipelock falls back to ~/.pipelock; this double does not)');
         statSync(file);
@@ -171,7 +176,13 @@ export async function serve(config: PipelockConfigFile, listenOverride?: string,
         log({ event: decision.allow ? 'allowed' : 'blocked', method: req.method, url, reason: decision.reason });
         if (!decision.allow) return deny(res, 403, `blocked: ${decision.reason}`);
         const upstream = httpRequest(
-          { host: decision.address ?? target.hostname, port: target.port || 80, method: req.method, path: `${target.pathname}${target.search}`, headers: { ...req.headers, host: target.host } },
+          {
+            host: decision.address ?? target.hostname,
+            port: target.port || 80,
+            method: req.method,
+            path: `${target.pathname}${target.search}`,
+            headers: { ...req.headers, host: target.host },
+          },
           (answer) => {
             res.writeHead(answer.statusCode ?? 502, answer.headers);
             answer.pipe(res);

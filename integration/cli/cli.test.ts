@@ -45,7 +45,10 @@ describe('claude-bottle from a checkout, as processes', () => {
     const fail = await run(BIN, ['exec', name, '--', 'sh', '-c', 'echo to-out; echo to-err >&2; exit 42']);
     expect(fail).toMatchObject({ exitCode: 42, stdout: 'to-out', stderr: 'to-err' });
     // The fake CLI sees the same machines (same state file and lock).
-    const fakeLs = await execa(FAKE_SMOLVM, ['machine', 'ls', '--json'], { env: { ...env, FAKE_SMOLVM_STATE: join(env.CLAUDE_BOTTLE_STATE_DIR!, 'fake-smolvm') }, extendEnv: false });
+    const fakeLs = await execa(FAKE_SMOLVM, ['machine', 'ls', '--json'], {
+      env: { ...env, FAKE_SMOLVM_STATE: join(env.CLAUDE_BOTTLE_STATE_DIR!, 'fake-smolvm') },
+      extendEnv: false,
+    });
     expect((JSON.parse(fakeLs.stdout) as { name: string }[]).map((m) => m.name)).toContain(name);
 
     const usage = await run(BIN, ['exec', name, 'ls']);

@@ -31,7 +31,15 @@ async function scenario(transport: Transport, hostFile: string): Promise<unknown
   const steps: unknown[] = [];
   const record = async (argv: string[], options: Parameters<Transport['run']>[1] = {}) => {
     const r = await transport.run(argv, options);
-    steps.push({ argv: r.argv, exitCode: r.exitCode, stdout: r.stdout.replace(/PID: \d+/g, 'PID: N').replace(/"pid": \d+/g, '"pid": N').replace(/"created_at": \d+/g, '"created_at": T'), stderr: r.stderr.replace(/, [\d.]+ [KMGT]?i?B\/s\)/g, ', RATE)') });
+    steps.push({
+      argv: r.argv,
+      exitCode: r.exitCode,
+      stdout: r.stdout
+        .replace(/PID: \d+/g, 'PID: N')
+        .replace(/"pid": \d+/g, '"pid": N')
+        .replace(/"created_at": \d+/g, '"created_at": T'),
+      stderr: r.stderr.replace(/, [\d.]+ [KMGT]?i?B\/s\)/g, ', RATE)'),
+    });
   };
   await record(['smolvm', 'machine', 'create', '--name', 'twin', '--label', 'k=v']);
   await record(['smolvm', 'machine', 'create', '--name', 'twin']);
@@ -57,7 +65,10 @@ describe('fakes/bin/smolvm and the in-memory fake agree', () => {
     const hostFile = join(work, 'upload.txt');
     await writeFile(hostFile, 'twelve bytes');
     const inMemory = await scenario(createFakeSmolvm(), hostFile);
-    const viaCli = await scenario(createExecaTransport({ env: { ...process.env, SMOLVM_BIN: FAKE_SMOLVM, FAKE_SMOLVM_STATE: join(work, 'twin-state') } }), hostFile);
+    const viaCli = await scenario(
+      createExecaTransport({ env: { ...process.env, SMOLVM_BIN: FAKE_SMOLVM, FAKE_SMOLVM_STATE: join(work, 'twin-state') } }),
+      hostFile,
+    );
     expect(viaCli).toEqual(inMemory);
     expect(inMemory).toContainEqual(expect.objectContaining({ exitCode: 5, stdout: 'twelve bytes' }));
   });

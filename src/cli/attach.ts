@@ -24,7 +24,9 @@ export async function attachReady(io: Io, name: string | undefined): Promise<Att
   const attached = await attach(io, name);
   if (attached.record.status === 'launching') {
     await attached.backend.close();
-    throw new UnknownBottleError(`bottle "${attached.record.name}" has not finished launching (if its launcher was killed, \`claude-bottle prune\` cleans it up)`);
+    throw new UnknownBottleError(
+      `bottle "${attached.record.name}" has not finished launching (if its launcher was killed, \`claude-bottle prune\` cleans it up)`,
+    );
   }
   return attached;
 }

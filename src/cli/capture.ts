@@ -1,6 +1,6 @@
 // Runs the CLI in this process, its output captured: what the CLI's unit tests drive.
 import { Writable } from 'node:stream';
-import type { Env } from './io.ts';
+import type { Env } from '../host/state.ts';
 import { main } from './main.ts';
 
 export interface CliRun {

@@ -1,4 +1,5 @@
 import { ClaudeBottleError } from '../errors.ts';
+import type { Env } from '../host/state.ts';
 
 /** Exit codes of the CLI (documented in the README). */
 export const EXIT = {
@@ -16,8 +17,6 @@ export const EXIT = {
 export class UsageError extends ClaudeBottleError {
   override name = 'UsageError';
 }
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 /** The process's streams, injectable so tests run the CLI in process. */
 export interface Streams {

@@ -1,6 +1,7 @@
 import { type Command, CommanderError } from 'commander';
 import { ClaudeBottleError, ConfigError, EngineCommandError } from '../errors.ts';
-import { type Env, EXIT, type Streams, UsageError } from './io.ts';
+import type { Env } from '../host/state.ts';
+import { EXIT, type Streams, UsageError } from './io.ts';
 import { buildProgram, commandPath, HELP } from './program.ts';
 
 export { HELP };
@@ -55,7 +56,8 @@ function usageMessage(error: CommanderError, program: Command, command: Command)
   const quoted = /'([^']*)'/.exec(error.message)?.[1] ?? '';
   switch (error.code) {
     case 'commander.unknownCommand':
-      if (command.commands.length && path) return `${path} needs an action: ${command.commands.map((c) => c.name()).join(' or ')} (got ${JSON.stringify(quoted)})${didYouMean}`;
+      if (command.commands.length && path)
+        return `${path} needs an action: ${command.commands.map((c) => c.name()).join(' or ')} (got ${JSON.stringify(quoted)})${didYouMean}`;
       return `unknown command ${JSON.stringify(quoted)}${didYouMean}${see}`;
     case 'commander.help':
       return `${path} needs an action: ${command.commands.map((c) => c.name()).join(' or ')}${see}`;
@@ -84,14 +86,7 @@ function commandsTaking(program: Command, flag: string): string[] {
 }
 
 function report(error: unknown, how: { json: boolean; execLike: boolean; streams: Streams }): number {
-  const code =
-    error instanceof UsageError
-      ? EXIT.usage
-      : how.execLike
-        ? EXIT.execFailure
-        : error instanceof ConfigError
-          ? EXIT.config
-          : EXIT.failure;
+  const code = error instanceof UsageError ? EXIT.usage : how.execLike ? EXIT.execFailure : error instanceof ConfigError ? EXIT.config : EXIT.failure;
   const message = error instanceof Error ? error.message : String(error);
   if (how.json) {
     const shape = {

@@ -2,7 +2,8 @@
 // command module only when it runs, so `--help` and `--version` load commander and this file.
 import { Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
-import { createIo, type Env, type Io, type Streams, UsageError } from './io.ts';
+import type { Env } from '../host/state.ts';
+import { createIo, type Io, type Streams, UsageError } from './io.ts';
 
 /** The overview (`claude-bottle --help`); each command's own `--help` has its options and examples. */
 export const HELP = `claude-bottle ${pkg.version} — run Claude Code agents in isolated bottles (smolvm microVMs, Docker, or the in-memory fake)
@@ -71,17 +72,16 @@ export function buildProgram(invocation: Invocation): Command {
   program
     .command('launch')
     .summary('prepare an agent file and launch it in a new bottle')
-    .description('Prepare the agent (prompt, skills, daemons) and launch it in a new bottle: create, start, provision. A bottle with host daemons keeps launch in the foreground until Ctrl-C, which removes it.')
+    .description(
+      'Prepare the agent (prompt, skills, daemons) and launch it in a new bottle: create, start, provision. A bottle with host daemons keeps launch in the foreground until Ctrl-C, which removes it.',
+    )
     .argument('<agent-file>', 'YAML, JSON, or Markdown with YAML front matter')
     .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--name <name>', 'the bottle name (default: <agent name>-<8 hex>)')
     .option('--json', 'print {name, backend, promptPath, skillsDir, daemons, …} (or the error) as JSON on stdout')
     .addHelpText(
       'after',
-      examples(
-        'claude-bottle launch examples/reviewer/agent.yaml --backend fake',
-        'claude-bottle launch agent.yaml --backend docker --name reviewer-1 --json',
-      ),
+      examples('claude-bottle launch examples/reviewer/agent.yaml --backend fake', 'claude-bottle launch agent.yaml --backend docker --name reviewer-1 --json'),
     )
     .action(async (agentFile: string, options: { backend: string; name?: string; json?: boolean }) => {
       const [{ launchCommand }, { parseBackend }] = await Promise.all([import('./commands/launch.ts'), import('./backends.ts')]);
@@ -93,7 +93,9 @@ export function buildProgram(invocation: Invocation): Command {
     const name = claude ? 'claude' : 'exec';
     program
       .command(name)
-      .summary(claude ? 'run claude in a bottle (the prompt flag when the agent has a prompt)' : 'run a command in a bottle; its output and exit code pass through')
+      .summary(
+        claude ? 'run claude in a bottle (the prompt flag when the agent has a prompt)' : 'run a command in a bottle; its output and exit code pass through',
+      )
       .description(
         claude
           ? "Run Claude Code in a bottle, with --append-system-prompt-file when the agent has a prompt, then the arguments after --. Interactive on a terminal. Exits with claude's own code, or 125 when claude-bottle itself failed."
@@ -107,7 +109,10 @@ export function buildProgram(invocation: Invocation): Command {
         'after',
         claude
           ? examples('claude-bottle claude reviewer-3f9c01ab -- -p "review HEAD"', 'claude-bottle claude reviewer-3f9c01ab --env ANTHROPIC_API_KEY')
-          : examples('claude-bottle exec reviewer-3f9c01ab -- ls -la /root/.claude/skills', 'claude-bottle exec reviewer-3f9c01ab --env TOKEN=abc -- sh -c \'echo "$TOKEN"\''),
+          : examples(
+              'claude-bottle exec reviewer-3f9c01ab -- ls -la /root/.claude/skills',
+              'claude-bottle exec reviewer-3f9c01ab --env TOKEN=abc -- sh -c \'echo "$TOKEN"\'',
+            ),
       )
       .action(async (bottle: string, options: { env: string[]; json?: boolean }) => {
         if (!claude && invocation.tail === undefined) throw new UsageError('exec needs a command after --: claude-bottle exec <bottle> -- <argv…>');
@@ -119,7 +124,7 @@ export function buildProgram(invocation: Invocation): Command {
   program
     .command('ls')
     .summary('list the bottles, on every backend')
-    .description('List the recorded bottles with their state: the machine\'s, or launching, crashed, orphaned, missing.')
+    .description("List the recorded bottles with their state: the machine's, or launching, crashed, orphaned, missing.")
     .option('--json', 'print the list as JSON on stdout')
     .addHelpText('after', examples('claude-bottle ls', 'claude-bottle ls --json'))
     .action(async (options: { json?: boolean }) => {
@@ -143,7 +148,7 @@ export function buildProgram(invocation: Invocation): Command {
     .command('prune')
     .summary('remove what crashed or vanished launches left behind')
     .description(
-      'Remove bottles whose machine is gone and launches killed half-way, with their networks and files. With --orphans, also bottles whose daemons died with their launcher, and labelled machines and networks no record knows (an SDK process\'s too: make sure none is in use).',
+      "Remove bottles whose machine is gone and launches killed half-way, with their networks and files. With --orphans, also bottles whose daemons died with their launcher, and labelled machines and networks no record knows (an SDK process's too: make sure none is in use).",
     )
     .option('--backend <name>', `${BACKEND_HELP}; auto prunes every backend that answers`, 'auto')
     .option('--orphans', 'also remove orphaned bottles and unrecorded labelled machines, networks and files')

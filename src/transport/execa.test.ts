@@ -26,7 +26,12 @@ async function script(name: string, body: string): Promise<string> {
 describe('execa transport', () => {
   it('returns non-zero exits as results, with argv, stdout, stderr and duration', async () => {
     const result = await createExecaTransport().run(['sh', '-c', 'echo out; echo "Error: vm not found: ghost" >&2; exit 1']);
-    expect(result).toMatchObject({ argv: ['sh', '-c', 'echo out; echo "Error: vm not found: ghost" >&2; exit 1'], exitCode: 1, stdout: 'out\n', timedOut: false });
+    expect(result).toMatchObject({
+      argv: ['sh', '-c', 'echo out; echo "Error: vm not found: ghost" >&2; exit 1'],
+      exitCode: 1,
+      stdout: 'out\n',
+      timedOut: false,
+    });
     expect(result.stderr).toBe('Error: vm not found: ghost\n');
     expect(result.durationMs).toBeGreaterThan(0);
   });
