@@ -17,7 +17,7 @@ export async function main(argv: readonly string[], env: Env = process.env, stre
   const head = given[0] === 'help' && given.length > 1 ? [...given.slice(1), '--help'] : given;
   const invocation = { env, streams, tail: dash === -1 ? undefined : argv.slice(dash + 1), errorHelp: [] as string[], exitCode: EXIT.ok as number };
   const program = buildProgram(invocation);
-  const command = locate(program, head);
+  const { command, at } = locate(program, head);
   const path = commandPath(command);
   try {
     await program.parseAsync(head, { from: 'user' });
@@ -30,25 +30,27 @@ export async function main(argv: readonly string[], env: Env = process.env, stre
       streams.stderr.write(invocation.errorHelp.join(''));
       return EXIT.usage;
     }
-    const cause = error instanceof CommanderError ? new UsageError(usageMessage(error, program, command)) : error;
+    const cause = error instanceof CommanderError ? new UsageError(usageMessage(error, program, command, head.slice(0, at))) : error;
     return report(cause, { json: head.includes('--json'), execLike: path === 'exec' || path === 'claude', streams });
   }
 }
 
-/** The command a command line names (the program itself when it names none). */
-function locate(program: Command, head: readonly string[]): Command {
+/** The command a command line names (the program itself when it names none), and where its name ends. */
+function locate(program: Command, head: readonly string[]): { command: Command; at: number } {
   let command = program;
-  for (const token of head) {
+  let at = 0;
+  for (const [i, token] of head.entries()) {
     if (token.startsWith('-')) continue;
     const sub = command.commands.find((c) => c.name() === token);
     if (!sub) break;
     command = sub;
+    at = i + 1;
   }
-  return command;
+  return { command, at };
 }
 
 /** commander's error, as one line that names the command and how to get its help. */
-function usageMessage(error: CommanderError, program: Command, command: Command): string {
+function usageMessage(error: CommanderError, program: Command, command: Command, beforeName: readonly string[]): string {
   const path = commandPath(command);
   const suggestion = /\(Did you mean (.+)\?\)/.exec(error.message)?.[1];
   const didYouMean = suggestion ? ` (did you mean ${suggestion}?)` : '';
@@ -62,8 +64,9 @@ function usageMessage(error: CommanderError, program: Command, command: Command)
     case 'commander.help':
       return `${path} needs an action: ${command.commands.map((c) => c.name()).join(' or ')}${see}`;
     case 'commander.unknownOption': {
+      if (path && beforeName.includes(quoted)) return `options go after the command: claude-bottle ${path} ${quoted}`;
       const owners = didYouMean ? [] : commandsTaking(program, quoted.split('=')[0] ?? quoted);
-      if (owners.length) return `${path || 'claude-bottle'} does not take ${quoted} (${owners.join(', ')} does)`;
+      if (owners.length) return `${path || 'claude-bottle'} does not take ${quoted} (${owners.join(', ')} ${owners.length === 1 ? 'does' : 'do'})`;
       const afterDash = path === 'exec' || path === 'claude' ? ' (put the command after --)' : '';
       return `${path ? `${path}: ` : ''}unknown option ${quoted}${didYouMean}${afterDash}${see}`;
     }

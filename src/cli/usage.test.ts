@@ -77,6 +77,8 @@ describe('usage errors: exit 2, one line on stderr naming the fix', () => {
     [['ls', '--force'], 'ls does not take --force (image build does)'],
     [['ls', '--orphans'], 'ls does not take --orphans (prune does)'],
     [['ls', '--', 'x'], 'ls takes no arguments after --'],
+    [['--orphans', 'prune'], 'options go after the command: claude-bottle prune --orphans'],
+    [['rm', 'b', '--env', 'X'], 'rm does not take --env (claude, exec do)'],
     [['rm'], 'rm needs <bottle>; see claude-bottle rm --help'],
     [['image'], 'image needs an action: build or status; see claude-bottle image --help'],
     [['image', 'frobnicate'], 'image needs an action: build or status (got "frobnicate")'],
