@@ -102,6 +102,46 @@ describe('claude-bottle as an installed package (npm pack, then the bundled dist
     expect((await run(installed.bin, ['rm', name], state)).exitCode).toBe(0);
   });
 
+  it('its three entry points import, and type-check for a consumer, through the exports map', async () => {
+    const dir = join(installed.root, '../..');
+    const consumer = join(dir, 'consumer.ts');
+    await writeFile(
+      consumer,
+      [
+        "import { createExecaTransport, launch, prepare, SmolvmEngine, type Transport } from 'claude-bottle';",
+        "import { createFakeSmolvm } from 'claude-bottle/fakes';",
+        "import { describeEngineContract } from 'claude-bottle/testing';",
+        'const transport: Transport = createFakeSmolvm();',
+        'export const used = [createExecaTransport, launch, prepare, new SmolvmEngine({ transport }), describeEngineContract];',
+        '',
+      ].join('\n'),
+    );
+    const tsc = await execa(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/typescript/bin/tsc'),
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2024',
+        '--types',
+        'node',
+        '--skipLibCheck',
+        consumer,
+      ],
+      { cwd: dir, reject: false },
+    );
+    expect(tsc.exitCode, tsc.stdout).toBe(0);
+    const script =
+      "const [a, b, c] = await Promise.all(['claude-bottle', 'claude-bottle/fakes', 'claude-bottle/testing'].map((m) => import(m))); console.log(typeof a.launch, typeof b.createFakeSmolvm, typeof c.describeEngineContract);";
+    const loaded = await execa(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, reject: false });
+    expect(loaded.stdout, loaded.stderr).toBe('function function function');
+  });
+
   it('its fake bins run from dist/ too', async () => {
     const smolvm = await execa(join(installed.root, 'fakes/bin/smolvm'), ['--version'], { reject: false });
     expect(smolvm.stdout, smolvm.stderr).toBe('smolvm 1.9.2');
