@@ -13,10 +13,12 @@ export { HELP };
 export async function main(argv: readonly string[], env: Env = process.env, streams: Streams = process): Promise<number> {
   const dash = argv.indexOf('--');
   const given = dash === -1 ? [...argv] : argv.slice(0, dash);
-  // `help image build` is `image build --help` (commander's help command takes one name).
-  const head = given[0] === 'help' && given.length > 1 ? [...given.slice(1), '--help'] : given;
   const invocation = { env, streams, tail: dash === -1 ? undefined : argv.slice(dash + 1), errorHelp: [] as string[], exitCode: EXIT.ok as number };
   const program = buildProgram(invocation);
+  // `help image build` is `image build --help` (commander's help command takes one name);
+  // `help lunch` is `lunch`, an unknown command with a suggestion, not the overview.
+  const known = program.commands.some((c) => c.name() === given[1]);
+  const head = given[0] === 'help' && given.length > 1 ? [...given.slice(1), ...(known ? ['--help'] : [])] : given;
   const { command, at } = locate(program, head);
   const path = commandPath(command);
   try {

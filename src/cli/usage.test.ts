@@ -61,6 +61,7 @@ describe('usage errors: exit 2, one line on stderr naming the fix', () => {
   const cases: [string[], string][] = [
     [['frobnicate'], 'unknown command "frobnicate"; see claude-bottle --help'],
     [['lunch', 'x.yaml'], 'unknown command "lunch" (did you mean launch?); see claude-bottle --help'],
+    [['help', 'lunch'], 'unknown command "lunch" (did you mean launch?); see claude-bottle --help'],
     [['launch', 'x.yaml', '--bakend', 'fake'], 'launch: unknown option --bakend (did you mean --backend?); see claude-bottle launch --help'],
     [['launch', 'x.yaml', '--bogus'], 'launch: unknown option --bogus; see claude-bottle launch --help'],
     [['launch', 'x.yaml', '--backend', 'qemu'], '--backend must be one of auto, smolvm, docker, fake; got "qemu"'],
