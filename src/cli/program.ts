@@ -41,7 +41,7 @@ export interface Invocation {
 }
 
 const BACKEND_HELP = 'auto (the default: smolvm, else Docker, else the fake), smolvm, docker or fake';
-const collect = (value: string, previous: readonly string[]): string[] => [...previous, value];
+const collect = (value: string, previous: readonly string[] = []): string[] => [...previous, value];
 const examples = (...lines: string[]): string => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
 export function buildProgram(invocation: Invocation): Command {
@@ -76,14 +76,14 @@ export function buildProgram(invocation: Invocation): Command {
       'Prepare the agent (prompt, skills, daemons) and launch it in a new bottle: create, start, provision. A bottle with host daemons keeps launch in the foreground until Ctrl-C, which removes it.',
     )
     .argument('<agent-file>', 'YAML, JSON, or Markdown with YAML front matter')
-    .option('--backend <name>', BACKEND_HELP, 'auto')
+    .option('--backend <name>', BACKEND_HELP)
     .option('--name <name>', 'the bottle name (default: <agent name>-<8 hex>)')
     .option('--json', 'print {name, backend, promptPath, skillsDir, daemons, …} (or the error) as JSON on stdout')
     .addHelpText(
       'after',
       examples('claude-bottle launch examples/reviewer/agent.yaml --backend fake', 'claude-bottle launch agent.yaml --backend docker --name reviewer-1 --json'),
     )
-    .action(async (agentFile: string, options: { backend: string; name?: string; json?: boolean }) => {
+    .action(async (agentFile: string, options: { backend?: string; name?: string; json?: boolean }) => {
       const [{ launchCommand }, { parseBackend }] = await Promise.all([import('./commands/launch.ts'), import('./backends.ts')]);
       const backend = parseBackend(options.backend);
       done(await launchCommand(io(options), { agentFile, backend, ...(options.name !== undefined ? { name: options.name } : {}) }));
@@ -103,7 +103,7 @@ export function buildProgram(invocation: Invocation): Command {
       )
       .usage(claude ? '<bottle> [--env KEY[=VALUE]]… [-- <claude args…>]' : '<bottle> [--env KEY[=VALUE]]… -- <argv…>')
       .argument('<bottle>', 'a bottle name (see claude-bottle ls)')
-      .option('--env <KEY[=VALUE]>', 'set a variable in the guest; without =VALUE it comes from this environment; repeatable', collect, [] as string[])
+      .option('--env <KEY[=VALUE]>', 'set a variable in the guest; without =VALUE it comes from this environment; repeatable', collect)
       .option('--json', 'print {exitCode, stdout, stderr} (or the error) as JSON on stdout')
       .addHelpText(
         'after',
@@ -114,10 +114,10 @@ export function buildProgram(invocation: Invocation): Command {
               'claude-bottle exec reviewer-3f9c01ab --env TOKEN=abc -- sh -c \'echo "$TOKEN"\'',
             ),
       )
-      .action(async (bottle: string, options: { env: string[]; json?: boolean }) => {
+      .action(async (bottle: string, options: { env?: string[]; json?: boolean }) => {
         if (!claude && invocation.tail === undefined) throw new UsageError('exec needs a command after --: claude-bottle exec <bottle> -- <argv…>');
         const { execCommand } = await import('./commands/exec.ts');
-        done(await execCommand(io(options), { bottle, argv: invocation.tail ?? [], env: options.env, claude }));
+        done(await execCommand(io(options), { bottle, argv: invocation.tail ?? [], env: options.env ?? [], claude }));
       });
   }
 
@@ -150,11 +150,11 @@ export function buildProgram(invocation: Invocation): Command {
     .description(
       "Remove bottles whose machine is gone and launches killed half-way, with their networks and files. With --orphans, also bottles whose daemons died with their launcher, and labelled machines and networks no record knows (an SDK process's too: make sure none is in use).",
     )
-    .option('--backend <name>', `${BACKEND_HELP}; auto prunes every backend that answers`, 'auto')
+    .option('--backend <name>', `${BACKEND_HELP}; auto prunes every backend that answers`)
     .option('--orphans', 'also remove orphaned bottles and unrecorded labelled machines, networks and files')
     .option('--json', 'print what was removed as JSON on stdout')
     .addHelpText('after', examples('claude-bottle prune', 'claude-bottle prune --backend docker --orphans --json'))
-    .action(async (options: { backend: string; orphans?: boolean; json?: boolean }) => {
+    .action(async (options: { backend?: string; orphans?: boolean; json?: boolean }) => {
       const [{ pruneCommand }, { parseBackend }] = await Promise.all([import('./commands/prune.ts'), import('./backends.ts')]);
       done(await pruneCommand(io(options), { backend: parseBackend(options.backend), orphans: options.orphans === true }));
     });
