@@ -1,5 +1,6 @@
 // The list of test projects. Vitest 4+ no longer reads this file on its own:
 // vitest.config.ts imports it into `test.projects`.
+import { availableParallelism } from 'node:os';
 import type { TestProjectInlineConfiguration } from 'vitest/config';
 
 export const projects: TestProjectInlineConfiguration[] = [
@@ -8,6 +9,9 @@ export const projects: TestProjectInlineConfiguration[] = [
     test: {
       name: 'unit',
       include: ['src/**/*.test.ts', 'fakes/**/*.test.ts', 'bench/**/*.test.ts'],
+      // Vitest's default is one worker fewer than the cores: one on a 2-core machine. The slow
+      // unit tests wait on child processes and sockets, so one worker per core overlaps them.
+      maxWorkers: availableParallelism(),
     },
   },
   {

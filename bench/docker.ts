@@ -158,7 +158,9 @@ try {
   console.log(`hand-written  ${String(handCalls).padStart(12)}  ${handMedian.toFixed(0).padStart(7)}`);
   console.log(`ratio sdk/hand-written ${ratio.toFixed(2)} (target <= ${TARGET}): ${ratio <= TARGET ? 'within target' : 'over target'}`);
   console.log('sdk calls, median ms each:');
-  calls.forEach(({ verb }, i) => console.log(`  ${String(i + 1).padStart(2)}. docker ${verb.padEnd(44)} ${median(sdkCalls.map((log) => log[i]?.ms ?? NaN)).toFixed(0).padStart(5)}`));
+  for (const [i, { verb }] of calls.entries()) {
+    console.log(`  ${String(i + 1).padStart(2)}. docker ${verb.padEnd(44)} ${median(sdkCalls.map((log) => log[i]?.ms ?? NaN)).toFixed(0).padStart(5)}`);
+  }
 } finally {
   await removeAll();
   await rm(work, { recursive: true, force: true });

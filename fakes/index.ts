@@ -10,9 +10,11 @@ export {
 } from './smolvm/fake.ts';
 export type { HostFs } from './smolvm/host-fs.ts';
 export { fakeResolver, systemResolver, type HostResolver } from './smolvm/dns.ts';
-export type { FakeImage, ImageFile } from './smolvm/images.ts';
+export type { FakeImage, ImageConfig, ImageFile } from './smolvm/images.ts';
 export type { GuestEntry, GuestUser } from './smolvm/guest-fs.ts';
-export type { FakeSmolvmState, MachineState } from './smolvm/records.ts';
+export type { FakeSmolvmState, MachineRecord, MachineState } from './smolvm/records.ts';
 export type { GuestCommandContext, GuestCommandHandler, GuestCommandResult } from './smolvm/guest/process.ts';
 export { openPersistentFakeSmolvm, type PersistentFakeSmolvm } from './smolvm/persistent.ts';
 export { claudeStandIn } from './smolvm/claude-stand-in.ts';
+// The fake is a Transport: its types, for users of this entry point alone.
+export type { CommandResult, RunOptions, Transport } from '../src/transport/types.ts';

@@ -1,76 +1,71 @@
-// claude-bottle SDK: agent spec → prepare → launch → Bottle, over an injectable transport.
-export { AgentSpecSchema, loadAgentFile, parseAgentSpec, type AgentSpec } from './agent/spec.ts';
-export { agentStateDir } from './agent/state-dir.ts';
-export { stateRoot } from './host/state.ts';
+// claude-bottle's public API (etc/claude-bottle.api.md is its report; `npm run api:check` in CI).
+// For SDK users: agent spec → prepare → launch → Bottle, the engines and the transport, the
+// registry the CLI keeps, the agent image, and the errors to catch. For backend authors: the
+// Engine port, capabilities and ownership labels (the test kit is `claude-bottle/testing`).
+// Everything else (argv builders, archives, daemons' internals) is not part of it.
+
+// Agent spec and plan.
+export { AgentSpecSchema, loadAgentFile, parseAgentSpec, type AgentSpec, type AgentSpecInput, type LoadAgentFileOptions } from './agent/spec.ts';
 export { GitGatePlanSchema, PlanSchema, type GitGatePlan, type Plan } from './plan/plan.ts';
 export { prepare, type PrepareOptions } from './plan/prepare.ts';
-export { launch, LaunchError, NameTakenError, machineNameFor, type GitGateEndpoint, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
-export { provisionFiles, type FileTransfer, type ProvisionedFiles } from './provision/files.ts';
-export { ProvisionError } from './provision/error.ts';
-export { removeOwnedMachine, removeOwnedNetwork, newLaunchId, ownLabels, type Owner, type Removal } from './engine/ownership.ts';
-export { Bottle, BottleRemovedError, type BottleRecord, type BottleExecOptions } from './bottle/bottle.ts';
+
+// Launch and the bottle.
+export { launch, LaunchError, NameTakenError, type GitGateEndpoint, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
+export type { FileTransfer } from './provision/files.ts';
+export { Bottle, BottleRemovedError, type BottleDaemons, type BottleExecOptions, type BottleRecord } from './bottle/bottle.ts';
 export { BottleRegistry } from './bottle/registry.ts';
-export { provisionPrompt } from './provision/prompt.ts';
-export { provisionCa, caEnv, CA_ENV, GUEST_CA_BUNDLE } from './provision/ca.ts';
-export { provisionGit, gitProvisionArgv } from './provision/git.ts';
-export { startGitGate, GATE_REPO_PATH, type GitGate, type GitGateOptions, type GitPushAttempt } from './daemons/gitgate/server.ts';
-export { branchPrefixProblem, defaultBranchPrefix } from './daemons/gitgate/policy.ts';
-export type { RefCommand, RefResult } from './daemons/gitgate/pktline.ts';
+export { stateRoot, type Env } from './host/state.ts';
+export type { AgentFileFs, HostFileHandle, HostFs, HostStats } from './host/fs.ts';
+
+// Engines and the transport.
+export { SmolvmEngine, type SmolvmEngineOptions } from './engines/smolvm/engine.ts';
+export { SmolvmError } from './engines/smolvm/errors.ts';
+// SmolvmEngine exposes its client (and takes one), so the client and its argument types are public too.
+export { SmolvmClient, SmolvmVersionError, type SmolvmExecOptions, type SmolvmExecResult, type SmolvmMachineJson } from './engines/smolvm/client.ts';
+export type { CreateArgs as SmolvmCreateArgs, ExecArgs as SmolvmExecArgs, UploadArgs as SmolvmUploadArgs } from './engines/smolvm/argv.ts';
+export { SMOLVM_MIN_VERSION, type SmolvmFeatures, type SmolvmVersion } from './engines/smolvm/version.ts';
+export { DockerEngine, type DockerEngineOptions } from './engines/docker/engine.ts';
+export { createExecaTransport, type ExecaTransportOptions } from './transport/execa.ts';
+export type { CommandResult, RunOptions, Transport } from './transport/types.ts';
+
+// The agent image.
 export {
-  buildAgentImage,
   agentImageStatus,
-  imageCacheDir,
+  buildAgentImage,
   ImageBuildError,
   type AgentImageBuild,
   type AgentImageStatus,
   type BuildAgentImageOptions,
   type ImageBuildProgress,
+  type ImageBuildStep,
+  type ImageBuildStepReport,
 } from './image/build.ts';
-export { AGENT_IMAGE, AGENT_USER, CLAUDE_CODE_VERSION, NODE_VERSION, isAgentImage } from './image/recipe.ts';
-export { BOTTLE_LABEL, LAUNCH_LABEL, AGENT_LABEL } from './engine/types.ts';
-export type { ConfigIssue, Engine, EngineCapabilities, ExecOptions, ExecResult, GuestUser, HostRoute, HostRouteOptions, MachineConfig, MachineInfo, MachineRequest, MachineState, NetworkInfo, NetworkPolicy, UploadOptions } from './engine/types.ts';
-export { SmolvmEngine } from './engines/smolvm/engine.ts';
-export { DockerEngine } from './engines/docker/engine.ts';
-export { SmolvmClient, SmolvmVersionError, isSmolvmFailure, type SmolvmMachineJson, type SmolvmExecOptions } from './engines/smolvm/client.ts';
-export { smolvmArgv, humantime, type CreateArgs, type ExecArgs, type UploadArgs } from './engines/smolvm/argv.ts';
-export { SmolvmError, parseSmolvmStderr } from './engines/smolvm/errors.ts';
-export { SMOLVM_MIN_VERSION, parseSmolvmVersion, missingFeatures, type SmolvmVersion } from './engines/smolvm/version.ts';
-export { createExecaTransport, type ExecaTransportOptions } from './transport/execa.ts';
-export type { CommandResult, RunOptions, Transport } from './transport/types.ts';
-export { BinaryNotFoundError, ClaudeBottleError, ConfigError, EngineCommandError, formatArgv, type EngineErrorKind } from './errors.ts';
-export { packTar, unpackTar, type TarEntry } from './archive/tar.ts';
-// The bundle: host-side daemons beside a bottle (pipelock egress proxy, git gate, supervise MCP server).
-export { BundleError, daemonsCsv, startBundle, type Bundle, type BundleOptions } from './bundle/bundle.ts';
-export {
-  freePort,
-  guestProbe,
-  type Daemon,
-  type DaemonName,
-  type DaemonSpec,
-  type StartedDaemon,
-} from './daemon/daemon.ts';
-export {
-  mcpConfigFor,
-  startSuperviseServer,
-  superviseDaemon,
-  SUPERVISE_TOOLS,
-  type McpConfig,
-  type SuperviseCall,
-  type SuperviseDaemonSpec,
-  type SuperviseServer,
-  type SuperviseServerOptions,
-} from './daemons/supervise/server.ts';
-export { guestMcpConfigPath, provisionSupervise, superviseFlags, GUEST_MCP_CONFIG_FILE, type SuperviseProvisionOptions } from './provision/supervise.ts';
-export { pipelockConfig, pipelockConfigYaml, type PipelockConfigInput } from './daemons/pipelock/config.ts';
-export { PipelockConfigSchema, type PipelockConfigFile } from './daemons/pipelock/schema.ts';
-export {
-  findPipelock,
-  pipelockDaemon,
-  PipelockMissingError,
-  PipelockStartError,
-  requirePipelock,
-  PIPELOCK_BIN_ENV,
-  type PipelockDaemonOptions,
-  type PipelockDaemonSpec,
-} from './daemons/pipelock/daemon.ts';
-export { proxyEnv, type ProxyEnvOptions } from './provision/proxy-env.ts';
+export { AGENT_IMAGE, AGENT_USER, type ImageArch } from './image/recipe.ts';
+
+// Errors.
+export { BinaryNotFoundError, ClaudeBottleError, ConfigError, EngineCommandError, type EngineErrorKind } from './errors.ts';
+export { ProvisionError } from './provision/error.ts';
+export { BundleError } from './bundle/bundle.ts';
+export type { DaemonName } from './daemon/daemon.ts';
+export { PipelockMissingError, PipelockStartError } from './daemons/pipelock/daemon.ts';
+
+// For backend authors: the Engine port, and the labels by which a launch owns what it creates.
+export type {
+  ConfigIssue,
+  Engine,
+  EngineCapabilities,
+  ExecOptions,
+  ExecResult,
+  GuestUser,
+  HostRoute,
+  HostRouteOptions,
+  MachineConfig,
+  MachineInfo,
+  MachineRequest,
+  MachineState,
+  NetworkInfo,
+  NetworkPolicy,
+  UploadOptions,
+} from './engine/types.ts';
+export { AGENT_LABEL, BOTTLE_LABEL, LAUNCH_LABEL } from './engine/types.ts';
+export { newLaunchId, ownLabels, removeOwnedMachine, removeOwnedNetwork, type Owner, type Removal } from './engine/ownership.ts';

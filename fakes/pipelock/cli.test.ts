@@ -1,17 +1,13 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+// The pipelock test double, in process (integration/fakes runs fakes/bin/pipelock itself).
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/daemon/daemon.ts';
 import { pipelockConfigYaml } from '../../src/daemons/pipelock/config.ts';
-
-const BIN = fileURLToPath(new URL('../bin/pipelock', import.meta.url));
-const run = promisify(execFile);
+import { type PipelockIo, runPipelock } from './cli.ts';
 
 let work: string;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -23,6 +19,22 @@ afterEach(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+function captured(): PipelockIo & { out: string; err: string } {
+  const io = { out: '', err: '', stdout: { write: (t: string) => (io.out += t) }, stderr: { write: (t: string) => (io.err += t) } };
+  return io;
+}
+
+/** `pipelock …argv` to its end: exit code, stdout, stderr. */
+async function pipelock(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = captured();
+  const outcome = await runPipelock(argv, io);
+  if (typeof outcome !== 'number') {
+    await outcome.close();
+    throw new Error(`pipelock ${argv.join(' ')} kept running`);
+  }
+  return { code: outcome, stdout: io.out, stderr: io.err };
+}
+
 async function configFile(text: string): Promise<string> {
   const path = join(work, `c-${cleanups.length}-${Math.random().toString(16).slice(2)}.yaml`);
   await writeFile(path, text);
@@ -31,33 +43,20 @@ async function configFile(text: string): Promise<string> {
 
 /** Runs `pipelock run --config` expecting a startup failure: its exit code and stderr. */
 async function refuses(text: string): Promise<{ code: number; stderr: string }> {
-  const path = await configFile(text);
-  return run(BIN, ['run', '--config', path], { timeout: 10_000 }).then(
-    () => ({ code: 0, stderr: '' }),
-    (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
-  );
+  return pipelock('run', '--config', await configFile(text));
 }
 
 /** Starts the fake on a free port; resolves once /health answers. */
-async function startFake(text: (listen: string) => string): Promise<{ port: number; child: ChildProcess }> {
+async function startFake(text: (listen: string) => string): Promise<{ port: number; log: () => string }> {
   const port = await freePort('127.0.0.1');
   const path = await configFile(text(`127.0.0.1:${port}`));
-  const child = spawn(BIN, ['run', '-c', path], { stdio: ['ignore', 'ignore', 'pipe'] });
-  cleanups.push(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  for (const deadline = Date.now() + 10_000; ; ) {
-    const ok = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`fake pipelock did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { port, child };
+  const io = captured();
+  const running = await runPipelock(['run', '-c', path], io);
+  if (typeof running === 'number') throw new Error(`fake pipelock did not start: ${io.err}`);
+  cleanups.push(() => running.close());
+  const health = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
+  expect(health.ok).toBe(true);
+  return { port, log: () => io.err };
 }
 
 /** An absolute-URI GET through the proxy. */
@@ -76,8 +75,9 @@ function getVia(proxyPort: number, url: string): Promise<{ status: number; body:
 
 describe('fake pipelock: argv and strict config loading', () => {
   it('--version and `version` print the version', async () => {
-    expect((await run(BIN, ['--version'])).stdout).toMatch(/^pipelock version \S+\n$/);
-    expect((await run(BIN, ['version'])).stdout).toMatch(/^pipelock version /);
+    expect(await pipelock('--version')).toEqual({ code: 0, stdout: expect.stringMatching(/^pipelock version \S+\n$/), stderr: '' });
+    expect((await pipelock('version')).stdout).toMatch(/^pipelock version /);
+    expect(await pipelock('frobnicate')).toMatchObject({ code: 1, stderr: expect.stringContaining('unknown command "frobnicate"') });
   });
 
   it('unknown keys are refused with the line and the Go type, at the top level and nested', async () => {
@@ -98,7 +98,8 @@ describe('fake pipelock: argv and strict config loading', () => {
     expect((await refuses(`tls_interception:\n  enabled: true\n  ca_cert: ${join(work, 'none.pem')}\n  ca_key: ${join(work, 'none.key')}\n`)).stderr).toMatch(
       /ca_cert not found at/,
     );
-    expect((await run(BIN, ['run', '--bogus']).catch((e: { stderr: string }) => e)).stderr).toMatch(/unknown flag: --bogus/);
+    expect(await pipelock('run', '--bogus')).toMatchObject({ code: 1, stderr: expect.stringMatching(/unknown flag: --bogus/) });
+    expect(await pipelock('run', '--config')).toMatchObject({ code: 1, stderr: expect.stringMatching(/flag needs an argument: --config/) });
   });
 
   it('the config claude-bottle generates loads', async () => {
@@ -120,13 +121,25 @@ describe('fake pipelock: the forward proxy', () => {
   });
 
   it('absolute-URI requests: allowed host and exempt CIDR pass, anything else is 403', async () => {
-    const { port } = await startFake((listen) => pipelockConfigYaml({ listen, allowHosts: ['localhost'], allowCidrs: ['127.0.0.0/8'] }));
-    expect(await getVia(port, `http://localhost:${upstreamPort}/x?y=1`)).toEqual({ status: 200, body: `upstream saw GET /x?y=1 host=localhost:${upstreamPort}` });
+    const { port, log } = await startFake((listen) => pipelockConfigYaml({ listen, allowHosts: ['localhost'], allowCidrs: ['127.0.0.0/8'] }));
+    expect(await getVia(port, `http://localhost:${upstreamPort}/x?y=1`)).toEqual({
+      status: 200,
+      body: `upstream saw GET /x?y=1 host=localhost:${upstreamPort}`,
+    });
     expect((await getVia(port, `http://other.invalid:${upstreamPort}/`)).status).toBe(403);
+    // Each decision is a JSON line on stderr.
+    const events = log()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; url?: string });
+    expect(events.map((e) => e.event)).toEqual(['listening', 'allowed', 'blocked']);
+    expect(events[2]?.url).toBe(`http://other.invalid:${upstreamPort}/`);
   });
 
   it('balanced mode still blocks internal addresses (SSRF) and blocklisted hosts; audit mode lets all through', async () => {
-    const balanced = await startFake((listen) => `mode: balanced\nfetch_proxy:\n  listen: "${listen}"\n  monitoring:\n    blocklist: ["*.bad.test"]\nforward_proxy:\n  enabled: true\n`);
+    const balanced = await startFake(
+      (listen) => `mode: balanced\nfetch_proxy:\n  listen: "${listen}"\n  monitoring:\n    blocklist: ["*.bad.test"]\nforward_proxy:\n  enabled: true\n`,
+    );
     const ssrf = await getVia(balanced.port, `http://localhost:${upstreamPort}/`);
     expect(ssrf).toMatchObject({ status: 403, body: expect.stringContaining('SSRF') });
     expect((await getVia(balanced.port, 'http://x.bad.test/')).status).toBe(403);

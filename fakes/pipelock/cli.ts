@@ -65,7 +65,9 @@ export function loadConfig(path: string): PipelockConfigFile {
     const lines = parsed.error.issues.map((issue) => {
       const at = issue.path.map(String);
       if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => `  line ${lineOf(doc, lineCounter, [...at, key])}: field ${key} not found in type ${GO_TYPES[at.join('.')] ?? 'struct'}`).join('\n');
+        return issue.keys
+          .map((key) => `  line ${lineOf(doc, lineCounter, [...at, key])}: field ${key} not found in type ${GO_TYPES[at.join('.')] ?? 'struct'}`)
+          .join('\n');
       }
       return `  line ${lineOf(doc, lineCounter, at)}: cannot unmarshal ${at.join('.')}: ${issue.message}`;
     });
@@ -76,7 +78,10 @@ export function loadConfig(path: string): PipelockConfigFile {
   if (problem) throw new CliError(`invalid config: ${problem}`);
   const tls = config.tls_interception;
   if (tls?.enabled) {
-    for (const [key, file] of [['ca_cert', tls.ca_cert], ['ca_key', tls.ca_key]] as const) {
+    for (const [key, file] of [
+      ['ca_cert', tls.ca_cert],
+      ['ca_key', tls.ca_key],
+    ] as const) {
       try {
         if (!file) throw new Error('empty path (the real pipelock falls back to ~/.pipelock; this double does not)');
         statSync(file);
@@ -139,8 +144,14 @@ export function createPolicy(config: PipelockConfigFile): (host: string) => Prom
   };
 }
 
-function log(event: Record<string, unknown>): void {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+/** Where pipelock writes: decisions go to stderr as JSON lines. Injectable, so tests run it in process. */
+export interface PipelockIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+function logTo(io: PipelockIo): (event: Record<string, unknown>) => void {
+  return (event) => io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
 }
 
 function deny(res: ServerResponse, status: number, message: string): void {
@@ -148,7 +159,8 @@ function deny(res: ServerResponse, status: number, message: string): void {
   res.end(JSON.stringify({ blocked: status === 403, error: message }));
 }
 
-export async function serve(config: PipelockConfigFile, listenOverride?: string): Promise<() => Promise<void>> {
+export async function serve(config: PipelockConfigFile, listenOverride?: string, io: PipelockIo = process): Promise<() => Promise<void>> {
+  const log = logTo(io);
   const listen = listenOverride ?? (config.fetch_proxy?.listen || PIPELOCK_DEFAULT_LISTEN);
   const address = splitHostPort(listen);
   if (!address) throw new CliError(`invalid listen address "${listen}"`);
@@ -164,7 +176,13 @@ export async function serve(config: PipelockConfigFile, listenOverride?: string)
         log({ event: decision.allow ? 'allowed' : 'blocked', method: req.method, url, reason: decision.reason });
         if (!decision.allow) return deny(res, 403, `blocked: ${decision.reason}`);
         const upstream = httpRequest(
-          { host: decision.address ?? target.hostname, port: target.port || 80, method: req.method, path: `${target.pathname}${target.search}`, headers: { ...req.headers, host: target.host } },
+          {
+            host: decision.address ?? target.hostname,
+            port: target.port || 80,
+            method: req.method,
+            path: `${target.pathname}${target.search}`,
+            headers: { ...req.headers, host: target.host },
+          },
           (answer) => {
             res.writeHead(answer.statusCode ?? 502, answer.headers);
             answer.pipe(res);
@@ -218,12 +236,18 @@ export async function serve(config: PipelockConfigFile, listenOverride?: string)
     });
 }
 
-export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+/** A `pipelock run` that is serving: `close()` stops it. */
+export interface RunningPipelock {
+  close(): Promise<void>;
+}
+
+/** Runs `pipelock …argv`: the exit code of a command that ends, or the running proxy of `run`. */
+export async function runPipelock(argv: readonly string[], io: PipelockIo = process): Promise<number | RunningPipelock> {
   try {
     const [command, ...rest] = argv;
     if (command === '--version' || command === '-v' || command === 'version') {
-      process.stdout.write(`pipelock version ${FAKE_PIPELOCK_VERSION}\n`);
-      return;
+      io.stdout.write(`pipelock version ${FAKE_PIPELOCK_VERSION}\n`);
+      return 0;
     }
     if (command !== 'run') throw new CliError(`unknown command "${command ?? ''}" for "pipelock" (this test double knows: run, version, --version)`);
     let configPath: string | undefined;
@@ -241,14 +265,22 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       else throw new CliError(`unknown flag: ${flag}`);
     }
     const config = configPath ? loadConfig(configPath) : {};
-    const close = await serve(config, listen);
-    const shutdown = (): void => {
-      void close().then(() => process.exit(0));
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
+    return { close: await serve(config, listen, io) };
   } catch (error) {
-    process.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
+    io.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
   }
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const outcome = await runPipelock(argv);
+  if (typeof outcome === 'number') {
+    process.exitCode = outcome;
+    return;
+  }
+  const shutdown = (): void => {
+    void outcome.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
 }

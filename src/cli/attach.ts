@@ -3,8 +3,7 @@ import { stateRoot } from '../host/state.ts';
 import { Bottle, type BottleRecord, bottleEnv } from '../bottle/bottle.ts';
 import { BottleRegistry } from '../bottle/registry.ts';
 import { ClaudeBottleError } from '../errors.ts';
-import { z } from 'zod';
-import { GuestUserSchema } from '../agent/spec.ts';
+import type { Plan } from '../plan/plan.ts';
 import { type BackendHandle, type BackendKind, openBackend } from './backends.ts';
 import type { Io } from './io.ts';
 import { UsageError } from './io.ts';
@@ -25,17 +24,25 @@ export async function attachReady(io: Io, name: string | undefined): Promise<Att
   const attached = await attach(io, name);
   if (attached.record.status === 'launching') {
     await attached.backend.close();
-    throw new UnknownBottleError(`bottle "${attached.record.name}" has not finished launching (if its launcher was killed, \`claude-bottle prune\` cleans it up)`);
+    throw new UnknownBottleError(
+      `bottle "${attached.record.name}" has not finished launching (if its launcher was killed, \`claude-bottle prune\` cleans it up)`,
+    );
   }
   return attached;
 }
 
-/** Finds a bottle by name in the registry and reopens the backend that launched it. */
-export async function attach(io: Io, name: string | undefined): Promise<Attached> {
+/** A bottle's record, by name. */
+export async function findRecord(io: Io, name: string | undefined): Promise<{ record: BottleRecord; registry: BottleRegistry }> {
   if (!name) throw new UsageError('name a bottle (see `claude-bottle ls`)');
   const registry = new BottleRegistry(stateRoot(io.env));
   const record = await registry.get(name);
   if (!record) throw new UnknownBottleError(`no bottle named "${name}" (see \`claude-bottle ls\`)`);
+  return { record, registry };
+}
+
+/** Finds a bottle by name in the registry and reopens the backend that launched it. */
+export async function attach(io: Io, name: string | undefined): Promise<Attached> {
+  const { record, registry } = await findRecord(io, name);
   const plan = record.planPath ? await readPlan(record.planPath) : undefined;
   const backend = await openBackend(record.backend as BackendKind, io);
   const bottle = new Bottle({
@@ -53,24 +60,21 @@ export async function attach(io: Io, name: string | undefined): Promise<Attached
 }
 
 /**
- * What `exec`/`claude` need from a bottle's plan: the agent's user and env, and its CA. Read
- * loosely, so a plan written by an older version (another plan schema) still serves its bottle.
+ * What `exec`/`claude` need from the plan `launch` wrote beside the record: the agent's user and
+ * env, and its CA. Read without the zod schema (that would load the agent-file parser on every
+ * `exec`) and loosely, so a plan written by an older version still serves its bottle.
  */
-const PlanView = z.object({
-  agent: z.object({ user: GuestUserSchema, env: z.record(z.string(), z.string()) }),
-  ca: z.object({ guestPath: z.string() }).optional(),
-});
-type PlanView = z.infer<typeof PlanView>;
+type PlanView = { readonly agent: Pick<Plan['agent'], 'user' | 'env'>; readonly ca?: { readonly guestPath: string } };
 
 async function readPlan(path: string): Promise<PlanView | undefined> {
-  let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const plan = JSON.parse(await readFile(path, 'utf8')) as PlanView | null;
+    if (typeof plan?.agent?.user?.uid !== 'number' || typeof plan.agent.env !== 'object') throw new ClaudeBottleError(`${path} is not a bottle plan`);
+    return plan;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  return PlanView.parse(JSON.parse(text));
 }
 
 /** `--env KEY=VALUE` or `--env KEY` (value from the host environment). */

@@ -1,12 +1,13 @@
-// The CLI through real subprocesses on the embedded fake: state must survive between invocations.
-import { execa } from 'execa';
+// The CLI in process, on the embedded fake: each call is a fresh main() over the same state dir,
+// as separate invocations would be (integration/cli runs the real bin as processes).
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPersistentFakeSmolvm } from '../../fakes/index.ts';
+import { captureStream, runCli } from './capture.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/claude-bottle.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../examples/reviewer/agent.yaml', import.meta.url));
 
 let work: string;
@@ -26,8 +27,17 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
-  execa('node', [BIN, ...args], { env: { ...env, ...extraEnv }, extendEnv: false, reject: false, stdin: 'ignore' });
+const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { ...env, ...extraEnv });
+
+/** The fake's machines, as `fakes/bin/smolvm` would see them: the state dir the CLI's fake uses. */
+async function withFakeState<T>(use: (fake: Awaited<ReturnType<typeof openPersistentFakeSmolvm>>['fake']) => Promise<T>): Promise<T> {
+  const persistent = await openPersistentFakeSmolvm(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'fake-smolvm'));
+  try {
+    return await use(persistent.fake);
+  } finally {
+    await persistent.close();
+  }
+}
 
 describe('claude-bottle CLI on the fake', () => {
   let name = '';
@@ -50,14 +60,17 @@ describe('claude-bottle CLI on the fake', () => {
     expect((await stat(planFile)).mode & 0o777).toBe(0o600);
   });
 
-  it('ls finds it from another process; exec passes output and exit codes through', async () => {
+  it('ls finds it; exec passes output and exit codes through', async () => {
     const ls = JSON.parse((await cli(['ls', '--json'])).stdout) as { name: string; state: string; backend: string }[];
     expect(ls).toContainEqual(expect.objectContaining({ name, state: 'running', backend: 'fake' }));
     const cat = await cli(['exec', name, '--', 'cat', '/root/.claude/skills/changelog/SKILL.md']);
     expect(cat.exitCode).toBe(0);
     expect(cat.stdout).toContain('name: changelog');
     const fail = await cli(['exec', name, '--', 'sh', '-c', 'echo to-out; echo to-err >&2; exit 42']);
-    expect(fail).toMatchObject({ exitCode: 42, stdout: 'to-out', stderr: 'to-err' });
+    expect(fail).toEqual({ exitCode: 42, stdout: 'to-out\n', stderr: 'to-err\n' });
+    const json = await cli(['exec', name, '--json', '--', 'sh', '-c', 'echo hi; exit 3']);
+    expect(json.exitCode).toBe(3);
+    expect(JSON.parse(json.stdout)).toEqual({ exitCode: 3, stdout: 'hi\n', stderr: '' });
   });
 
   it('claude runs the prompt flag and passes --env values outside argv', async () => {
@@ -68,9 +81,10 @@ describe('claude-bottle CLI on the fake', () => {
     expect(r.stdout).toContain('args: ["-p","hello"]');
     const state = await readFile(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'fake-smolvm', 'state.json'), 'utf8');
     expect(state).not.toContain('sk-never-in-argv');
+    // A variable named but not set is a bad command line, found before the bottle is touched.
     const unset = await cli(['claude', name, '--env', 'NOT_SET_ANYWHERE']);
-    expect(unset.exitCode).toBe(125);
-    expect(unset.stderr).toContain('NOT_SET_ANYWHERE is not set');
+    expect(unset.exitCode).toBe(2);
+    expect(unset.stderr).toBe('claude-bottle: --env NOT_SET_ANYWHERE: NOT_SET_ANYWHERE is not set in this environment\n');
   });
 
   it('rm removes it; a second rm and an exec say there is no such bottle', async () => {
@@ -92,10 +106,7 @@ describe('claude-bottle CLI on the fake', () => {
     expect(r.stdout).toContain('prompt  /root/.claude-bottle-prompt.txt');
   });
 
-  it('exit codes: usage 2, bad agent file 3 (nothing created), exec failure 125', async () => {
-    expect((await cli(['launch', EXAMPLE, '--bogus'])).exitCode).toBe(2);
-    expect((await cli(['launch', EXAMPLE, '--backend', 'qemu'])).exitCode).toBe(2);
-    expect((await cli(['frobnicate'])).exitCode).toBe(2);
+  it('exit codes: bad agent file 3 (nothing created, JSON error on stdout), exec failure 125', async () => {
     const bad = join(work, 'bad.yaml');
     await writeFile(bad, 'name: Bad_Name\nskills: [../etc]\n');
     const r = await cli(['launch', bad, '--backend', 'fake']);
@@ -108,15 +119,14 @@ describe('claude-bottle CLI on the fake', () => {
     expect((await cli(['exec', 'no-such-bottle', '--', 'true'])).exitCode).toBe(125);
   });
 
-  it('an agent with host daemons keeps launch in the foreground; other invocations use the bottle; Ctrl-C takes it all down', async () => {
+  it('an agent with host daemons keeps launch in the foreground; other invocations use the bottle; rm asks it to take it all down', async () => {
     const file = join(work, 'supervised.yaml');
     await writeFile(file, 'name: supervised\nprompt: Report progress.\nsupervise: { name: boss }\n');
-    const launching = execa('node', [BIN, 'launch', file, '--backend', 'fake', '--json'], { env, extendEnv: false, reject: false, stdin: 'ignore' });
-    let stderr = '';
-    launching.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    for (let i = 0; i < 200 && !stderr.includes('serving supervise'); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(stderr).toMatch(/serving supervise for supervised-[0-9a-f]{8}; keep this running/);
-    const bottle = /for (supervised-[0-9a-f]{8})/.exec(stderr)![1]!;
+    const streams = { stdout: captureStream(), stderr: captureStream() };
+    const launching = runCli(['launch', file, '--backend', 'fake', '--json'], env, streams);
+    for (let i = 0; i < 400 && !streams.stderr.text().includes('serving supervise'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(streams.stderr.text()).toMatch(/serving supervise for supervised-[0-9a-f]{8}; keep this running/);
+    const bottle = /for (supervised-[0-9a-f]{8})/.exec(streams.stderr.text())![1]!;
 
     const claude = await cli(['claude', bottle, '--', '-p', 'hi']);
     expect(claude.exitCode, claude.stderr).toBe(0);
@@ -128,25 +138,26 @@ describe('claude-bottle CLI on the fake', () => {
     expect((await cli(['exec', bottle, '--', 'nc', '-z', 'host.smolvm.internal', port!])).exitCode).toBe(0);
     expect(JSON.parse((await cli(['ls', '--json'])).stdout)).toContainEqual(expect.objectContaining({ name: bottle, state: 'running' }));
 
-    launching.kill('SIGINT');
+    const removed = await cli(['rm', bottle]);
+    expect(removed.exitCode, removed.stderr).toBe(0);
     const done = await launching;
     expect(done.exitCode).toBe(0);
     expect(JSON.parse(done.stdout)).toMatchObject({ name: bottle, daemons: 'supervise' });
-    expect(stderr).toContain(`stopped supervise and removed ${bottle}`);
+    expect(done.stderr).toContain(`stopped supervise and removed ${bottle}`);
     expect(JSON.parse((await cli(['ls', '--json'])).stdout)).not.toContainEqual(expect.objectContaining({ name: bottle }));
   });
 
   it('prune drops records of vanished bottles, and with --orphans removes labelled machines no record knows', async () => {
-    const fakeSmolvm = (args: string[]) =>
-      execa(fileURLToPath(new URL('../../fakes/bin/smolvm', import.meta.url)), args, {
-        env: { ...env, FAKE_SMOLVM_STATE: join(env.CLAUDE_BOTTLE_STATE_DIR!, 'fake-smolvm') },
-        extendEnv: false,
-        reject: false,
-      });
-    const launched = JSON.parse((await cli(['launch', EXAMPLE, '--backend', 'fake', '--json'])).stdout) as { name: string; stateDir: string };
-    expect((await fakeSmolvm(['machine', 'delete', '--name', launched.name, '-f'])).exitCode).toBe(0);
-    expect((await fakeSmolvm(['machine', 'create', '--name', 'orphan-1', '--label', 'claude-bottle=1'])).exitCode).toBe(0);
-    expect((await fakeSmolvm(['machine', 'create', '--name', 'unlabelled'])).exitCode).toBe(0);
+    const launched = JSON.parse((await cli(['launch', EXAMPLE, '--backend', 'fake', '--json'])).stdout) as { name: string };
+    await withFakeState(async (fake) => {
+      for (const argv of [
+        ['machine', 'delete', '--name', launched.name, '-f'],
+        ['machine', 'create', '--name', 'orphan-1', '--label', 'claude-bottle=1'],
+        ['machine', 'create', '--name', 'unlabelled'],
+      ]) {
+        expect((await fake.run(['smolvm', ...argv])).exitCode).toBe(0);
+      }
+    });
 
     const first = await cli(['prune', '--backend', 'fake', '--json']);
     expect(first.exitCode, first.stderr).toBe(0);
@@ -154,10 +165,9 @@ describe('claude-bottle CLI on the fake', () => {
     await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles', launched.name))).rejects.toThrow();
     const second = await cli(['prune', '--backend', 'fake', '--orphans', '--json']);
     expect(JSON.parse(second.stdout)).toEqual({ droppedRecords: [], removedMachines: ['orphan-1 (fake)'], removedNetworks: [], removedRouteLeftovers: [], removedFiles: [] });
-    const left = JSON.parse((await fakeSmolvm(['machine', 'ls', '--json'])).stdout) as { name: string }[];
+    const left = await withFakeState(async (fake) => JSON.parse((await fake.run(['smolvm', 'machine', 'ls', '--json'])).stdout) as { name: string }[]);
     expect(left.map((m) => m.name)).toContain('unlabelled');
     expect(left.map((m) => m.name)).not.toContain('orphan-1');
-    expect((await cli(['ls', '--orphans'])).exitCode).toBe(2);
   });
 
   it('doctor reports platform, smolvm, docker and the state dir', async () => {

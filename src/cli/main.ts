@@ -1,138 +1,108 @@
-#!/usr/bin/env node
-import { parseArgs } from 'node:util';
+import { type Command, CommanderError } from 'commander';
 import { ClaudeBottleError, ConfigError, EngineCommandError } from '../errors.ts';
-import { UnknownBottleError } from './attach.ts';
-import { parseBackend } from './backends.ts';
-import { doctorCommand } from './commands/doctor.ts';
-import { execCommand } from './commands/exec.ts';
-import { imageCommand } from './commands/image.ts';
-import { launchCommand } from './commands/launch.ts';
-import { lsCommand } from './commands/ls.ts';
-import { pruneCommand } from './commands/prune.ts';
-import { rmCommand } from './commands/rm.ts';
-import { EXIT, UsageError, createIo } from './io.ts';
+import type { Env } from '../host/state.ts';
+import { EXIT, type Streams, UsageError } from './io.ts';
+import { buildProgram, commandPath, HELP } from './program.ts';
 
-export const HELP = `claude-bottle — run Claude Code agents in isolated bottles (smolvm microVMs, Docker, or the in-memory fake)
+export { HELP };
 
-Usage:
-  claude-bottle launch <agent-file> [--backend auto|smolvm|docker|fake] [--name NAME] [--json]
-  claude-bottle claude <bottle> [--env KEY[=VALUE]]… [-- <claude args…>]
-  claude-bottle exec <bottle> [--env KEY[=VALUE]]… -- <argv…>
-  claude-bottle ls [--json]
-  claude-bottle rm <bottle> [--json]
-  claude-bottle prune [--backend auto|smolvm|docker|fake] [--orphans] [--json]
-  claude-bottle doctor [--json]
-  claude-bottle image build [--force] [--json]   build the agent image (Debian + node 24 + claude-code, user node)
-  claude-bottle image status [--json]
-
---backend auto picks smolvm when installed and recent enough, else a Docker engine that answers,
-else the in-memory fake (and says so). An agent with egress, git or supervise sections has host
-daemons: launch then stays in the foreground serving them, and Ctrl-C removes the bottle.
---env without a value takes it from this environment; values never appear in an engine's argv.
-
-Exit codes: 0 ok · 1 failed · 2 bad usage · 3 bad agent file or config ·
-exec/claude: the guest command's own exit code, or 125 when claude-bottle itself failed.`;
-
-export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+/**
+ * Runs one command line; resolves to the exit code. Everything after the first `--` is
+ * passed through (`exec`, `claude`); every usage error is one line on stderr and exit 2.
+ */
+export async function main(argv: readonly string[], env: Env = process.env, streams: Streams = process): Promise<number> {
   const dash = argv.indexOf('--');
-  const head = dash === -1 ? [...argv] : argv.slice(0, dash);
-  const tail = dash === -1 ? [] : argv.slice(dash + 1);
-  const command = head[0];
-  const execLike = command === 'exec' || command === 'claude';
-  let json = head.includes('--json');
+  const given = dash === -1 ? [...argv] : argv.slice(0, dash);
+  const invocation = { env, streams, tail: dash === -1 ? undefined : argv.slice(dash + 1), errorHelp: [] as string[], exitCode: EXIT.ok as number };
+  const program = buildProgram(invocation);
+  // `help image build` is `image build --help` (commander's help command takes one name);
+  // `help lunch` is `lunch`, an unknown command with a suggestion, not the overview.
+  const known = program.commands.some((c) => c.name() === given[1]);
+  const head = given[0] === 'help' && given.length > 1 ? [...given.slice(1), ...(known ? ['--help'] : [])] : given;
+  const { command, at } = locate(program, head);
+  const path = commandPath(command);
   try {
-    const { values, positionals } = parseArgs({
-      args: head.slice(1),
-      allowPositionals: true,
-      strict: true,
-      options: {
-        backend: { type: 'string' },
-        name: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        env: { type: 'string', multiple: true, default: [] },
-        help: { type: 'boolean', short: 'h', default: false },
-        force: { type: 'boolean', default: false },
-        orphans: { type: 'boolean', default: false },
-      },
-    });
-    json = values.json;
-    const io = createIo({ json, env });
-    if (values.help || command === undefined || command === 'help' || command === '--help' || command === '-h') {
-      process.stdout.write(`${HELP}\n`);
-      return command === undefined ? EXIT.usage : EXIT.ok;
-    }
-    const only = (allowed: readonly string[]) => {
-      for (const key of ['backend', 'name', 'env'] as const) {
-        const v = values[key];
-        if (v !== undefined && !(Array.isArray(v) && v.length === 0) && !allowed.includes(key)) {
-          throw new UsageError(`${command} does not take --${key}`);
-        }
-      }
-    };
-    if (values.force && command !== 'image') throw new UsageError(`${command} does not take --force`);
-    if (values.orphans && command !== 'prune') throw new UsageError(`${command} does not take --orphans`);
-    if (dash !== -1 && !execLike) throw new UsageError(`${command} takes no arguments after --`);
-    const maxPositionals = (n: number) => {
-      if (positionals.length > n) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[n])}${execLike ? ' (put the command after --)' : ''}`);
-    };
-    switch (command) {
-      case 'launch':
-        only(['backend', 'name']);
-        maxPositionals(1);
-        return await launchCommand(io, { agentFile: positionals[0], backend: parseBackend(values.backend), ...(values.name ? { name: values.name } : {}) });
-      case 'exec':
-      case 'claude':
-        only(['env']);
-        maxPositionals(1);
-        return await execCommand(io, { bottle: positionals[0], argv: tail, env: values.env, claude: command === 'claude' });
-      case 'ls':
-        only([]);
-        maxPositionals(0);
-        return await lsCommand(io);
-      case 'rm':
-        only([]);
-        maxPositionals(1);
-        return await rmCommand(io, { bottle: positionals[0] });
-      case 'prune':
-        only(['backend']);
-        maxPositionals(0);
-        return await pruneCommand(io, { backend: parseBackend(values.backend), orphans: values.orphans });
-      case 'doctor':
-        only([]);
-        maxPositionals(0);
-        return await doctorCommand(io);
-      case 'image':
-        only([]);
-        maxPositionals(1);
-        return await imageCommand(io, { action: positionals[0], force: values.force });
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}; see claude-bottle --help`);
-    }
+    await program.parseAsync(head, { from: 'user' });
+    return invocation.exitCode;
   } catch (error) {
-    return report(error, { json, execLike });
+    if (error instanceof CommanderError && (error.code === 'commander.helpDisplayed' || error.code === 'commander.version')) return EXIT.ok;
+    if (error instanceof CommanderError && error.code === 'commander.help' && path === '') {
+      // `claude-bottle help` printed the overview; a bare `claude-bottle` gets it on stderr, as a usage error.
+      if (head.length) return EXIT.ok;
+      streams.stderr.write(invocation.errorHelp.join(''));
+      return EXIT.usage;
+    }
+    const cause = error instanceof CommanderError ? new UsageError(usageMessage(error, program, command, head.slice(0, at))) : error;
+    return report(cause, { json: head.includes('--json'), execLike: path === 'exec' || path === 'claude', streams });
   }
 }
 
-function report(error: unknown, how: { json: boolean; execLike: boolean }): number {
-  const code = how.execLike
-    ? EXIT.execFailure
-    : error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
-      ? EXIT.usage
-      : error instanceof ConfigError
-        ? EXIT.config
-        : EXIT.failure;
+/** The command a command line names (the program itself when it names none), and where its name ends. */
+function locate(program: Command, head: readonly string[]): { command: Command; at: number } {
+  let command = program;
+  let at = 0;
+  for (const [i, token] of head.entries()) {
+    if (token.startsWith('-')) continue;
+    const sub = command.commands.find((c) => c.name() === token);
+    if (!sub) break;
+    command = sub;
+    at = i + 1;
+  }
+  return { command, at };
+}
+
+/** commander's error, as one line that names the command and how to get its help. */
+function usageMessage(error: CommanderError, program: Command, command: Command, beforeName: readonly string[]): string {
+  const path = commandPath(command);
+  const suggestion = /\(Did you mean (.+)\?\)/.exec(error.message)?.[1];
+  const didYouMean = suggestion ? ` (did you mean ${suggestion}?)` : '';
+  const see = `; see claude-bottle ${path ? `${path} ` : ''}--help`;
+  const quoted = /'([^']*)'/.exec(error.message)?.[1] ?? '';
+  switch (error.code) {
+    case 'commander.unknownCommand':
+      if (command.commands.length && path)
+        return `${path} needs an action: ${command.commands.map((c) => c.name()).join(' or ')} (got ${JSON.stringify(quoted)})${didYouMean}`;
+      return `unknown command ${JSON.stringify(quoted)}${didYouMean}${see}`;
+    case 'commander.help':
+      return `${path} needs an action: ${command.commands.map((c) => c.name()).join(' or ')}${see}`;
+    case 'commander.unknownOption': {
+      if (path && beforeName.includes(quoted)) return `options go after the command: claude-bottle ${path} ${quoted}`;
+      const owners = didYouMean ? [] : commandsTaking(program, quoted.split('=')[0] ?? quoted);
+      if (owners.length) return `${path || 'claude-bottle'} does not take ${quoted} (${owners.join(', ')} ${owners.length === 1 ? 'does' : 'do'})`;
+      const afterDash = path === 'exec' || path === 'claude' ? ' (put the command after --)' : '';
+      return `${path ? `${path}: ` : ''}unknown option ${quoted}${didYouMean}${afterDash}${see}`;
+    }
+    case 'commander.missingArgument':
+      return `${path} needs <${quoted}>${see}`;
+    default:
+      return `${path ? `${path}: ` : ''}${error.message.replace(/^error: /, '').replaceAll('\n', ' ')}${see}`;
+  }
+}
+
+/** The commands (by path) that define `flag`, to say where a misplaced option belongs. */
+function commandsTaking(program: Command, flag: string): string[] {
+  const found: string[] = [];
+  const visit = (command: Command): void => {
+    if (command !== program && command.options.some((o) => o.long === flag || o.short === flag)) found.push(commandPath(command));
+    command.commands.forEach(visit);
+  };
+  visit(program);
+  return found;
+}
+
+function report(error: unknown, how: { json: boolean; execLike: boolean; streams: Streams }): number {
+  const code = error instanceof UsageError ? EXIT.usage : how.execLike ? EXIT.execFailure : error instanceof ConfigError ? EXIT.config : EXIT.failure;
   const message = error instanceof Error ? error.message : String(error);
   if (how.json) {
-    process.stdout.write(
-      `${JSON.stringify({ error: { name: error instanceof Error ? error.name : 'Error', message, ...(error instanceof EngineCommandError ? { kind: error.kind, argv: error.argv, exitCode: error.exitCode } : {}) }, exitCode: code }, null, 2)}\n`,
-    );
+    const shape = {
+      name: error instanceof Error ? error.name : 'Error',
+      message,
+      ...(error instanceof EngineCommandError ? { kind: error.kind, argv: error.argv, exitCode: error.exitCode } : {}),
+    };
+    how.streams.stdout.write(`${JSON.stringify({ error: shape, exitCode: code }, null, 2)}\n`);
   }
-  const known = error instanceof ClaudeBottleError || error instanceof UnknownBottleError || code === EXIT.usage;
-  process.stderr.write(`claude-bottle: ${message}\n`);
-  if (!known && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  how.streams.stderr.write(`claude-bottle: ${message}\n`);
+  // An error we did not mean to throw is a bug: its stack helps whoever reports it.
+  if (!(error instanceof ClaudeBottleError) && error instanceof Error && error.stack) how.streams.stderr.write(`${error.stack}\n`);
   return code;
-}
-
-if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2));
 }

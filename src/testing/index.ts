@@ -22,3 +22,22 @@ export {
 export { describeClaudeProof, standInEnv, type ClaudeProofOptions, type ClaudeProofTarget } from './claude-proof.ts';
 // The pipelock test double (no registry ships pipelock): point PIPELOCK_BIN or pipelockDaemon({ bin }) at it.
 export { fakePipelockBin } from './pipelock.ts';
+// The Engine port and the Transport, which the suites' signatures use: a backend author's imports in one place.
+export type {
+  ConfigIssue,
+  Engine,
+  EngineCapabilities,
+  ExecOptions,
+  ExecResult,
+  GuestUser,
+  HostRoute,
+  HostRouteOptions,
+  MachineConfig,
+  MachineInfo,
+  MachineRequest,
+  MachineState,
+  NetworkInfo,
+  NetworkPolicy,
+  UploadOptions,
+} from '../engine/types.ts';
+export type { CommandResult, RunOptions, Transport } from '../transport/types.ts';

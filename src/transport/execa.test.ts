@@ -1,120 +1,96 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// The execa transport against /bin/sh and tiny scripts: cheap processes, so every case is a real
+// spawn. (integration/fakes runs a whole scenario through fakes/bin/smolvm.)
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFakeSmolvm } from '../../fakes/index.ts';
-import { BinaryNotFoundError } from '../errors.ts';
 import { SmolvmClient } from '../engines/smolvm/client.ts';
+import { BinaryNotFoundError } from '../errors.ts';
 import { createExecaTransport } from './execa.ts';
-import type { Transport } from './types.ts';
-
-const FAKE_BIN = fileURLToPath(new URL('../../fakes/bin/smolvm', import.meta.url));
 
 let work: string;
-let env: Record<string, string | undefined>;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'claude-bottle-execa-'));
-  env = { ...process.env, SMOLVM_BIN: FAKE_BIN, FAKE_SMOLVM_STATE: join(work, 'state') };
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe('execa transport against fakes/bin/smolvm', () => {
-  it('returns non-zero exits as results, with argv, stderr and duration', async () => {
-    const transport = createExecaTransport({ env });
-    const result = await transport.run(['smolvm', 'machine', 'start', '--name', 'ghost']);
-    expect(result).toMatchObject({ argv: ['smolvm', 'machine', 'start', '--name', 'ghost'], exitCode: 1, stdout: '', timedOut: false });
+async function script(name: string, body: string): Promise<string> {
+  const path = join(work, name);
+  await writeFile(path, `#!/bin/sh\n${body}\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+describe('execa transport', () => {
+  it('returns non-zero exits as results, with argv, stdout, stderr and duration', async () => {
+    const result = await createExecaTransport().run(['sh', '-c', 'echo out; echo "Error: vm not found: ghost" >&2; exit 1']);
+    expect(result).toMatchObject({
+      argv: ['sh', '-c', 'echo out; echo "Error: vm not found: ghost" >&2; exit 1'],
+      exitCode: 1,
+      stdout: 'out\n',
+      timedOut: false,
+    });
     expect(result.stderr).toBe('Error: vm not found: ghost\n');
     expect(result.durationMs).toBeGreaterThan(0);
   });
 
-  it('passes guest exit codes, stdout bytes and stdin straight through', async () => {
-    const transport = createExecaTransport({ env });
-    const client = new SmolvmClient(transport);
-    await client.create({ name: 'pipe' });
-    await client.start('pipe');
-    expect(await client.exec('pipe', ['sh', '-c', 'echo out; echo err >&2; exit 7'])).toMatchObject({ exitCode: 7, stdout: 'out\n', stderr: 'err\n' });
-    expect((await client.exec('pipe', ['cat'], { stdin: 'fed through -i' })).stdout).toBe('fed through -i');
-    expect((await client.exec('pipe', ['printf', '\\000\\001\\377'])).stdoutBytes).toEqual(new Uint8Array([0, 1, 255]));
-    await client.delete('pipe');
+  it('passes stdout bytes and stdin straight through', async () => {
+    const transport = createExecaTransport();
+    expect((await transport.run(['cat'], { stdin: 'fed through stdin' })).stdout).toBe('fed through stdin');
+    expect((await transport.run(['cat'], { stdin: new Uint8Array([0, 1, 255]) })).stdoutBytes).toEqual(new Uint8Array([0, 1, 255]));
+    expect((await transport.run(['printf', '\\000\\001\\377'])).stdoutBytes).toEqual(new Uint8Array([0, 1, 255]));
+    // Without stdin, the child's stdin is closed rather than this process's.
+    expect((await transport.run(['cat'])).stdout).toBe('');
   });
 
-  it('delivers env values through the environment, not argv', async () => {
-    const transport = createExecaTransport({ env });
-    const client = new SmolvmClient(transport);
-    await client.create({ name: 'envy' });
-    await client.start('envy');
-    const out = await client.exec('envy', ['sh', '-c', 'printf %s "$TOKEN"'], { env: { TOKEN: 'sk-hidden' } });
-    expect(out.stdout).toBe('sk-hidden');
-    await client.delete('envy');
+  it('gives the child exactly its base env plus the call env: values through the environment, never argv', async () => {
+    const transport = createExecaTransport({ env: { PATH: process.env.PATH ?? '', ONLY: 'base' } });
+    const out = await transport.run(['sh', '-c', 'printf "%s|%s|%s" "$ONLY" "$TOKEN" "${HOME-unset}"'], { env: { TOKEN: 'sk-hidden' } });
+    expect(out.stdout).toBe('base|sk-hidden|unset');
+    expect(out.argv.join(' ')).not.toContain('sk-hidden');
   });
 
-  it('reports a host-side timeout as timedOut with exit -1', async () => {
-    const transport = createExecaTransport({ env });
-    const client = new SmolvmClient(transport);
-    await client.create({ name: 'slow' });
-    await client.start('slow');
-    const result = await transport.run(['smolvm', 'machine', 'exec', '--name', 'slow', '--', 'sleep', '5'], { timeoutMs: 300 });
-    expect(result).toMatchObject({ timedOut: true, exitCode: -1 });
-    const guestTimeout = await client.exec('slow', ['sleep', '5'], { timeoutMs: 200 });
-    expect(guestTimeout.exitCode).toBe(124);
-    await client.delete('slow');
+  it('reports a host-side timeout or an abort as exit -1, and a signal as 128 + its number', async () => {
+    const transport = createExecaTransport();
+    expect(await transport.run(['sleep', '5'], { timeoutMs: 100 })).toMatchObject({ timedOut: true, exitCode: -1 });
+    const abort = new AbortController();
+    const running = transport.run(['sleep', '5'], { signal: abort.signal });
+    abort.abort();
+    expect(await running).toMatchObject({ timedOut: false, exitCode: -1 });
+    expect((await transport.run(['sh', '-c', 'kill -TERM $$'])).exitCode).toBe(143);
   });
 
-  it('a missing binary is a typed error naming what was run and how to install smolvm', async () => {
-    const transport = createExecaTransport({ env: { ...env, SMOLVM_BIN: join(work, 'no-such-smolvm') } });
-    const error = await transport.run(['smolvm', '--version']).catch((e: unknown) => e);
+  it('finds a program through bins, then $<PROGRAM>_BIN, then PATH', async () => {
+    const a = await script('a', 'echo a "$@"');
+    const b = await script('b', 'echo b "$@"');
+    const env = { ...process.env, SMOLVM_BIN: b };
+    expect((await createExecaTransport({ env, bins: { smolvm: a } }).run(['smolvm', 'x'])).stdout).toBe('a x\n');
+    const viaEnv = await createExecaTransport({ env }).run(['smolvm', 'y']);
+    expect(viaEnv).toMatchObject({ stdout: 'b y\n', argv: ['smolvm', 'y'] });
+  });
+
+  it('a missing binary is a typed error naming what was run and how to install it', async () => {
+    const missing = join(work, 'no-such-smolvm');
+    const error = await createExecaTransport({ env: { ...process.env, SMOLVM_BIN: missing } })
+      .run(['smolvm', '--version'])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BinaryNotFoundError);
-    expect((error as Error).message).toContain(join(work, 'no-such-smolvm'));
+    expect((error as Error).message).toContain(missing);
     expect((error as Error).message).toMatch(/SMOLVM_BIN/);
     expect((error as Error).message).toMatch(/install/i);
+    const docker = await createExecaTransport({ env: { PATH: work } })
+      .run(['docker', 'ps'])
+      .catch((e: unknown) => e);
+    expect((docker as Error).message).toMatch(/Install Docker.*DOCKER_BIN/s);
   });
 
-  it('a version too old for cp --mode is reported clearly', async () => {
-    const old = join(work, 'old-smolvm');
-    await writeFile(old, '#!/bin/sh\necho "smolvm 1.8.3"\n', { mode: 0o755 });
-    const client = new SmolvmClient(createExecaTransport({ env: { ...env, SMOLVM_BIN: old } }));
+  it('a smolvm too old for cp --mode is reported clearly; a supported one is accepted', async () => {
+    const old = await script('old-smolvm', 'echo "smolvm 1.8.3"');
+    const client = new SmolvmClient(createExecaTransport({ env: { ...process.env, SMOLVM_BIN: old } }));
     await expect(client.requireSupportedVersion()).rejects.toThrow(/1\.8\.3 is too old.*--mode\/--uid\/--gid/s);
-    expect((await new SmolvmClient(createExecaTransport({ env })).requireSupportedVersion()).raw).toBe('1.9.2');
-  });
-});
-
-/** One scenario, run through the in-memory fake and through the fake CLI: identical results. */
-async function scenario(transport: Transport, hostFile: string): Promise<unknown[]> {
-  const client = new SmolvmClient(transport);
-  const steps: unknown[] = [];
-  const record = async (argv: string[], options: Parameters<Transport['run']>[1] = {}) => {
-    const r = await transport.run(argv, options);
-    steps.push({ argv: r.argv, exitCode: r.exitCode, stdout: r.stdout.replace(/PID: \d+/g, 'PID: N').replace(/"pid": \d+/g, '"pid": N').replace(/"created_at": \d+/g, '"created_at": T'), stderr: r.stderr.replace(/, [\d.]+ [KMGT]?i?B\/s\)/g, ', RATE)') });
-  };
-  await record(['smolvm', 'machine', 'create', '--name', 'twin', '--label', 'k=v']);
-  await record(['smolvm', 'machine', 'create', '--name', 'twin']);
-  await record(['smolvm', 'machine', 'exec', '--name', 'twin', '--', 'true']);
-  await record(['smolvm', 'machine', 'start', '--name', 'twin']);
-  await record(['smolvm', 'machine', 'start', '--name', 'twin']);
-  await record(['smolvm', 'machine', 'cp', hostFile, 'twin:/home/x/file.txt', '--mode', '640', '--uid', '7', '--gid', '8']);
-  await record(['smolvm', 'machine', 'exec', '--name', 'twin', '--', 'stat', '-c', '%a %u %g %s', '/home/x/file.txt']);
-  await record(['smolvm', 'machine', 'cp', `twin:/home/x`, join(hostFile, '..', 'dl'), '--mode', '600']);
-  await record(['smolvm', 'machine', 'exec', '--name', 'twin', '--', 'sh', '-c', 'cat /home/x/file.txt; exit 5']);
-  await record(['smolvm', 'machine', 'exec', '--name', 'twin', '--', 'nosuchcmd']);
-  await record(['smolvm', 'machine', 'status', '--name', 'twin', '--json']);
-  await record(['smolvm', 'machine', 'stop', '--name', 'twin']);
-  await record(['smolvm', 'machine', 'stop', '--name', 'twin']);
-  await record(['smolvm', 'machine', 'delete', '--name', 'twin', '-f']);
-  await record(['smolvm', 'machine', 'ls', '--json']);
-  await client.version().then((v) => steps.push(v.raw));
-  return steps;
-}
-
-describe('the in-memory fake and the fake CLI agree', () => {
-  it('gives identical results for the same scenario', async () => {
-    const hostFile = join(work, 'upload.txt');
-    await writeFile(hostFile, 'twelve bytes');
-    const inMemory = await scenario(createFakeSmolvm(), hostFile);
-    const viaCli = await scenario(createExecaTransport({ env: { ...env, FAKE_SMOLVM_STATE: join(work, 'twin-state') } }), hostFile);
-    expect(viaCli).toEqual(inMemory);
-    expect(inMemory).toContainEqual(expect.objectContaining({ exitCode: 5, stdout: 'twelve bytes' }));
+    const current = await script('smolvm', 'echo "smolvm 1.9.2"');
+    expect((await new SmolvmClient(createExecaTransport({ env: { ...process.env, SMOLVM_BIN: current } })).requireSupportedVersion()).raw).toBe('1.9.2');
   });
 });

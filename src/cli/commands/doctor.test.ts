@@ -1,12 +1,11 @@
-// doctor's pipelock line, through the real CLI: found (the fake pipelock, via PIPELOCK_BIN) or not.
-import { execa } from 'execa';
+// doctor's pipelock line, through the CLI (in process): found (the fake pipelock, via PIPELOCK_BIN) or not.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../capture.ts';
 
-const BIN = fileURLToPath(new URL('../../../bin/claude-bottle.js', import.meta.url));
 const FAKE_PIPELOCK = fileURLToPath(new URL('../../../fakes/bin/pipelock', import.meta.url));
 
 let work: string;
@@ -26,8 +25,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const doctor = (args: string[], extra: Record<string, string> = {}) =>
-  execa(process.execPath, [BIN, 'doctor', ...args], { env: { ...env, ...extra }, extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000 });
+const doctor = (args: string[], extra: Record<string, string> = {}) => runCli(['doctor', ...args], { ...env, ...extra });
 
 describe('doctor: pipelock', () => {
   it('reports the binary found through PIPELOCK_BIN, with its version (JSON and text)', async () => {

@@ -1,6 +1,7 @@
 import { askLauncherToStop, launcherAlive } from '../../bottle/launcher.ts';
 import { teardownRecorded } from '../../bottle/teardown.ts';
-import { attach } from '../attach.ts';
+import { findRecord } from '../attach.ts';
+import { type BackendKind, openBackend } from '../backends.ts';
 import { EXIT, type Io } from '../io.ts';
 
 /**
@@ -9,12 +10,14 @@ import { EXIT, type Io } from '../io.ts';
  * record) goes, each machine and network only after its launch label is read back.
  */
 export async function rmCommand(io: Io, args: { bottle: string | undefined }): Promise<number> {
-  const { record, backend, registry } = await attach(io, args.bottle);
+  const { record, registry } = await findRecord(io, args.bottle);
+  // Before the backend is opened: the embedded fake's state lock would keep the launcher from removing the bottle.
+  if (record.launcher && (await launcherAlive(record.launcher))) {
+    io.progress(`asking the launcher (pid ${record.launcher.pid}) to stop ${record.name}…`);
+    if (!(await askLauncherToStop(record.launcher))) io.notice(`the launcher of ${record.name} did not stop in time; removing the bottle anyway`);
+  }
+  const backend = await openBackend(record.backend as BackendKind, io);
   try {
-    if (record.launcher && (await launcherAlive(record.launcher))) {
-      io.progress(`asking the launcher (pid ${record.launcher.pid}) to stop ${record.name}…`);
-      if (!(await askLauncherToStop(record.launcher))) io.notice(`the launcher of ${record.name} did not stop in time; removing the bottle anyway`);
-    }
     const done = await teardownRecorded(backend.engine, registry, record);
     if (done.machine === 'foreign') io.notice(`a machine named ${record.name} exists but is not this bottle (its launch label differs): left untouched`);
     io.data({ name: record.name, removed: true, machine: done.machine, networks: done.networks });
