@@ -6,8 +6,10 @@
 
 // Agent spec and plan.
 export { AgentSpecSchema, loadAgentFile, parseAgentSpec, type AgentSpec, type AgentSpecInput, type LoadAgentFileOptions } from './agent/spec.ts';
-export { GitGatePlanSchema, PlanSchema, type GitGatePlan, type Plan } from './plan/plan.ts';
+export { GitGatePlanSchema, PLANNED_MODE_MASK, PlanSchema, type GitGatePlan, type Plan } from './plan/plan.ts';
 export { prepare, type PrepareOptions } from './plan/prepare.ts';
+export * from './agent/limits.ts';
+export { BOTTLE_NAME_RULE, bottleNameProblem, PROTECTED_GUEST_DIRS } from './agent/names.ts';
 
 // Launch and the bottle.
 export { launch, LaunchError, NameTakenError, type GitGateEndpoint, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
@@ -25,6 +27,7 @@ export { SmolvmClient, SmolvmVersionError, type SmolvmExecOptions, type SmolvmEx
 export type { CreateArgs as SmolvmCreateArgs, ExecArgs as SmolvmExecArgs, UploadArgs as SmolvmUploadArgs } from './engines/smolvm/argv.ts';
 export { SMOLVM_MIN_VERSION, type SmolvmFeatures, type SmolvmVersion } from './engines/smolvm/version.ts';
 export { DockerEngine, type DockerEngineOptions } from './engines/docker/engine.ts';
+export { FirewallUnavailableError, IptablesFirewall, type HostFirewall } from './engines/docker/firewall.ts';
 export { createExecaTransport, type ExecaTransportOptions } from './transport/execa.ts';
 export type { CommandResult, RunOptions, Transport } from './transport/types.ts';
 
@@ -65,6 +68,7 @@ export type {
   MachineState,
   NetworkInfo,
   NetworkPolicy,
+  RouteLeftover,
   UploadOptions,
 } from './engine/types.ts';
 export { AGENT_LABEL, BOTTLE_LABEL, LAUNCH_LABEL } from './engine/types.ts';

@@ -59,7 +59,7 @@ function guestFiles(name: string, root = '/'): Map<string, string> {
   const fs = fake.guestFs(name);
   const out = new Map<string, string>();
   const visit = (dir: string) => {
-    for (const entry of fs?.readdirSync(dir) as string[]) {
+    for (const entry of (fs?.readdirSync(dir) ?? []) as string[]) {
       const path = dir === '/' ? `/${entry}` : `${dir}/${entry}`;
       const st = fs?.lstatSync(path);
       if (st?.isDirectory()) visit(path);

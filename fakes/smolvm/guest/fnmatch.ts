@@ -14,7 +14,7 @@ export function fnmatchSource(pattern: string): string {
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i] as string;
     if (c === '\\' && i + 1 < pattern.length) {
-      out += escape(pattern[++i] as string);
+      out += escapeRegExpChar(pattern[++i] as string);
     } else if (c === '*') out += '[\\s\\S]*';
     else if (c === '?') out += '[\\s\\S]';
     else if (c === '[') {
@@ -24,7 +24,7 @@ export function fnmatchSource(pattern: string): string {
         out += parsed[0];
         i = parsed[1] - 1;
       }
-    } else out += escape(c);
+    } else out += escapeRegExpChar(c);
   }
   return out;
 }
@@ -38,7 +38,7 @@ export function hasPattern(pattern: string): boolean {
   return /(^|[^\\])[*?[]/.test(pattern);
 }
 
-function escape(c: string): string {
+function escapeRegExpChar(c: string): string {
   return /[\\^$.*+?()[\]{}|/-]/.test(c) ? `\\${c}` : c;
 }
 

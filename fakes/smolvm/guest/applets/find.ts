@@ -202,7 +202,10 @@ function parse(p: AppletProcess, args: string[]): Plan {
         plan.printByDefault = false;
         return (n) => (p.stdout.write(`${n.path}${a === '-print0' ? '\0' : '\n'}`), true);
       case '-prune':
-        return () => ((plan.pruned = true), true);
+        return () => {
+          plan.pruned = true;
+          return true;
+        };
       case '-quit':
         plan.printByDefault = false;
         return () => {

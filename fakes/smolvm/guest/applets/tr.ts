@@ -5,7 +5,7 @@ import { getopt } from './getopt.ts';
 const SIMPLE: Readonly<Record<string, number>> = { n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11, '\\': 92 };
 
 /** `bb_process_escape_sequence` after a backslash at `s[i]`: the byte and the index past it. */
-function escape(s: string, i: number): [number, number] {
+function unescapeAt(s: string, i: number): [number, number] {
   const oct = /^[0-7]{1,3}/.exec(s.slice(i));
   if (oct) return [Number.parseInt(oct[0], 8) & 0xff, i + oct[0].length];
   const c = s[i];
@@ -33,7 +33,7 @@ function expand(arg: string): number[] {
   let i = 0;
   while (i < arg.length) {
     let c: number;
-    if (arg[i] === '\\') [c, i] = escape(arg, i + 1);
+    if (arg[i] === '\\') [c, i] = unescapeAt(arg, i + 1);
     else if (arg.startsWith('[:', i)) {
       const end = arg.indexOf(':]', i + 2);
       const cls = end === -1 ? undefined : CLASSES[arg.slice(i + 2, end)];
@@ -50,7 +50,7 @@ function expand(arg: string): number[] {
     }
     if (arg[i] === '-' && i + 1 < arg.length) {
       let to: number;
-      if (arg[i + 1] === '\\') [to, i] = escape(arg, i + 2);
+      if (arg[i + 1] === '\\') [to, i] = unescapeAt(arg, i + 2);
       else [to, i] = [arg.charCodeAt(i + 1), i + 2];
       out.push(...range(c, to));
     } else out.push(c);

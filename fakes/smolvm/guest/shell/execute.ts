@@ -80,7 +80,7 @@ export async function command(sh: Shell, cmd: Command): Promise<number> {
       return simple(sh, cmd);
     case 'function':
       sh.functions.set(cmd.name, cmd.body);
-      return (sh.status = 0);
+      return setStatus(sh, 0);
     default:
       return redirected(sh, cmd.redirects, () => compound(sh, cmd));
   }
@@ -92,13 +92,13 @@ export async function compound(sh: Shell, cmd: Exclude<Command, { type: 'simple'
       return runList(sh, cmd.body);
     case 'subshell': {
       const sub = sh.clone();
-      return (sh.status = await sub.subshell(() => sub.list(cmd.body)));
+      return setStatus(sh, await sub.subshell(() => sub.list(cmd.body)));
     }
     case 'if': {
       for (const clause of cmd.clauses) {
         if ((await condition(sh, clause.cond)) === 0) return runList(sh, clause.body);
       }
-      return cmd.otherwise ? runList(sh, cmd.otherwise) : (sh.status = 0);
+      return cmd.otherwise ? runList(sh, cmd.otherwise) : setStatus(sh, 0);
     }
     case 'while':
     case 'until':
@@ -120,7 +120,7 @@ export async function compound(sh: Shell, cmd: Exclude<Command, { type: 'simple'
           if (fnmatchRegExp(text).test(subject)) return runList(sh, item.body);
         }
       }
-      return (sh.status = 0);
+      return setStatus(sh, 0);
     }
   }
 }
@@ -154,7 +154,7 @@ export async function loop(sh: Shell, next: () => Promise<boolean>, body: List):
   } finally {
     sh.loopDepth--;
   }
-  return (sh.status = status);
+  return setStatus(sh, status);
 }
 
 /** Apply `redirects` around `work`; a failed one reports and gives 1 without running it. */
@@ -162,7 +162,7 @@ export async function redirected(sh: Shell, redirects: readonly Redirect[], work
   if (redirects.length === 0) return work();
   const saved = sh.fds;
   const fds = await applyRedirects(sh, redirects, new Map(saved));
-  if (!fds) return (sh.status = 1);
+  if (!fds) return setStatus(sh, 1);
   sh.fds = fds;
   try {
     return await work();
@@ -212,14 +212,14 @@ export async function simple(sh: Shell, cmd: Extract<Command, { type: 'simple' }
       for (const [k, v] of assigns) sh.set(k, v);
       return sh.substStatus ?? 0;
     });
-    return (sh.status = status);
+    return setStatus(sh, status);
   }
   const name = argv[0] as string;
   if (name === 'exec' && argv.length === 1) {
     // `exec` with only redirections changes the shell's own fds.
     const fds = await applyRedirects(sh, cmd.redirects, new Map(sh.fds));
     if (fds) sh.fds = fds;
-    return (sh.status = fds ? 0 : 1);
+    return setStatus(sh, fds ? 0 : 1);
   }
   const fn = sh.functions.get(name);
   const builtin = BUILTINS[name];
@@ -232,7 +232,7 @@ export async function simple(sh: Shell, cmd: Extract<Command, { type: 'simple' }
     if (builtin) return withTemporary(sh, assigns, async () => builtin(sh, argv));
     return sh.external(argv, Object.fromEntries(assigns));
   });
-  return (sh.status = status);
+  return setStatus(sh, status);
 }
 
 /** Prefix assignments for a function or regular builtin last as long as it runs. */
@@ -253,7 +253,7 @@ export async function call(sh: Shell, body: Command, argv: string[]): Promise<nu
   try {
     return await command(sh, body);
   } catch (error) {
-    if (error instanceof ReturnSignal) return (sh.status = error.status);
+    if (error instanceof ReturnSignal) return setStatus(sh, error.status);
     throw error;
   } finally {
     sh.positional = saved;
@@ -264,4 +264,10 @@ export async function call(sh: Shell, body: Command, argv: string[]): Promise<nu
 /** How `set -x` shows a word: bare when safe, else in single quotes. */
 function quote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/** Records a command's exit status as `$?` and returns it. */
+function setStatus(sh: Shell, status: number): number {
+  sh.status = status;
+  return status;
 }
