@@ -127,7 +127,8 @@ describe('the CLI on Docker: killed launchers, foreign names, rm', () => {
       // A half-made bottle is refused; an orphaned one still runs commands (its daemons are gone, not its machine).
       expect((await cli(['exec', ls[0]?.name ?? '', '--', 'true'])).exitCode).toBe(step === 'serving' ? 0 : 125);
 
-      const pruned = await cli(['prune', '--backend', 'docker', '--orphans', '--json']);
+      // Scoped to this test's agent: other work on this Docker host is not ours to prune.
+      const pruned = await cli(['prune', '--backend', 'docker', '--orphans', '--agent', slug, '--json']);
       expect(pruned.exitCode, pruned.stderr).toBe(0);
       expect(await labelled('ps -a'), 'containers left').toEqual([]);
       expect(await labelled('network ls'), 'networks left').toEqual([]);

@@ -170,6 +170,22 @@ describe('claude-bottle CLI on the fake', () => {
     expect(left.map((m) => m.name)).not.toContain('orphan-1');
   });
 
+  it('prune --orphans --agent touches only that agent\'s machines', async () => {
+    await withFakeState(async (fake) => {
+      for (const [name, agent] of [['mine-1', 'mine'], ['theirs-1', 'theirs']] as const) {
+        const argv = ['machine', 'create', '--name', name, '--label', 'claude-bottle=1', '--label', `claude-bottle.agent=${agent}`];
+        expect((await fake.run(['smolvm', ...argv])).exitCode).toBe(0);
+      }
+    });
+    const pruned = await cli(['prune', '--backend', 'fake', '--orphans', '--agent', 'mine', '--json']);
+    expect(pruned.exitCode, pruned.stderr).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toMatchObject({ removedMachines: ['mine-1 (fake)'] });
+    const left = await withFakeState(async (fake) => JSON.parse((await fake.run(['smolvm', 'machine', 'ls', '--json'])).stdout) as { name: string }[]);
+    expect(left.map((m) => m.name)).toEqual(expect.arrayContaining(['theirs-1']));
+    expect(left.map((m) => m.name)).not.toContain('mine-1');
+    expect((await cli(['prune', '--agent', 'Not An Agent'])).exitCode).toBe(2);
+  });
+
   it('doctor reports platform, smolvm, docker and the state dir', async () => {
     const r = await cli(['doctor', '--json']);
     expect(r.exitCode).toBe(0);

@@ -14,7 +14,7 @@ Usage:
   claude-bottle exec <bottle> [--env KEY[=VALUE]]… -- <argv…>
   claude-bottle ls [--json]
   claude-bottle rm <bottle> [--json]
-  claude-bottle prune [--backend auto|smolvm|docker|fake] [--orphans] [--json]
+  claude-bottle prune [--backend auto|smolvm|docker|fake] [--orphans] [--agent SLUG] [--json]
   claude-bottle doctor [--json]
   claude-bottle image build [--force] [--json]   build the agent image (Debian + node 24 + claude-code, user node)
   claude-bottle image status [--json]
@@ -152,11 +152,18 @@ export function buildProgram(invocation: Invocation): Command {
     )
     .option('--backend <name>', `${BACKEND_HELP}; auto prunes every backend that answers`)
     .option('--orphans', 'also remove orphaned bottles and unrecorded labelled machines, networks and files')
+    .option('--agent <slug>', "only this agent's bottles, machines and networks (by their claude-bottle.agent label)")
     .option('--json', 'print what was removed as JSON on stdout')
-    .addHelpText('after', examples('claude-bottle prune', 'claude-bottle prune --backend docker --orphans --json'))
-    .action(async (options: { backend?: string; orphans?: boolean; json?: boolean }) => {
+    .addHelpText('after', examples('claude-bottle prune', 'claude-bottle prune --backend docker --orphans --json', 'claude-bottle prune --orphans --agent reviewer'))
+    .action(async (options: { backend?: string; orphans?: boolean; agent?: string; json?: boolean }) => {
       const [{ pruneCommand }, { parseBackend }] = await Promise.all([import('./commands/prune.ts'), import('./backends.ts')]);
-      done(await pruneCommand(io(options), { backend: parseBackend(options.backend), orphans: options.orphans === true }));
+      done(
+        await pruneCommand(io(options), {
+          backend: parseBackend(options.backend),
+          orphans: options.orphans === true,
+          ...(options.agent !== undefined ? { agent: options.agent } : {}),
+        }),
+      );
     });
 
   program

@@ -85,7 +85,7 @@ export function guestArch(): 'aarch64' | 'x86_64' {
  */
 export function busyboxImage(arch: 'aarch64' | 'x86_64'): Uint8Array {
   const header = new DataView(new ArrayBuffer(64));
-  [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1].forEach((b, i) => header.setUint8(i, b));
+  for (const [i, b] of [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1].entries()) header.setUint8(i, b);
   header.setUint16(16, 3, true); // ET_DYN
   header.setUint16(18, arch === 'aarch64' ? 183 : 62, true);
   header.setUint32(20, 1, true);

@@ -4,11 +4,12 @@ import { launcherAlive } from '../../bottle/launcher.ts';
 import { BottleRegistry } from '../../bottle/registry.ts';
 import { teardownRecorded } from '../../bottle/teardown.ts';
 import { removeOwnedMachine, removeOwnedNetwork } from '../../engine/ownership.ts';
-import { BOTTLE_LABEL, LAUNCH_LABEL } from '../../engine/types.ts';
+import { AGENT_NAME_RULE, agentNameProblem } from '../../agent/names.ts';
+import { AGENT_LABEL, BOTTLE_LABEL, LAUNCH_LABEL } from '../../engine/types.ts';
 import { stateRoot } from '../../host/state.ts';
 import { createExecaTransport } from '../../transport/execa.ts';
 import { type BackendChoice, type BackendKind, openBackend, probeDocker, probeSmolvm } from '../backends.ts';
-import { EXIT, type Io } from '../io.ts';
+import { EXIT, type Io, UsageError } from '../io.ts';
 import { bottleState } from './ls.ts';
 
 /**
@@ -21,9 +22,12 @@ import { bottleState } from './ls.ts';
  *   unrecorded, which is why that part is opt-in.
  * Every machine and network is read back and removed only when it carries our labels.
  */
-export async function pruneCommand(io: Io, args: { backend: BackendChoice; orphans: boolean }): Promise<number> {
+export async function pruneCommand(io: Io, args: { backend: BackendChoice; orphans: boolean; agent?: string }): Promise<number> {
+  if (args.agent !== undefined && agentNameProblem(args.agent)) throw new UsageError(`--agent: ${JSON.stringify(args.agent)} is not an agent name (${AGENT_NAME_RULE})`);
   const registry = new BottleRegistry(stateRoot(io.env));
-  const records = await registry.list();
+  // --agent narrows everything: the records, and the labels machines and networks are listed by.
+  const scope: Record<string, string> = { [BOTTLE_LABEL]: '1', ...(args.agent !== undefined ? { [AGENT_LABEL]: args.agent } : {}) };
+  const records = (await registry.list()).filter((r) => args.agent === undefined || r.agent === args.agent);
   const kinds = new Set<BackendKind>(args.backend !== 'auto' ? [args.backend] : ['fake', ...records.map((r) => r.backend as BackendKind)]);
   if (args.backend === 'auto') {
     const transport = createExecaTransport({ env: io.env });
@@ -40,7 +44,7 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
     const backend = await openBackend(kind, io);
     try {
       const { engine } = backend;
-      const machines = new Map((await engine.list({ [BOTTLE_LABEL]: '1' })).map((m) => [m.name, m]));
+      const machines = new Map((await engine.list(scope)).map((m) => [m.name, m]));
       const known = records.filter((r) => r.backend === kind);
       const kept = new Set<string>();
       for (const record of known) {
@@ -58,7 +62,7 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
         machines.delete(record.name);
       }
       // What routes left outside any network (firewall chains) whose launch is neither live nor still networked.
-      for (const leftover of (await engine.listRouteLeftovers?.()) ?? []) {
+      for (const leftover of args.agent === undefined ? ((await engine.listRouteLeftovers?.()) ?? []) : []) {
         if (liveLaunches.has(leftover.launchId)) continue;
         if (((await engine.listNetworks?.({ [LAUNCH_LABEL]: leftover.launchId })) ?? []).length > 0) continue;
         await engine.removeRouteLeftovers?.(leftover.launchId);
@@ -69,7 +73,7 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
         if (kept.has(name)) continue;
         if ((await removeOwnedMachine(engine, machine.id, { anyBottle: true })) === 'removed') removed.push(`${name} (${kind})`);
       }
-      for (const network of (await engine.listNetworks?.({ [BOTTLE_LABEL]: '1' })) ?? []) {
+      for (const network of (await engine.listNetworks?.(scope)) ?? []) {
         const launch = network.labels[LAUNCH_LABEL];
         if (network.machines > 0 || (launch !== undefined && liveLaunches.has(launch))) continue;
         if ((await removeOwnedNetwork(engine, network.id, { anyBottle: true })) === 'removed') networks.push(network.name);
@@ -78,7 +82,7 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
       await backend.close();
     }
   }
-  const files = args.orphans ? await pruneFiles(registry) : [];
+  const files = args.orphans && args.agent === undefined ? await pruneFiles(registry) : [];
   io.data({ droppedRecords: dropped, removedMachines: removed, removedNetworks: networks, removedRouteLeftovers: leftovers, removedFiles: files });
   io.result(
     [
