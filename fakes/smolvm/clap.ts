@@ -225,6 +225,13 @@ export function unsigned(bits: 8 | 32 | 64): (raw: string) => string {
   };
 }
 
+/** `NonZeroU32::from_str` (clap's `FromStr` fallback): `u32`'s errors, and zero refused. */
+export function nonZeroU32(raw: string): string {
+  const value = unsigned(32)(raw);
+  if (value === '0') throw new InvalidValue('number would be zero for non-zero type');
+  return value;
+}
+
 /** `cli::parsers::parse_image`. */
 export function imageRef(raw: string): string {
   if (raw.trim() === '') throw new InvalidValue('image reference must not be empty');

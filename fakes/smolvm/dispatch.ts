@@ -4,7 +4,9 @@ import { HelpRequested, parseArgs, UsageError, type CommandSpec, type ParsedArgs
 import { cp } from './cp.ts';
 import { exec } from './exec.ts';
 import { create } from './create.ts';
-import { ls, remove, start, status, stop } from './lifecycle.ts';
+import { remove } from './delete.ts';
+import { fork, forkRelease } from './fork.ts';
+import { ls, start, status, stop } from './lifecycle.ts';
 import { TOP_HELP, TOP_LONG_HELP, TOP_USAGE } from './help.ts';
 import { CommandFailure, type Io, type SmolvmModel } from './model.ts';
 import {
@@ -12,6 +14,8 @@ import {
   createSpec,
   deleteSpec,
   execSpec,
+  forkReleaseSpec,
+  forkSpec,
   lsSpec,
   MACHINE_ALIASES,
   startSpec,
@@ -32,6 +36,8 @@ const MACHINE_COMMANDS: Readonly<Record<string, [CommandSpec, Handler]>> = {
   ls: [lsSpec, ls],
   cp: [cpSpec, cp],
   exec: [execSpec, exec],
+  fork: [forkSpec, fork],
+  'fork-release': [forkReleaseSpec, forkRelease],
 };
 
 const MACHINE_USAGE = 'smolvm machine <COMMAND>';

@@ -138,7 +138,7 @@ describe('state export and restore', () => {
     await fake.run(['smolvm', 'machine', 'create', '--name', 'idle']);
 
     const state = JSON.parse(JSON.stringify(fake.exportState())) as ReturnType<FakeSmolvm['exportState']>;
-    const bin = state.machines[1]?.files.find((f) => f.path === '/w/bin');
+    const bin = state.machines.find((m) => m.record.name === 'vm-abcd1234')?.files.find((f) => f.path === '/w/bin');
     expect(bin).toMatchObject({ type: 'file', mode: 0o4750, uid: 5, gid: 6, content: Buffer.from([1, 255]).toString('base64') });
 
     const restored = createFakeSmolvm({ state });

@@ -13,7 +13,8 @@ import type { HostResolver } from './dns.ts';
 import type { HostFs } from './host-fs.ts';
 import type { FakeImage } from './images.ts';
 import { bufferedStdin, SmolvmModel, type Machine } from './model.ts';
-import type { FakeSmolvmState, MachineState } from './records.ts';
+import { resolvedState } from './fork-state.ts';
+import type { FakeSmolvmState, ResolvedState } from './records.ts';
 
 export interface FakeSmolvmOptions {
   /** Where `cp` reads uploads and writes downloads. Default: the real `node:fs/promises`. */
@@ -61,7 +62,8 @@ export type FaultMatch = number | ((argv: readonly string[]) => boolean);
 
 export interface MachineView {
   readonly name: string;
-  readonly state: MachineState;
+  /** As `machine ls` shows it: `frozen` for a fork base, `unreachable` for a paused VMM. */
+  readonly state: ResolvedState;
   readonly pid: number | null;
   readonly image: string | null;
   readonly labels: Readonly<Record<string, string>>;
@@ -80,6 +82,10 @@ export interface MachineView {
   /** Who `exec` runs as: root on a bare VM, the image's USER otherwise. */
   readonly user: GuestUser;
   readonly createdAt: number;
+  /** The fork base a clone was forked from (`machine fork --golden`). */
+  readonly golden: string | null;
+  /** A held pool slot not yet released with `machine fork-release`. */
+  readonly forkpointHeld: boolean;
 }
 
 interface PendingFault {
@@ -146,7 +152,7 @@ export class FakeSmolvm implements Transport {
     const r = m.record;
     return structuredClone({
       name: r.name,
-      state: r.state,
+      state: resolvedState(this.#model, r),
       pid: r.pid,
       image: r.image,
       labels: r.labels,
@@ -163,6 +169,8 @@ export class FakeSmolvm implements Transport {
       command: [...r.entrypoint, ...r.cmd],
       user: m.fs.defaultUser,
       createdAt: r.createdAt,
+      golden: r.golden ?? null,
+      forkpointHeld: r.forkpointHeld === true,
     });
   }
 

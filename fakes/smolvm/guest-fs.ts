@@ -140,6 +140,13 @@ export class GuestFs {
     });
   }
 
+  /** An independent copy (files, modes, owners, the exec user), as a fork clone gets. */
+  copy(): GuestFs {
+    const fs = GuestFs.import(this.export());
+    fs.setDefaultUser(this.#defaultUser);
+    return fs;
+  }
+
   static import(entries: readonly GuestEntry[]): GuestFs {
     const fs = new GuestFs();
     fs.as(ROOT, () => {

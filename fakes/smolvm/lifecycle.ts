@@ -1,15 +1,18 @@
-/** `machine start|stop|delete|status|ls`, following `src/cli/vm_common.rs` step by step. */
+/** `machine start|stop|status|ls`, following `src/cli/vm_common.rs` step by step. */
 import type { ParsedArgs } from './clap.ts';
 import { resolveHostToCidrs } from './dns.ts';
+import { setUpForkpoint } from './fork-guest.ts';
+import { agentAnswers, dependentClones, isFrozenForkBase, markStopped, resolvedState } from './fork-state.ts';
+import * as ft from './fork-texts.ts';
 import { Sink } from './guest/process.ts';
 import { looksLocal } from './images.ts';
 import { CommandFailure, type Io, type Machine, type SmolvmModel } from './model.ts';
-import { DEFAULT_CPUS, DEFAULT_MEM_MIB, envMap, lsTable, nameProblem, statusJson } from './records.ts';
+import { DEFAULT_CPUS, DEFAULT_MEM_MIB, envMap, lsTable, nameProblem, statusJson, type MachineRecord } from './records.ts';
 import * as t from './texts.ts';
 
 // The agent's environment (src/agent/launcher.rs `krun_set_exec`), which bare-VM commands
 // inherit; smolvm's own SMOLVM_* variables are left out.
-const BARE_ENV: ReadonlyArray<readonly [string, string]> = [
+export const BARE_ENV: ReadonlyArray<readonly [string, string]> = [
   ['HOME', '/root'],
   ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
   ['TERM', 'xterm-256color'],
@@ -24,18 +27,58 @@ export async function start(model: SmolvmModel, args: ParsedArgs, io: Io): Promi
   refuseUnmodelled(args, 'start');
   const explicit = args.one('name');
   const name = explicit ?? 'default';
-  let machine = model.machines.get(name);
+  const machine = model.machines.get(name);
   if (!machine) {
     if (explicit !== undefined) throw new CommandFailure(t.vmNotFound(name));
-    machine = bootDefault(model, io);
-    io.stdout.write(t.running(name, machine.record.pid ?? 0));
+    // `start_vm_default` takes no fork parameters: --forkable does not reach a default boot.
+    const booted = bootDefault(model, io);
+    io.stdout.write(t.running(name, booted.record.pid ?? 0));
     return 0;
   }
+  const pool = args.has('fork-pool-size');
+  // `StartCmd::run`: `--fork-pool-size` implies a forkable launch.
+  await startMachine(model, machine, io, { forkable: args.has('forkable') || pool, fromSnapshot: false, pool });
+  return 0;
+}
+
+export interface LaunchOptions {
+  /** `--forkable`: memfd-backed RAM, and the guest agent's forkpoint setup. */
+  readonly forkable: boolean;
+  /** A fork clone booted from its golden's snapshot: RAM (tmpfs) kept, workload not re-run. */
+  readonly fromSnapshot: boolean;
+  readonly pool?: boolean;
+}
+
+/** `start_vm_named_with_db`: the resolved state decides, then the VMM boots. */
+export async function startMachine(model: SmolvmModel, machine: Machine, io: Io, options: LaunchOptions): Promise<void> {
   const r = machine.record;
-  if (r.state === 'running') {
-    io.stdout.write(t.alreadyRunning(name, r.pid ?? 0));
-    return 0;
+  switch (resolvedState(model, r)) {
+    case 'running':
+      // Forkability is decided at boot: `--forkable` on a running machine changes nothing.
+      io.stdout.write(t.alreadyRunning(r.name, r.pid ?? 0));
+      return;
+    case 'unreachable':
+      recoverUnreachable(r, io);
+      break;
+    case 'frozen':
+      throw new CommandFailure(ft.startFrozen(r.name, dependentClones(model, r.name)));
+    default:
+      break;
   }
+  // The fake has no CUDA machine (`create --cuda` is refused), so a pool is always refused.
+  if (options.pool) throw new CommandFailure(ft.forkPoolNeedsCuda);
+  await launch(model, machine, io, options);
+}
+
+/** `cli_recover_if_unreachable`: the live VMM whose agent does not answer is killed. */
+export function recoverUnreachable(r: MachineRecord, io: Io): void {
+  io.stdout.write(ft.recoveringUnreachable(r.name, r.pid ?? 0));
+  markStopped(r);
+}
+
+async function launch(model: SmolvmModel, machine: Machine, io: Io, options: LaunchOptions): Promise<void> {
+  const r = machine.record;
+  const name = r.name;
   // Allow-listed names are resolved afresh; a failure now only warns (fail-closed policy).
   for (const host of r.allowHosts) {
     const answer = await resolveHostToCidrs(host, model.resolveHost, model.dnsTimeoutMs);
@@ -50,7 +93,8 @@ export async function start(model: SmolvmModel, args: ParsedArgs, io: Io): Promi
   io.stderr.write(t.starting(name, r.mounts.length, r.ports.length));
   const pid = model.nextPid++;
   model.uploadCounter = 0;
-  machine.fs.wipeTmpfs();
+  if (!options.fromSnapshot) machine.fs.wipeTmpfs();
+  if (options.forkable && !options.fromSnapshot) setUpForkpoint(machine.fs);
 
   if (!r.initCompleted) {
     if (r.imageSource !== null) {
@@ -60,6 +104,7 @@ export async function start(model: SmolvmModel, args: ParsedArgs, io: Io): Promi
       if (!pulled) throw new CommandFailure(t.pullFailed(r.image ?? r.imageSource));
       machine.fs = pulled.rootfs;
       r.imageConfig = pulled.config;
+      if (options.forkable) setUpForkpoint(machine.fs);
       // Docker-like default: a machine without its own command adopts the image's.
       if (r.entrypoint.length === 0 && r.cmd.length === 0) {
         r.entrypoint = [...pulled.config.entrypoint];
@@ -88,9 +133,9 @@ export async function start(model: SmolvmModel, args: ParsedArgs, io: Io): Promi
   }
 
   // A bare machine runs its workload to completion during start; an image machine's workload
-  // container runs detached, which the fake does not simulate.
+  // container runs detached, which the fake does not simulate. A clone's already ran (golden).
   const workload = [...r.entrypoint, ...r.cmd];
-  if (r.imageSource === null && workload.length) {
+  if (r.imageSource === null && workload.length && !options.fromSnapshot) {
     const outcome = await model.runGuest(machine, {
       argv: workload,
       env: guestEnv(machine, []),
@@ -107,7 +152,8 @@ export async function start(model: SmolvmModel, args: ParsedArgs, io: Io): Promi
   r.state = 'running';
   r.pid = pid;
   r.everStarted = true;
-  return 0;
+  if (options.forkable) r.vmm = { forkable: true, paused: false, retainedCheckpoint: false };
+  else delete r.vmm;
 }
 
 /** `start_vm_default` with no record: a default bare machine is created and booted. */
@@ -171,39 +217,27 @@ export async function stop(model: SmolvmModel, args: ParsedArgs, io: Io): Promis
     throw new CommandFailure(problem ? t.invalidNameForManager(problem) : t.vmNotFound(name));
   }
   const r = machine.record;
-  if (r.state !== 'running') {
-    io.stdout.write(t.notRunning(name, r.state));
-    return 0;
+  const state = resolvedState(model, r);
+  switch (state) {
+    case 'unreachable':
+      recoverUnreachable(r, io);
+      io.stdout.write(t.stopped(name));
+      return 0;
+    case 'frozen': {
+      // A fork base must outlive its clones; with none left, its retained checkpoint goes too.
+      const clones = dependentClones(model, name);
+      if (clones.length) throw new CommandFailure(ft.stopForkBase(name, clones));
+      break;
+    }
+    case 'running':
+      break;
+    default:
+      io.stdout.write(t.notRunning(name, state));
+      return 0;
   }
   io.stdout.write(t.stopping(name));
-  r.state = 'stopped';
-  r.pid = null;
+  markStopped(r);
   io.stdout.write(t.stopped(name));
-  return 0;
-}
-
-export async function remove(model: SmolvmModel, args: ParsedArgs, io: Io): Promise<number> {
-  const name = args.one('name') as string;
-  const machine = model.machines.get(name);
-  if (!machine) throw new CommandFailure(t.vmNotFound(name));
-  const r = machine.record;
-  // The stop comes before the prompt, so a cancelled delete leaves the machine stopped (§4).
-  if (r.state === 'running') {
-    io.stdout.write(t.stopping(name));
-    r.state = 'stopped';
-    r.pid = null;
-  }
-  if (!args.has('force') && !args.has('cascade')) {
-    io.stderr.write(t.deletePrompt(name));
-    const answer = (await io.stdin.line())?.trim().toLowerCase();
-    if (answer !== 'y' && answer !== 'yes') {
-      io.stdout.write(t.deleteCancelled);
-      return 0;
-    }
-  }
-  if (r.everStarted) io.stdout.write(t.cleaningUp(name));
-  model.machines.delete(name);
-  io.stdout.write(t.deleted(name));
   return 0;
 }
 
@@ -213,30 +247,36 @@ export async function status(model: SmolvmModel, args: ParsedArgs, io: Io): Prom
     const label = name ?? 'default';
     const machine = model.machines.get(label);
     if (!machine) throw new CommandFailure(t.statusJsonNotFound(label));
-    io.stdout.write(`${JSON.stringify(statusJson(machine.record), null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify(statusJson(machine.record, resolvedState(model, machine.record)), null, 2)}\n`);
     return 0;
   }
   if (name === undefined) {
     // With no --name only a live default machine is probed; a stopped record reads "not running".
     const r = model.machines.get('default')?.record;
-    io.stdout.write(r?.state === 'running' ? t.statusLine('default', 'running', r.pid) : t.statusDefaultNotRunning);
+    io.stdout.write(r && agentAnswers(r) ? t.statusLine('default', 'running', r.pid) : t.statusDefaultNotRunning);
+    return 0;
+  }
+  // A frozen fork base is reported from its record, without probing its paused agent.
+  const r = model.machines.get(name)?.record;
+  if (r && isFrozenForkBase(model, r)) {
+    io.stdout.write(t.statusLine(name, 'frozen', null));
     return 0;
   }
   const problem = nameProblem(name);
   if (problem) throw new CommandFailure(t.invalidNameForManager(problem));
-  const r = model.machines.get(name)?.record;
   if (!r) throw new CommandFailure(t.vmNotFound(name));
-  io.stdout.write(t.statusLine(name, r.state, r.state === 'running' ? r.pid : null));
+  io.stdout.write(agentAnswers(r) ? t.statusLine(name, 'running', r.pid) : t.statusLine(name, resolvedState(model, r), null));
   return 0;
 }
 
 export async function ls(model: SmolvmModel, args: ParsedArgs, io: Io): Promise<number> {
   // smolvm keeps records in a HashMap (unordered); the fake sorts by name to stay deterministic.
   const records = [...model.machines.values()].map((m) => m.record).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const stateOf = (r: MachineRecord) => resolvedState(model, r);
   if (args.has('json')) {
-    io.stdout.write(records.length ? `${JSON.stringify(records.map(statusJson), null, 2)}\n` : '[]\n');
+    io.stdout.write(records.length ? `${JSON.stringify(records.map((r) => statusJson(r, stateOf(r))), null, 2)}\n` : '[]\n');
   } else {
-    io.stdout.write(records.length ? lsTable(records, args.has('verbose')) : t.noMachines);
+    io.stdout.write(records.length ? lsTable(records, args.has('verbose'), stateOf) : t.noMachines);
   }
   return 0;
 }
@@ -249,7 +289,11 @@ export function runningMachine(model: SmolvmModel, name: string | undefined): Ma
     if (problem) throw new CommandFailure(t.invalidNameForManager(problem));
   }
   const machine = model.machines.get(label);
-  if (machine?.record.state === 'running') return machine;
+  if (machine && agentAnswers(machine.record)) return machine;
   if (!machine) throw new CommandFailure(name !== undefined ? t.vmNotFound(name) : t.defaultNotFound);
+  // `mark_unreachable_if_zombie`: a live VMM whose agent did not answer (a frozen fork base's
+  // never does) is persisted as unreachable.
+  const r = machine.record;
+  if (r.state === 'running' && r.pid !== null) r.state = 'unreachable';
   throw new CommandFailure(t.notRunningUseStart(label, name !== undefined));
 }

@@ -91,6 +91,11 @@ export interface GuestRun {
 
 class GuestTimeout extends Error {}
 
+/** `oci.rs::container_hostname`: the name when it is a lowercase DNS label, else `container`. */
+export function containerHostname(name: string): string {
+  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name) ? name : 'container';
+}
+
 export class SmolvmModel {
   readonly machines = new Map<string, Machine>();
   readonly userland = new Userland();
@@ -125,12 +130,12 @@ export class SmolvmModel {
   }
 
   export(): FakeSmolvmState {
+    // Registry order, as smolvm's SQLite table scan returns rows: it orders the clones that
+    // fork refusals list, so a save/load must keep it.
     return {
       version: 1,
       nextPid: this.nextPid,
-      machines: [...this.machines.values()]
-        .sort((a, b) => (a.record.name < b.record.name ? -1 : 1))
-        .map((m) => ({ record: structuredClone(m.record), files: m.fs.export() })),
+      machines: [...this.machines.values()].map((m) => ({ record: structuredClone(m.record), files: m.fs.export() })),
     };
   }
 
@@ -144,8 +149,9 @@ export class SmolvmModel {
       allowHosts: r.allowHosts,
       ports: r.ports.length,
     });
-    // oci.rs `container_hostname`: the machine's name when it is a lowercase DNS label.
-    const hostname = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(r.name) ? r.name : 'container';
+    // oci.rs `container_hostname`: the machine's name when it is a lowercase DNS label. A fork
+    // clone keeps what its identity reset set (src/agent/fork.rs `build_rejuvenation_script`).
+    const hostname = r.vmm?.hostname ?? containerHostname(r.name);
     return { name: r.name, fs: machine.fs, network, system: { hostname, arch: guestArch() }, clock: this.clock };
   }
 

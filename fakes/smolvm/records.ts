@@ -3,7 +3,25 @@ import type { GuestEntry } from './guest-fs.ts';
 import type { ImageConfig } from './images.ts';
 import { nameReasons } from './texts.ts';
 
-export type MachineState = 'created' | 'running' | 'stopped';
+/**
+ * The persisted state. smolvm also shows two resolved ones (`src/config.rs::RecordState`):
+ * `frozen`, derived for a paused fork base (`fork-state.ts`), and `unreachable`, which
+ * `ensure_running_and_connect` persists when a live VMM's agent does not answer.
+ */
+export type MachineState = 'created' | 'running' | 'stopped' | 'unreachable';
+export type ResolvedState = MachineState | 'frozen';
+
+/** What smolvm keeps in the running VMM process rather than in the record; gone when it stops. */
+export interface VmmState {
+  /** Booted with `--forkable`: memfd-backed RAM that `FORK` can snapshot. */
+  readonly forkable: boolean;
+  /** Frozen by `FORK` as a copy-on-write base: the guest never answers again. */
+  paused: boolean;
+  /** A fork checkpoint bound to this process that later forks reuse (`RetainedForkSnapshot`). */
+  retainedCheckpoint: boolean;
+  /** A clone's kernel hostname as the identity reset set it (`hostname '<clone>'`). */
+  readonly hostname?: string;
+}
 
 export interface MachineRecord {
   readonly name: string;
@@ -25,7 +43,7 @@ export interface MachineRecord {
   readonly allowCidrs: readonly string[];
   readonly allowHosts: readonly string[];
   /** Ordered like the record's `Vec<(String, String)>`; later keys override earlier ones. */
-  readonly env: ReadonlyArray<readonly [string, string]>;
+  env: ReadonlyArray<readonly [string, string]>;
   readonly workdir: string | null;
   readonly init: readonly string[];
   entrypoint: readonly string[];
@@ -36,6 +54,14 @@ export interface MachineRecord {
   everStarted: boolean;
   /** Learned at the first pull, so later starts do not need the image registry. */
   imageConfig: ImageConfig | null;
+  // Fork fields (`src/config.rs::VmRecord`), absent from state files written before them.
+  /** `golden`: the fork base whose disks back this clone's. */
+  readonly golden?: string;
+  /** `forkpoint_held`: a pool slot still parked at the inherited forkpoint. */
+  forkpointHeld?: boolean;
+  /** `fork_env`: the parameters delivered as /etc/smolvm/fork-env. */
+  forkEnv?: ReadonlyArray<readonly [string, string]>;
+  vmm?: VmmState;
 }
 
 /** `exportState()` output: JSON-serialisable, restorable with `createFakeSmolvm({ state })`. */
@@ -52,18 +78,19 @@ const DEFAULT_OVERLAY_GIB = 10;
 const MAX_NAME_LENGTH = 128;
 
 /** `data::validate_vm_name`: the reason it would give, or undefined when the name is fine. */
-export function nameProblem(name: string): string | undefined {
+export function nameProblem(name: string, label?: string): string | undefined {
+  const reasons = nameReasons(label);
   const first = name[0];
-  if (first === undefined) return nameReasons.empty;
+  if (first === undefined) return reasons.empty;
   const bytes = Buffer.byteLength(name);
-  if (bytes > MAX_NAME_LENGTH) return nameReasons.tooLong(bytes, MAX_NAME_LENGTH);
-  if (!/[A-Za-z0-9]/.test(first)) return nameReasons.badStart(name);
-  if (name.endsWith('-')) return nameReasons.endsWithHyphen(name);
+  if (bytes > MAX_NAME_LENGTH) return reasons.tooLong(bytes, MAX_NAME_LENGTH);
+  if (!/[A-Za-z0-9]/.test(first)) return reasons.badStart(name);
+  if (name.endsWith('-')) return reasons.endsWithHyphen(name);
   let previousHyphen = false;
   for (const c of name) {
-    if (c === '-' && previousHyphen) return nameReasons.consecutiveHyphens;
+    if (c === '-' && previousHyphen) return reasons.consecutiveHyphens;
     previousHyphen = c === '-';
-    if (!/[A-Za-z0-9_-]/.test(c)) return c === '/' || c === '\\' ? nameReasons.pathSeparator : nameReasons.invalidChar(c);
+    if (!/[A-Za-z0-9_-]/.test(c)) return c === '/' || c === '\\' ? reasons.pathSeparator : reasons.invalidChar(c);
   }
   return undefined;
 }
@@ -89,10 +116,10 @@ export function envMap(...layers: ReadonlyArray<ReadonlyArray<readonly [string, 
  * `vm_common::machine_status_json`. serde_json without `preserve_order` sorts object keys, so the
  * keys are emitted alphabetically, as smolvm prints them.
  */
-export function statusJson(r: MachineRecord): Record<string, unknown> {
+export function statusJson(r: MachineRecord, state: ResolvedState): Record<string, unknown> {
   const fields: Record<string, unknown> = {
     name: r.name,
-    state: r.state,
+    state,
     cpus: r.cpus,
     memory_mib: r.mem,
     pid: r.pid,
@@ -108,10 +135,11 @@ export function statusJson(r: MachineRecord): Record<string, unknown> {
     gpu: false,
     gpu_vram_mib: null,
     cuda: false,
+    // `forkable_on_start()`: the record's own flag (a Smolfile's), never `start --forkable`'s.
     forkable: false,
     cuda_fork_pool_size: null,
     cuda_vram_limit_mib: null,
-    forkpoint_held: false,
+    forkpoint_held: r.forkpointHeld === true,
     labels: Object.fromEntries(Object.entries(r.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     restart_policy: 'never',
     restart_max_retries: 0,
@@ -127,7 +155,7 @@ export function statusJson(r: MachineRecord): Record<string, unknown> {
 }
 
 /** `vm_common::list_vms` table rows (names truncated to 18 in 1.9.2). */
-export function lsTable(records: readonly MachineRecord[], verbose: boolean): string {
+export function lsTable(records: readonly MachineRecord[], verbose: boolean, stateOf: (r: MachineRecord) => ResolvedState): string {
   const row = (cells: string[]): string => {
     const [name, state, cpus, mem, mounts, ports, storage, overlay] = cells as [
       string, string, string, string, string, string, string, string,
@@ -140,7 +168,7 @@ export function lsTable(records: readonly MachineRecord[], verbose: boolean): st
     const name = r.name.length <= 18 ? r.name : `${r.name.slice(0, 15)}...`;
     out += row([
       name,
-      r.state,
+      stateOf(r),
       String(r.cpus),
       `${r.mem} MiB`,
       String(r.mounts.length),
@@ -153,6 +181,7 @@ export function lsTable(records: readonly MachineRecord[], verbose: boolean): st
     for (const m of r.mounts) out += `  Mount: ${m.host} -> ${m.guest}${m.readOnly ? ' (ro)' : ''}\n`;
     for (const p of r.ports) out += `  Port: ${p.host} -> ${p.guest}\n`;
     if (r.network) out += '  Network: enabled\n';
+    if (r.forkpointHeld) out += '  Fork slot: held\n';
     for (const cmd of r.init) out += `  Init: ${cmd}\n`;
     for (const [k, v] of r.env) out += `  Env: ${k}=${v}\n`;
     if (r.workdir !== null) out += `  Workdir: ${r.workdir}\n`;

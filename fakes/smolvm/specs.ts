@@ -1,5 +1,5 @@
 /** The argv shapes of the modelled `smolvm machine` subcommands (`src/cli/machine.rs`, v1.9.2). */
-import { cidr, duration, imageRef, oneOf, portMapping, unsigned, type CommandSpec, type OptionSpec } from './clap.ts';
+import { cidr, duration, imageRef, nonZeroU32, oneOf, portMapping, unsigned, type CommandSpec, type OptionSpec } from './clap.ts';
 
 const name: OptionSpec = { long: 'name', short: 'n', value: 'NAME' };
 
@@ -49,8 +49,9 @@ export const startSpec: CommandSpec = {
   usage: 'smolvm machine start [OPTIONS]',
   options: [
     name,
-    { long: 'forkable', unmodelled: true },
-    { long: 'fork-pool-size', value: 'CLONES', unmodelled: true },
+    { long: 'forkable' },
+    { long: 'fork-pool-size', value: 'CLONES', parse: nonZeroU32 },
+    // clap `requires = "fork_pool_size"`, a rule the fake's parser lacks: refused instead.
     { long: 'cuda-vram-limit-mib', value: 'MIB', unmodelled: true },
     // Proxies only matter for pulls, and the fake's pulls are local: accepted and ignored.
     { long: 'proxy', value: 'URL' },
@@ -109,11 +110,41 @@ export const execSpec: CommandSpec = {
   ],
 };
 
+/** `ForkCmd` (v1.9.2): one clone with `--name`, or a batch of `--count` with `--name-prefix`. */
+export const forkSpec: CommandSpec = {
+  path: 'machine fork',
+  usage: 'smolvm machine fork [OPTIONS] --golden <NAME>',
+  required: ['golden'],
+  options: [
+    { long: 'golden', value: 'NAME' },
+    name,
+    { long: 'count', value: 'COUNT', parse: nonZeroU32 },
+    { long: 'name-prefix', value: 'PREFIX' },
+    { long: 'parallel', value: 'COUNT', parse: nonZeroU32 },
+    { long: 'wait-ready' },
+    { long: 'hold' },
+    { long: 'ready-timeout', value: 'DURATION', parse: duration },
+    { long: 'forkable' },
+    { long: 'port', short: 'p', value: 'HOST:GUEST', multiple: true, parse: portMapping },
+    // CUDA weight sharing; the fake has no CUDA machine.
+    { long: 'share-weights', unmodelled: true },
+    { long: 'env', short: 'e', value: 'KEY=VALUE', multiple: true },
+    { long: 'secret-env', value: 'GUEST_VAR=HOST_VAR', multiple: true, unmodelled: true },
+    { long: 'secret-file', value: 'GUEST_VAR=PATH', multiple: true, unmodelled: true },
+  ],
+};
+
+/** `ForkReleaseCmd` (v1.9.2). */
+export const forkReleaseSpec: CommandSpec = {
+  path: 'machine fork-release',
+  usage: 'smolvm machine fork-release [OPTIONS] --name <NAME>',
+  required: ['name'],
+  options: [name, { long: 'env', short: 'e', value: 'KEY=VALUE', multiple: true }],
+};
+
 /** Real subcommands the fake does not model; they fail with an honest `Error:` line. */
 export const UNMODELLED_SUBCOMMANDS = new Set([
   'run',
-  'fork',
-  'fork-release',
   'egress-events',
   'resize',
   'update',

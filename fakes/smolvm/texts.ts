@@ -19,16 +19,17 @@ export const mountFailed = (operation: string, reason: string): string =>
 // `smolvm --version` (clap `#[command(version)]`).
 export const versionLine = (version: string): string => `smolvm ${version}\n`;
 
-// §1 `src/data/mod.rs::validate_vm_name`, label "machine name". `{name:?}` is Rust Debug quoting.
-export const nameReasons = {
-  empty: 'machine name cannot be empty',
-  tooLong: (length: number, max: number) => `machine name too long: ${length} characters (max ${max})`,
-  badStart: (name: string) => `machine name must start with a letter or digit (got: ${rustDebug(name)})`,
-  endsWithHyphen: (name: string) => `machine name cannot end with a hyphen (got: ${rustDebug(name)})`,
-  consecutiveHyphens: 'machine name cannot contain consecutive hyphens',
-  pathSeparator: 'machine name cannot contain path separators',
-  invalidChar: (c: string) => `machine name contains invalid character: '${c}'`,
-};
+// §1 `src/data/mod.rs::validate_vm_name(name, label)`: "machine name", or "clone name" for a fork
+// (`src/agent/fork.rs::prepare_forks_reusing`). `{name:?}` is Rust Debug quoting.
+export const nameReasons = (label = 'machine name') => ({
+  empty: `${label} cannot be empty`,
+  tooLong: (length: number, max: number) => `${label} too long: ${length} characters (max ${max})`,
+  badStart: (name: string) => `${label} must start with a letter or digit (got: ${rustDebug(name)})`,
+  endsWithHyphen: (name: string) => `${label} cannot end with a hyphen (got: ${rustDebug(name)})`,
+  consecutiveHyphens: `${label} cannot contain consecutive hyphens`,
+  pathSeparator: `${label} cannot contain path separators`,
+  invalidChar: (c: string) => `${label} contains invalid character: '${c}'`,
+});
 // `src/agent/manager.rs::new_internal`: exec/cp/status/stop validate the name before connecting.
 export const invalidNameForManager = (reason: string): string => configFailed('validate machine name', reason);
 // §4 create with an invalid name (`vm_common::build_vm_record`).

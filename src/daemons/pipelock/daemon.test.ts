@@ -34,7 +34,9 @@ async function echoServer(): Promise<number> {
   );
   const sockets = new Set<Socket>();
   server.on('connection', (s) => sockets.add(s));
-  cleanups.push(async () => sockets.forEach((s) => s.destroy()));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+  });
   return (server.address() as { port: number }).port;
 }
 
