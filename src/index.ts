@@ -29,12 +29,21 @@ export {
 export { AGENT_IMAGE, AGENT_USER, CLAUDE_CODE_VERSION, NODE_VERSION, isAgentImage } from './image/recipe.ts';
 export { BOTTLE_LABEL, LAUNCH_LABEL, AGENT_LABEL } from './engine/types.ts';
 export type { ConfigIssue, Engine, EngineCapabilities, ExecOptions, ExecResult, GuestUser, HostRoute, HostRouteOptions, MachineConfig, MachineInfo, MachineRequest, MachineState, NetworkInfo, NetworkPolicy, UploadOptions } from './engine/types.ts';
-export { SmolvmEngine } from './engines/smolvm/engine.ts';
-export { DockerEngine } from './engines/docker/engine.ts';
-export { SmolvmClient, SmolvmVersionError, isSmolvmFailure, type SmolvmMachineJson, type SmolvmExecOptions } from './engines/smolvm/client.ts';
+export { SmolvmEngine, SMOLVM_HOST_ALIAS, type SmolvmEngineOptions, type SmolvmMachineJson } from './engines/smolvm/engine.ts';
+export { DockerEngine, DockerError, probeDocker, type DockerEngineOptions } from './engines/docker/engine.ts';
+export { PodmanEngine, PodmanError, probePodman, type PodmanEngineOptions } from './engines/podman/engine.ts';
+export { containersConfPath, planContainersConf, type ContainersConfSetup } from './engines/podman/containers-conf.ts';
 export { smolvmArgv, humantime, type CreateArgs, type ExecArgs, type UploadArgs } from './engines/smolvm/argv.ts';
-export { SmolvmError, parseSmolvmStderr } from './engines/smolvm/errors.ts';
-export { SMOLVM_MIN_VERSION, parseSmolvmVersion, missingFeatures, type SmolvmVersion } from './engines/smolvm/version.ts';
+export { SmolvmError, isSmolvmFailure, parseSmolvmStderr } from './engines/smolvm/errors.ts';
+export {
+  SMOLVM_MIN_VERSION,
+  SmolvmVersionError,
+  missingFeatures,
+  parseSmolvmVersion,
+  readSmolvmVersion,
+  requireSmolvmVersion,
+  type SmolvmVersion,
+} from './engines/smolvm/version.ts';
 export { createExecaTransport, type ExecaTransportOptions } from './transport/execa.ts';
 export type { CommandResult, RunOptions, Transport } from './transport/types.ts';
 export { BinaryNotFoundError, ClaudeBottleError, ConfigError, EngineCommandError, formatArgv, type EngineErrorKind } from './errors.ts';

@@ -5,9 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeSmolvm } from '../../fakes/index.ts';
 import { BinaryNotFoundError } from '../errors.ts';
-import { SmolvmClient } from '../engines/smolvm/client.ts';
+import { SmolvmEngine } from '../engines/smolvm/engine.ts';
+import { readSmolvmVersion, requireSmolvmVersion } from '../engines/smolvm/version.ts';
+import type { MachineConfig } from '../engine/types.ts';
 import { createExecaTransport } from './execa.ts';
 import type { Transport } from './types.ts';
+
+const bare = (name: string): MachineConfig => ({ name, image: 'alpine', labels: {}, network: { enabled: false, allowHosts: [], allowCidrs: [] } });
 
 const FAKE_BIN = fileURLToPath(new URL('../../fakes/bin/smolvm', import.meta.url));
 
@@ -32,35 +36,35 @@ describe('execa transport against fakes/bin/smolvm', () => {
 
   it('passes guest exit codes, stdout bytes and stdin straight through', async () => {
     const transport = createExecaTransport({ env });
-    const client = new SmolvmClient(transport);
-    await client.create({ name: 'pipe' });
-    await client.start('pipe');
-    expect(await client.exec('pipe', ['sh', '-c', 'echo out; echo err >&2; exit 7'])).toMatchObject({ exitCode: 7, stdout: 'out\n', stderr: 'err\n' });
-    expect((await client.exec('pipe', ['cat'], { stdin: 'fed through -i' })).stdout).toBe('fed through -i');
-    expect((await client.exec('pipe', ['printf', '\\000\\001\\377'])).stdoutBytes).toEqual(new Uint8Array([0, 1, 255]));
-    await client.delete('pipe');
+    const engine = new SmolvmEngine({ transport });
+    await engine.create(bare('pipe'));
+    await engine.start('pipe');
+    expect(await engine.exec('pipe', ['sh', '-c', 'echo out; echo err >&2; exit 7'])).toMatchObject({ exitCode: 7, stdout: 'out\n', stderr: 'err\n' });
+    expect((await engine.exec('pipe', ['cat'], { stdin: 'fed through -i' })).stdout).toBe('fed through -i');
+    expect((await engine.exec('pipe', ['printf', '\\000\\001\\377'])).stdoutBytes).toEqual(new Uint8Array([0, 1, 255]));
+    await engine.remove('pipe');
   });
 
   it('delivers env values through the environment, not argv', async () => {
     const transport = createExecaTransport({ env });
-    const client = new SmolvmClient(transport);
-    await client.create({ name: 'envy' });
-    await client.start('envy');
-    const out = await client.exec('envy', ['sh', '-c', 'printf %s "$TOKEN"'], { env: { TOKEN: 'sk-hidden' } });
+    const engine = new SmolvmEngine({ transport });
+    await engine.create(bare('envy'));
+    await engine.start('envy');
+    const out = await engine.exec('envy', ['sh', '-c', 'printf %s "$TOKEN"'], { env: { TOKEN: 'sk-hidden' } });
     expect(out.stdout).toBe('sk-hidden');
-    await client.delete('envy');
+    await engine.remove('envy');
   });
 
   it('reports a host-side timeout as timedOut with exit -1', async () => {
     const transport = createExecaTransport({ env });
-    const client = new SmolvmClient(transport);
-    await client.create({ name: 'slow' });
-    await client.start('slow');
+    const engine = new SmolvmEngine({ transport });
+    await engine.create(bare('slow'));
+    await engine.start('slow');
     const result = await transport.run(['smolvm', 'machine', 'exec', '--name', 'slow', '--', 'sleep', '5'], { timeoutMs: 300 });
     expect(result).toMatchObject({ timedOut: true, exitCode: -1 });
-    const guestTimeout = await client.exec('slow', ['sleep', '5'], { timeoutMs: 200 });
+    const guestTimeout = await engine.exec('slow', ['sleep', '5'], { timeoutMs: 200 });
     expect(guestTimeout.exitCode).toBe(124);
-    await client.delete('slow');
+    await engine.remove('slow');
   });
 
   it('a missing binary is a typed error naming what was run and how to install smolvm', async () => {
@@ -75,15 +79,13 @@ describe('execa transport against fakes/bin/smolvm', () => {
   it('a version too old for cp --mode is reported clearly', async () => {
     const old = join(work, 'old-smolvm');
     await writeFile(old, '#!/bin/sh\necho "smolvm 1.8.3"\n', { mode: 0o755 });
-    const client = new SmolvmClient(createExecaTransport({ env: { ...env, SMOLVM_BIN: old } }));
-    await expect(client.requireSupportedVersion()).rejects.toThrow(/1\.8\.3 is too old.*--mode\/--uid\/--gid/s);
-    expect((await new SmolvmClient(createExecaTransport({ env })).requireSupportedVersion()).raw).toBe('1.9.2');
+    await expect(requireSmolvmVersion(createExecaTransport({ env: { ...env, SMOLVM_BIN: old } }))).rejects.toThrow(/1\.8\.3 is too old.*--mode\/--uid\/--gid/s);
+    expect((await requireSmolvmVersion(createExecaTransport({ env }))).raw).toBe('1.9.2');
   });
 });
 
 /** One scenario, run through the in-memory fake and through the fake CLI: identical results. */
 async function scenario(transport: Transport, hostFile: string): Promise<unknown[]> {
-  const client = new SmolvmClient(transport);
   const steps: unknown[] = [];
   const record = async (argv: string[], options: Parameters<Transport['run']>[1] = {}) => {
     const r = await transport.run(argv, options);
@@ -104,7 +106,7 @@ async function scenario(transport: Transport, hostFile: string): Promise<unknown
   await record(['smolvm', 'machine', 'stop', '--name', 'twin']);
   await record(['smolvm', 'machine', 'delete', '--name', 'twin', '-f']);
   await record(['smolvm', 'machine', 'ls', '--json']);
-  await client.version().then((v) => steps.push(v.raw));
+  await readSmolvmVersion(transport).then((v) => steps.push(v.raw));
   return steps;
 }
 

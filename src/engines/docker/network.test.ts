@@ -28,7 +28,7 @@ describe('docker network option', () => {
     expect(argv.indexOf('--network')).toBeLessThan(argv.indexOf('img:1'));
     expect(networkOf(dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: 'host' } }))).toBe('host');
     expect(() => dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: '--privileged' } })).toThrow(ConfigError);
-    expect(() => dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: '' } })).toThrow(/invalid docker network/);
+    expect(() => dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: '' } })).toThrow(/invalid network/);
   });
 
   it('the engine option applies to machines with network; machines without stay on none', async () => {
