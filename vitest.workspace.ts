@@ -15,7 +15,7 @@ export const projects: TestProjectInlineConfiguration[] = [
     test: {
       name: 'integration',
       include: ['integration/**/*.test.ts'],
-      globalSetup: ['integration/docker/global-setup.ts', 'integration/image/global-setup.ts'],
+      globalSetup: ['integration/docker/global-setup.ts', 'integration/podman/global-setup.ts', 'integration/image/global-setup.ts'],
       testTimeout: 300_000,
       hookTimeout: 600_000,
       fileParallelism: false,
