@@ -13,7 +13,7 @@ import { prepare } from '../../src/plan/prepare.ts';
 import { smolvmArgv } from '../../src/engines/smolvm/argv.ts';
 import { SmolvmError } from '../../src/engines/smolvm/errors.ts';
 import { compareVersions, parseSmolvmVersion, requireSmolvmVersion, type SmolvmVersion } from '../../src/engines/smolvm/version.ts';
-import { describeBackendContract, injectFaults } from '../../src/testing/backend-contract.ts';
+import { describeBackendContract } from '../../src/testing/backend-contract.ts';
 import { describeEngineContract, recordCalls } from '../../src/testing/engine-contract.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 
@@ -126,10 +126,8 @@ describeEngineContract(
 describeBackendContract(
   'smolvm',
   () => {
-    // A faulted call never reaches smolvm; it answers the way smolvm fails.
-    const faults = injectFaults(createExecaTransport(), () => ({ exitCode: 1, stderr: 'Error: agent operation failed: injected fault\n' }));
-    const { transport, calls } = recordCalls(faults.transport);
-    return { engine: new SmolvmEngine({ transport }), image: 'alpine', calls, injectFault: faults.injectFault };
+    const { transport, calls } = recordCalls(createExecaTransport());
+    return { engine: new SmolvmEngine({ transport }), image: 'alpine', calls };
   },
   reason !== undefined ? { skip: reason } : {},
 );

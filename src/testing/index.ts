@@ -1,11 +1,22 @@
 // Test kit for backend authors: run both suites against your Engine adapter (see README, "Adding a backend").
+// vitest is a peer dependency: ./vitest.ts loads it first and says clearly when it is missing, so
+// nothing here imports it statically (an unresolvable static import fails before any code runs).
 export { describeEngineContract, recordCalls, type EngineContractOptions, type EngineUnderTest } from './engine-contract.ts';
 export {
+  CAPABILITY_REASONS,
   CONTRACT_USER,
+  DEFAULT_TIMEOUTS,
   describeBackendContract,
+  ENGINE_METHODS,
+  execArgvs,
+  faultyEngine,
   injectFaults,
   type BackendContractOptions,
   type BackendUnderTest,
+  type ContractTimeouts,
+  type EngineCall,
+  type EngineMethod,
+  type FaultyEngine,
   type InjectedFault,
 } from './backend-contract.ts';
 // The Messages API stand-in and the end-to-end proof that a bottled claude receives its prompt and skills.
@@ -19,6 +30,12 @@ export {
   type MessagesApiStandInOptions,
   type RecordedRequest,
 } from './messages-api.ts';
-export { describeClaudeProof, standInEnv, type ClaudeProofOptions, type ClaudeProofTarget } from './claude-proof.ts';
+export type { ClaudeProofOptions, ClaudeProofTarget } from './claude-proof.ts';
 // The pipelock test double (no registry ships pipelock): point PIPELOCK_BIN or pipelockDaemon({ bin }) at it.
 export { fakePipelockBin } from './pipelock.ts';
+
+// claude-proof.ts imports vitest statically: loaded only after ./vitest.ts has checked it is there.
+await import('./vitest.ts');
+const proof = await import('./claude-proof.ts');
+export const describeClaudeProof: typeof proof.describeClaudeProof = proof.describeClaudeProof;
+export const standInEnv: typeof proof.standInEnv = proof.standInEnv;
