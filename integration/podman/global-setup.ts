@@ -14,7 +14,14 @@ export type PodmanTestSetup =
   | { readonly engine: 'absent'; readonly reason: string }
   /** podman runs but the test image could not be made: always a failure. */
   | { readonly engine: 'broken'; readonly reason: string }
-  | { readonly engine: 'ready'; readonly image: string; readonly version: string; readonly built: boolean };
+  | {
+      readonly engine: 'ready';
+      readonly image: string;
+      readonly version: string;
+      readonly built: boolean;
+      /** The agent image in podman's storage (it has git and curl), when it could be made. */
+      readonly agentImage?: string;
+    };
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -119,12 +119,13 @@ export function containerArgv(cli: ContainerCliArgs) {
     imageInspect: (image: string, format?: string): string[] => [p, 'image', 'inspect', ...(format !== undefined ? ['--format', format] : []), checkImage(image)],
 
     /** A per-bottle network that reaches only the host (`--internal`): the bundle listens on its gateway. */
-    networkCreate: (name: string, labels: Readonly<Record<string, string>>): string[] => [
+    networkCreate: (name: string, labels: Readonly<Record<string, string>>, ipam?: { readonly subnet: string; readonly gateway: string }): string[] => [
       p,
       'network',
       'create',
       '--internal',
       ...cli.networkCreateFlags,
+      ...(ipam ? ['--subnet', checkAddress(ipam.subnet, 'subnet'), '--gateway', checkAddress(ipam.gateway, 'gateway')] : []),
       ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${checkLabelKey(k)}=${v}`]),
       checkNetworkName(name),
     ],
@@ -180,6 +181,11 @@ export function checkLabelKey(key: string): string {
     throw new ConfigError(`invalid label key ${JSON.stringify(key)}`, [{ path: 'labels', message: 'empty or contains "="' }]);
   }
   return key;
+}
+
+function checkAddress(value: string, field: string): string {
+  if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(value)) throw new ConfigError(`invalid ${field} ${JSON.stringify(value)}`, [{ path: field, message: 'not an address' }]);
+  return value;
 }
 
 function ids(user: GuestIds): string {

@@ -17,6 +17,8 @@ export interface ContainerNetwork extends NetworkInfo {
   readonly gateway?: string;
   /** The gateway's prefix length, e.g. 24. */
   readonly prefixLength?: number;
+  /** The network's (first) subnet, e.g. `10.89.0.0/24`. */
+  readonly subnet?: string;
   /** The host interface (bridge) the engine uses for it, when it says. */
   readonly hostInterface?: string;
 }

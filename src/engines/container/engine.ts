@@ -109,8 +109,7 @@ export class ContainerEngine implements Engine {
     const launchId = options.labels[LAUNCH_LABEL];
     if (!launchId) throw new ConfigError(`hostRoute needs the ${LAUNCH_LABEL} label`, [{ path: 'labels', message: 'missing launch id' }]);
     const name = `claude-bottle-${launchId}`;
-    // docker prints the new network's id, podman its name: either finds it again.
-    const made = (await this.ok(this.argv.networkCreate(name, { ...options.labels, 'claude-bottle.machine': machine }))).stdout.trim() || name;
+    const made = await this.createRouteNetwork(name, { ...options.labels, 'claude-bottle.machine': machine });
     try {
       const network = await this.networkStatus(made);
       if (!network?.gateway) {
@@ -122,6 +121,12 @@ export class ContainerEngine implements Engine {
       await this.removeNetwork(made).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Creates the route's `--internal` network; what it returns (an id or the name) finds it again. */
+  protected async createRouteNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<string> {
+    // docker prints the new network's id, podman its name.
+    return (await this.ok(this.argv.networkCreate(name, labels))).stdout.trim() || name;
   }
 
   async networkStatus(nameOrId: string): Promise<ContainerNetwork | undefined> {

@@ -40,10 +40,15 @@ export function bridgeHook(transport: Transport): RouteHook {
     async removed(network) {
       if (!network.hostInterface || !network.gateway) return;
       const { iface } = bridgeOf(network);
-      const shown = await transport.run(['ip', '-o', 'addr', 'show', 'dev', iface]);
-      // Gone already (netavark deleted it with the last container), or no longer this network's.
-      if (shown.exitCode !== 0 || !shown.stdout.includes(` ${network.gateway}/`)) return;
-      await ip(['link', 'del', iface], (r) => r.exitCode === 0 || /Cannot find device/.test(r.stderr));
+      const gone = (r: CommandResult): boolean => r.exitCode !== 0 && /does not exist|Cannot find device/.test(r.stderr);
+      const shown = await ip(['-o', 'addr', 'show', 'dev', iface], (r) => r.exitCode === 0 || gone(r));
+      // Gone already: netavark deleted it with the network's last container.
+      if (gone(shown)) return;
+      const ours = shown.stdout.includes(` ${network.gateway}/`);
+      // Made here but never given its address (a failure in between): a bridge without address or ports.
+      const bare = async (): Promise<boolean> =>
+        !/\binet6? /.test(shown.stdout.replace(/inet6 fe80:\S*/g, '')) && (await ip(['-o', 'link', 'show', 'master', iface])).stdout.trim() === '';
+      if (ours || (await bare())) await ip(['link', 'del', iface], (r) => r.exitCode === 0 || gone(r));
     },
   };
 }

@@ -23,12 +23,14 @@ export function parsePodmanNetworks(stdout: string): ParsedNetwork[] {
   return NetworkJson.parse(JSON.parse(stdout)).map((n) => {
     const subnet = n.subnets?.find((s) => s.gateway);
     const prefixLength = subnet ? Number(subnet.subnet.split('/')[1]) : undefined;
+    // (An internal network without DNS has no gateway: see PodmanEngine.createRouteNetwork.)
     return {
       id: n.id,
       name: n.name,
       labels: n.labels ?? {},
       ...(subnet?.gateway ? { gateway: subnet.gateway } : {}),
       ...(prefixLength !== undefined && Number.isInteger(prefixLength) ? { prefixLength } : {}),
+      ...(n.subnets?.[0] ? { subnet: n.subnets[0].subnet } : {}),
       ...(n.network_interface ? { hostInterface: n.network_interface } : {}),
     };
   });

@@ -56,6 +56,29 @@ export class PodmanEngine extends ContainerEngine {
     if (rootful) this.routeHooks.push(bridgeHook(options.transport));
   }
 
+  /**
+   * podman 4.3 gives an `--internal --disable-dns` network no gateway, and the daemons bind the
+   * gateway. So podman first picks a free subnet for the network, which is then made again with
+   * that subnet and its first address as gateway (again if another network took the subnet in
+   * between). DNS stays off: aardvark-dns would resolve outside names for the guest.
+   */
+  protected override async createRouteNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      await this.ok(podmanArgv.networkCreate(name, labels));
+      let subnet: string | undefined;
+      try {
+        subnet = (await this.networkStatus(name))?.subnet;
+      } finally {
+        await this.ok(podmanArgv.networkRemove(name));
+      }
+      const gateway = subnet !== undefined ? firstHost(subnet) : undefined;
+      if (subnet === undefined || gateway === undefined) throw new PodmanError({ kind: 'unknown', reason: `podman gave network ${name} no IPv4 subnet (${String(subnet)})`, argv: podmanArgv.networkInspect([name]), exitCode: 0, stderr: '' });
+      const result = await this.run(podmanArgv.networkCreate(name, labels, { subnet, gateway }));
+      if (result.exitCode === 0) return name;
+      if (attempt >= 3 || !/already used/i.test(result.stderr)) throw PodmanError.fromResult(result);
+    }
+  }
+
   /** How podman is configured for this engine's calls (writes claude-bottle's containers.conf if this host needs it). */
   async containersConf(): Promise<ContainersConfSetup> {
     return (await this.#conf()).setup;
@@ -78,6 +101,18 @@ export async function probePodman(transport: Transport, env: Env = process.env):
   } catch (error) {
     return { answers: false, error: (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '' };
   }
+}
+
+/** `10.89.3.0/24` → `10.89.3.1`; undefined for anything but an IPv4 subnet with room for it. */
+export function firstHost(subnet: string): string | undefined {
+  const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(subnet);
+  if (!match || Number(match[5]) > 30) return undefined;
+  const octets = match.slice(1, 5).map(Number);
+  if (octets.some((o) => o > 255)) return undefined;
+  const value = (((octets[0] ?? 0) << 24) | ((octets[1] ?? 0) << 16) | ((octets[2] ?? 0) << 8) | (octets[3] ?? 0)) >>> 0;
+  const network = (value & (Number(match[5]) === 0 ? 0 : (~0 << (32 - Number(match[5]))) >>> 0)) >>> 0;
+  const host = network + 1;
+  return [host >>> 24, (host >>> 16) & 255, (host >>> 8) & 255, host & 255].join('.');
 }
 
 export { PodmanError };

@@ -7,7 +7,7 @@ import type { CommandResult, RunOptions, Transport } from '../../transport/types
 import { podmanArgv } from './argv.ts';
 import { parsePodmanNetworks } from './cli.ts';
 import { CONTAINERS_CONF_TEXT, type LimitFacts, planContainersConf, podmanEnvironment, readLimitFacts, ulimitProblem } from './containers-conf.ts';
-import { PodmanEngine } from './engine.ts';
+import { firstHost, PodmanEngine } from './engine.ts';
 import { isPodmanFailure, PodmanError, podmanMissingBinary } from './errors.ts';
 
 const NETWORK_JSON = `[
@@ -96,6 +96,7 @@ describe('podman errors', () => {
         labels: { 'claude-bottle': '1', 'claude-bottle.launch': '0123456789abcdef' },
         gateway: '10.89.0.1',
         prefixLength: 24,
+        subnet: '10.89.0.0/24',
         hostInterface: 'podman1',
       },
     ]);
@@ -168,6 +169,14 @@ describe('PodmanEngine', () => {
     expect(engine.capabilities).toMatchObject({ hostRoute: true, treeUpload: true, execAsUser: true, egressAllowList: false });
     const route = await engine.hostRoute('m', { egress: false, labels: { 'claude-bottle.launch': '0123456789abcdef' } });
     expect(route).toEqual({ bindHost: '10.89.0.1', guestHost: '10.89.0.1', network: 'claude-bottle-0123456789abcdef' });
+    // podman picks the subnet, then the network is made again with its gateway (without DNS it would have none).
+    expect(calls.filter((c) => c.argv[1] === 'network').map((c) => c.argv.slice(2).join(' '))).toEqual([
+      'create --internal --disable-dns --label claude-bottle.launch=0123456789abcdef --label claude-bottle.machine=m claude-bottle-0123456789abcdef',
+      'inspect claude-bottle-0123456789abcdef',
+      'rm claude-bottle-0123456789abcdef',
+      'create --internal --disable-dns --subnet 10.89.0.0/24 --gateway 10.89.0.1 --label claude-bottle.launch=0123456789abcdef --label claude-bottle.machine=m claude-bottle-0123456789abcdef',
+      'inspect claude-bottle-0123456789abcdef',
+    ]);
     const ip = calls.filter((c) => c.argv[0] === 'ip').map((c) => c.argv.join(' '));
     expect(ip).toEqual(['ip link add name podman1 type bridge', 'ip addr replace 10.89.0.1/24 dev podman1', 'ip link set podman1 up']);
     calls.length = 0;
@@ -179,6 +188,30 @@ describe('PodmanEngine', () => {
       'ip -o addr',
       'ip link del',
     ]);
+  });
+
+  it('a bridge made but never given its address (a failure in between) is dropped too; one already gone is left be', async () => {
+    let link = '12: podman1    inet6 fe80::1/64 scope link \\       valid_lft forever\n';
+    const { transport, calls } = scripted((argv) => {
+      if (argv[0] === 'ip' && argv[1] === '-o' && argv[2] === 'addr') return link ? { stdout: link } : { exitCode: 1, stderr: 'Device "podman1" does not exist.\n' };
+      if (argv[1] === 'network' && argv[2] === 'inspect') return { stdout: NETWORK_JSON };
+      return {};
+    });
+    const engine = new PodmanEngine({ transport, limits: roomy, rootful: true });
+    await engine.removeNetwork('claude-bottle-0123456789abcdef');
+    expect(calls.filter((c) => c.argv[0] === 'ip').map((c) => c.argv.join(' '))).toEqual(['ip -o addr show dev podman1', 'ip -o link show master podman1', 'ip link del podman1']);
+    calls.length = 0;
+    link = '';
+    await engine.removeNetwork('claude-bottle-0123456789abcdef');
+    expect(calls.filter((c) => c.argv[0] === 'ip').map((c) => c.argv.join(' '))).toEqual(['ip -o addr show dev podman1']);
+  });
+
+  it('firstHost: the first address of an IPv4 subnet', () => {
+    expect(firstHost('10.89.3.0/24')).toBe('10.89.3.1');
+    expect(firstHost('10.89.3.77/24')).toBe('10.89.3.1');
+    expect(firstHost('172.16.0.0/12')).toBe('172.16.0.1');
+    expect(firstHost('fd00::/64')).toBeUndefined();
+    expect(firstHost('10.0.0.0/31')).toBeUndefined();
   });
 
   it('rootless podman offers no host route', () => {
