@@ -6,6 +6,7 @@
 import type { TestProject } from 'vitest/node';
 import { podmanEnvironment } from '../../src/engines/podman/containers-conf.ts';
 import { PodmanEngine } from '../../src/engines/podman/engine.ts';
+import { buildAgentImage } from '../../src/image/build.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 import { ensureTestImage } from '../docker/image.ts';
 
@@ -44,11 +45,24 @@ export default async function setup(project: TestProject): Promise<void> {
     // The stage build runs a container: it needs the same containers.conf as the adapter's calls.
     const { env } = await podmanEnvironment();
     const { image, built } = await ensureTestImage(transport, { program: 'podman', env });
-    project.provide('podman', { engine: 'ready', image, version, built });
+    const agentImage = await podmanAgentImage();
+    project.provide('podman', { engine: 'ready', image, version, built, ...(agentImage ? { agentImage } : {}) });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     console.warn(`[podman] the podman test image could not be made: ${reason}`);
     project.provide('podman', { engine: 'broken', reason });
+  }
+}
+
+/** The agent image in podman's storage: loaded from docker's build of the same recipe, else built with podman (needs root and the npm registry). */
+async function podmanAgentImage(): Promise<string | undefined> {
+  try {
+    const build = await buildAgentImage({ engine: 'podman', onProgress: (p) => console.log(`[podman agent-image ${(p.elapsedMs / 1000).toFixed(1)}s] ${p.step}: ${p.message}`) });
+    console.log(`[podman] ${build.image} ${build.built ? 'made' : 'reused (content label matches)'} in ${(build.durationMs / 1000).toFixed(1)}s`);
+    return build.image;
+  } catch (error) {
+    console.warn(`[podman] no agent image for podman (the git case will be skipped): ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
   }
 }
 

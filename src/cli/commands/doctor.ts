@@ -13,9 +13,9 @@ export async function doctorCommand(io: Io): Promise<number> {
   const transport = createExecaTransport({ env: io.env });
   const [smolvm, docker, podman, pipelock] = await Promise.all([probeSmolvm(transport), probeDocker(transport), probePodman(transport, io.env), probePipelock(transport, io.env)]);
   // The agent image is a Docker image; without an engine there is nothing to ask.
-  const image: AgentImageStatus | { error: string } | null = docker.answers
-    ? await agentImageStatus(transport).catch((error: unknown) => ({ error: error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error) }))
-    : null;
+  const imageIn = (engine: 'docker' | 'podman'): Promise<AgentImageStatus | { error: string }> =>
+    agentImageStatus(transport, { engine }).catch((error: unknown) => ({ error: error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error) }));
+  const [image, podmanImage] = await Promise.all([docker.answers ? imageIn('docker') : null, podman.answers ? imageIn('podman') : null]);
   const report = {
     platform: `${platform()}/${arch()}`,
     node: process.versions.node,
@@ -37,6 +37,7 @@ export async function doctorCommand(io: Io): Promise<number> {
       ...(podman.setup ? { containersConf: podman.setup } : {}),
     },
     image,
+    podmanImage,
     pipelock,
     stateDir: stateRoot(io.env),
   };
@@ -47,7 +48,8 @@ export async function doctorCommand(io: Io): Promise<number> {
       `smolvm     ${smolvm.installed ? `${smolvm.version?.raw}${smolvm.missing.length ? ` — lacks: ${smolvm.missing.join('; ')}` : ' — ok'}` : `not found (${smolvm.error}); install smolvm >= ${SMOLVM_MIN_VERSION} or set SMOLVM_BIN`}`,
       `docker     ${docker.answers ? `engine ${docker.version} — ok` : `no engine answers (${docker.error})`}`,
       `podman     ${podman.answers ? `${podman.version} — ok${podman.setup ? containersConfNote(podman.setup) : ''}` : `does not run (${podman.error}); install podman (Debian: apt-get install podman) or set PODMAN_BIN`}`,
-      `image      ${image === null ? 'unknown (no Docker engine answers)' : 'error' in image ? `cannot inspect (${image.error})` : imageStatusLine(image)}`,
+      `image      ${image === null ? 'unknown (no Docker engine answers)' : imageLine(image)}`,
+      ...(podmanImage ? [`           in podman: ${imageLine(podmanImage)}`] : []),
       `pipelock   ${pipelock.path ? `${pipelock.path} — ${pipelock.version !== null ? `${pipelock.version} — ok` : pipelock.error}` : `not found — needed only for egress plans; install it or set ${PIPELOCK_BIN_ENV}`}`,
       `state dir  ${report.stateDir}`,
     ].join('\n'),
@@ -78,4 +80,8 @@ function containersConfNote(setup: ContainersConfSetup): string {
     `; ${setup.problem}, so claude-bottle points its podman calls at ${setup.path} (CONTAINERS_CONF, ` +
     'default_ulimits = []: containers inherit the host limits; podman then reads that file instead of its own containers.conf; set CONTAINERS_CONF to use yours)'
   );
+}
+
+function imageLine(status: AgentImageStatus | { error: string }): string {
+  return 'error' in status ? `cannot inspect (${status.error})` : imageStatusLine(status);
 }
