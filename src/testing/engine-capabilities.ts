@@ -39,14 +39,13 @@ export async function hostRouteCase(
 ): Promise<void> {
   const launchId = `${run}${randomBytes(5).toString('hex')}`;
   const route = await method(engine, 'hostRoute')(machine, { egress: false, labels: { ...runLabels, [LAUNCH_LABEL]: launchId } });
-  let server: Server | undefined;
+  // An HTTP server, as the bundle's daemons are: the probe's wget asks for a health path.
+  const server: Server = createServer((_, res) => res.end(`pong ${run}\n`));
+  server.on('clientError', (_, socket) => socket.destroy());
   try {
-    // An HTTP server, as the bundle's daemons are: the probe's wget asks for a health path.
-    server = createServer((_, res) => res.end(`pong ${run}\n`));
-    server.on('clientError', (_, socket) => socket.destroy());
     const port = await new Promise<number>((resolve, reject) => {
-      server?.once('error', reject);
-      server?.listen(0, route.bindHost, () => resolve((server?.address() as { port: number }).port));
+      server.once('error', reject);
+      server.listen(0, route.bindHost, () => resolve((server.address() as { port: number }).port));
     });
     await engine.create(config({ enabled: false, allowHosts: [], allowCidrs: [], hostOnly: true, ...(route.network !== undefined ? { attach: route.network } : {}) }));
     await engine.start(machine);
@@ -62,8 +61,8 @@ export async function hostRouteCase(
     expect(await method(engine, 'networkStatus')(route.network)).toBeUndefined();
     await method(engine, 'removeNetwork')(route.network);
   } finally {
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve()));
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
   }
 }
 
