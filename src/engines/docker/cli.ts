@@ -12,8 +12,12 @@ const NetworkJson = z.array(
     Labels: z.record(z.string(), z.string()).nullish(),
     IPAM: z.object({ Config: z.array(z.object({ Subnet: z.string().optional(), Gateway: z.string().optional() })).nullish() }).optional(),
     Containers: z.record(z.string(), z.unknown()).nullish(),
+    Options: z.record(z.string(), z.string()).nullish(),
   }),
 );
+
+/** docker names a user network's bridge `br-<first 12 of its id>` unless the network says otherwise. */
+const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 
 export function parseDockerNetworks(stdout: string): ParsedNetwork[] {
   return NetworkJson.parse(JSON.parse(stdout)).map((n) => {
@@ -26,6 +30,8 @@ export function parseDockerNetworks(stdout: string): ParsedNetwork[] {
       machines: Object.keys(n.Containers ?? {}).length,
       ...(config?.Gateway ? { gateway: config.Gateway } : {}),
       ...(prefixLength !== undefined && Number.isInteger(prefixLength) ? { prefixLength } : {}),
+      ...(config?.Subnet ? { subnet: config.Subnet } : {}),
+      hostInterface: n.Options?.[BRIDGE_NAME_OPTION] ?? `br-${n.Id.slice(0, 12)}`,
     };
   });
 }
