@@ -39,9 +39,9 @@ export default {
     {
       name: 'engines-stay-apart',
       severity: 'error',
-      comment: 'one folder per engine; podman may build on the shared docker CLI code',
-      from: { path: '^src/engines/([^/]+)/', pathNot: '^src/engines/podman/' },
-      to: { path: '^src/engines/', pathNot: '^src/engines/$1/' },
+      comment: 'one folder per engine; docker and podman build on the shared container-CLI code, which knows neither',
+      from: { path: '^src/engines/([^/]+)/' },
+      to: { path: '^src/engines/', pathNot: ['^src/engines/$1/', '^src/engines/container/'] },
     },
     {
       name: 'fake-smolvm-on-transport-only',

@@ -19,7 +19,8 @@ export const projects: TestProjectInlineConfiguration[] = [
     test: {
       name: 'integration',
       include: ['integration/**/*.test.ts'],
-      globalSetup: ['integration/docker/global-setup.ts', 'integration/image/global-setup.ts'],
+      // podman's after the agent image's: podman loads docker's build of it when there is one.
+      globalSetup: ['integration/docker/global-setup.ts', 'integration/image/global-setup.ts', 'integration/podman/global-setup.ts'],
       testTimeout: 300_000,
       hookTimeout: 600_000,
       fileParallelism: false,

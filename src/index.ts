@@ -22,12 +22,11 @@ export type { AgentFileFs, HostFileHandle, HostFs, HostStats } from './host/fs.t
 // Engines and the transport.
 export { SmolvmEngine, type SmolvmEngineOptions } from './engines/smolvm/engine.ts';
 export { SmolvmError } from './engines/smolvm/errors.ts';
-// SmolvmEngine exposes its client (and takes one), so the client and its argument types are public too.
-export { SmolvmClient, SmolvmVersionError, type SmolvmExecOptions, type SmolvmExecResult, type SmolvmMachineJson } from './engines/smolvm/client.ts';
-export type { CreateArgs as SmolvmCreateArgs, ExecArgs as SmolvmExecArgs, UploadArgs as SmolvmUploadArgs } from './engines/smolvm/argv.ts';
-export { SMOLVM_MIN_VERSION, type SmolvmFeatures, type SmolvmVersion } from './engines/smolvm/version.ts';
-export { DockerEngine, type DockerEngineOptions } from './engines/docker/engine.ts';
-export { FirewallUnavailableError, IptablesFirewall, type HostFirewall } from './engines/docker/firewall.ts';
+export { readSmolvmVersion, requireSmolvmVersion, SMOLVM_MIN_VERSION, SmolvmVersionError, type SmolvmFeatures, type SmolvmVersion } from './engines/smolvm/version.ts';
+export { DockerEngine, DockerError, probeDocker, type DockerEngineOptions } from './engines/docker/engine.ts';
+export { PodmanEngine, PodmanError, probePodman, type PodmanEngineOptions } from './engines/podman/engine.ts';
+export type { ContainerEngineOptions } from './engines/container/engine.ts';
+export { FirewallUnavailableError, IptablesFirewall, type BridgeRoute, type HostFirewall, type IptablesFirewallOptions } from './engines/container/firewall.ts';
 export { createExecaTransport, type ExecaTransportOptions } from './transport/execa.ts';
 export type { CommandResult, RunOptions, Transport } from './transport/types.ts';
 

@@ -21,7 +21,7 @@ import { parseAgentSpec } from '../../src/agent/spec.ts';
 import type { Bottle } from '../../src/bottle/bottle.ts';
 import { launch } from '../../src/bottle/launch.ts';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
-import { chainName } from '../../src/engines/docker/firewall.ts';
+import { chainName } from '../../src/engines/container/firewall.ts';
 import { PIPELOCK_BIN_ENV } from '../../src/daemons/pipelock/daemon.ts';
 import { GUEST_MCP_CONFIG_FILE } from '../../src/plan/plan.ts';
 import { prepare } from '../../src/plan/prepare.ts';

@@ -1,5 +1,6 @@
 /**
- * The local docker test image, built from Debian's busybox-static: nothing is ever pulled.
+ * The local test image for a container CLI (docker, podman), built from Debian's busybox-static:
+ * nothing is ever pulled.
  *
  * A stage image is `docker import`ed from a small tar (busybox, passwd/group, home directories
  * with their owners), busybox installs its applet symlinks inside it, and the result is
@@ -27,37 +28,39 @@ export interface TestImage {
 
 export async function ensureTestImage(
   transport: Transport,
-  options: { image?: string; busybox?: string } = {},
+  options: { image?: string; busybox?: string; program?: 'docker' | 'podman'; env?: Readonly<Record<string, string>> } = {},
 ): Promise<TestImage> {
+  const cli = options.program ?? 'docker';
+  const runOptions: RunOptions = options.env ? { env: options.env } : {};
   const image = options.image ?? TEST_IMAGE;
   const busyboxPath = options.busybox ?? BUSYBOX_STATIC;
   const busybox = await readFile(busyboxPath).catch((cause: unknown) => {
-    throw new Error(`the docker test image needs a static busybox at ${busyboxPath}: apt-get install busybox-static`, { cause });
+    throw new Error(`the ${cli} test image needs a static busybox at ${busyboxPath}: apt-get install busybox-static`, { cause });
   });
   const stage = stageTar(busybox);
   const contentHash = createHash('sha256').update(RECIPE).update(stage).digest('hex');
 
-  const existing = await transport.run(['docker', 'image', 'inspect', '--format', `{{index .Config.Labels "${CONTENT_LABEL}"}}`, image]);
+  const existing = await transport.run([cli, 'image', 'inspect', '--format', `{{index .Config.Labels "${CONTENT_LABEL}"}}`, image], runOptions);
   if (existing.exitCode === 0 && existing.stdout.trim() === contentHash) return { image, contentHash, built: false };
 
   const stageImage = `claude-bottle-test/busybox-stage:${contentHash.slice(0, 12)}`;
   const builder = `claude-bottle-test-build-${randomBytes(4).toString('hex')}`;
   try {
-    await must(transport, ['docker', 'import', '-', stageImage], { stdin: stage });
-    const install = await transport.run(['docker', 'run', '--pull', 'never', '--network', 'none', '--name', builder, stageImage, '/bin/busybox', '--install', '-s']);
+    await must(transport, [cli, 'import', '-', stageImage], { ...runOptions, stdin: stage });
+    const install = await transport.run([cli, 'run', '--pull', 'never', '--network', 'none', '--name', builder, stageImage, '/bin/busybox', '--install', '-s'], runOptions);
     if (install.exitCode !== 0) {
       throw commandError(install, `busybox --install failed inside the stage image; is ${busyboxPath} the static busybox (busybox-static)?`);
     }
     await must(transport, [
-      'docker', 'commit',
+      cli, 'commit',
       '--change', 'CMD ["sh"]',
       '--change', `ENV PATH=${PATH}`,
       '--change', `LABEL ${CONTENT_LABEL}=${contentHash}`,
       builder, image,
-    ]);
+    ], runOptions);
   } finally {
-    await transport.run(['docker', 'rm', '-f', builder]);
-    await transport.run(['docker', 'image', 'rm', stageImage]);
+    await transport.run([cli, 'rm', '-f', builder], runOptions);
+    await transport.run([cli, 'image', 'rm', stageImage], runOptions);
   }
   return { image, contentHash, built: true };
 }
@@ -86,7 +89,7 @@ export function stageTar(busybox: Uint8Array): Uint8Array {
 
 async function must(transport: Transport, argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
   const result = await transport.run(argv, options);
-  if (result.exitCode !== 0) throw commandError(result, 'building the docker test image failed');
+  if (result.exitCode !== 0) throw commandError(result, `building the ${argv[0]} test image failed`);
   return result;
 }
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeSmolvm } from '../../fakes/index.ts';
 import { freePort } from '../../src/daemon/daemon.ts';
 import { pipelockConfigYaml } from '../../src/daemons/pipelock/config.ts';
-import { SmolvmClient } from '../../src/engines/smolvm/client.ts';
+import { readSmolvmVersion } from '../../src/engines/smolvm/version.ts';
 import { createExecaTransport } from '../../src/transport/execa.ts';
 import type { Transport } from '../../src/transport/types.ts';
 
@@ -27,7 +27,6 @@ afterAll(async () => {
 
 /** One scenario, run through the in-memory fake and through the fake CLI: identical results. */
 async function scenario(transport: Transport, hostFile: string): Promise<unknown[]> {
-  const client = new SmolvmClient(transport);
   const steps: unknown[] = [];
   const record = async (argv: string[], options: Parameters<Transport['run']>[1] = {}) => {
     const r = await transport.run(argv, options);
@@ -56,7 +55,7 @@ async function scenario(transport: Transport, hostFile: string): Promise<unknown
   await record(['smolvm', 'machine', 'stop', '--name', 'twin']);
   await record(['smolvm', 'machine', 'delete', '--name', 'twin', '-f']);
   await record(['smolvm', 'machine', 'ls', '--json']);
-  await client.version().then((v) => steps.push(v.raw));
+  await readSmolvmVersion(transport).then((v) => steps.push(v.raw));
   return steps;
 }
 

@@ -244,10 +244,13 @@ describe('launch refusals', () => {
       },
     });
     const plan = await prepare(parseAgentSpec({ name: 'netless', egress: { allowHosts: ['a.example'], proxy: false } }), { env });
-    const error = await launch(plan, { engine }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LaunchError);
-    expect((error as LaunchError).cause).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toMatch(/egress\.proxy: the smolvm engine cannot enforce an egress allow-list/);
+    const steps: string[] = [];
+    const error = await launch(plan, { engine, onStep: (step) => steps.push(step) }).catch((e: unknown) => e);
+    // Refused before any step: the ConfigError itself, not a LaunchError naming a step that never ran.
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).not.toBeInstanceOf(LaunchError);
+    expect(steps).toEqual([]);
+    expect((error as Error).message).toMatch(/^egress\.proxy: the smolvm engine cannot enforce an egress allow-list/);
     expect(calls).toEqual([]);
     // The same plan on the engine as it is (it enforces allow-lists) launches.
     await using bottle = await launch(plan, { engine: inner });

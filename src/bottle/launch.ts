@@ -38,7 +38,10 @@ export interface GitGateEndpoint {
   readonly token?: string;
 }
 
-/** Says which step failed; `cause` keeps the original (e.g. a SmolvmError with argv and stderr). */
+/**
+ * Says which step failed (always one that ran: a configuration refused before any step is a
+ * ConfigError instead); `cause` keeps the original (e.g. a SmolvmError with argv and stderr).
+ */
 export class LaunchError extends ClaudeBottleError {
   override name = 'LaunchError';
   readonly step: LaunchStep;
@@ -120,16 +123,12 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
   const name = options.name ?? machineNameFor(plan.agent.slug);
   const launchId = checkLaunchId(options.launchId ?? newLaunchId());
   const owner = { launchId };
-  const fail = (step: LaunchStep, cause: unknown): LaunchError => new LaunchError(step, name, launchId, cause);
 
-  // Configuration problems are refused before any engine call.
+  // Configuration problems are refused before any step, as the ConfigError itself: a LaunchError
+  // names a step that ran.
   const nameProblem = bottleNameProblem(name);
-  if (nameProblem) throw fail('check-name', new ConfigError(`name: ${JSON.stringify(name)} ${nameProblem} (${BOTTLE_NAME_RULE})`, [{ path: 'name', message: nameProblem }]));
-  try {
-    checkPlanForEngine(plan, engine);
-  } catch (error) {
-    throw fail('check-name', error);
-  }
+  if (nameProblem) throw new ConfigError(`name: ${JSON.stringify(name)} ${nameProblem} (${BOTTLE_NAME_RULE})`, [{ path: 'name', message: nameProblem }]);
+  checkPlanForEngine(plan, engine);
 
   // A caller-supplied gate replaces the bundle's own.
   const runDir = options.runDir ?? bottleRunDir(plan, name);

@@ -1,16 +1,17 @@
 import { join } from 'node:path';
 import { stateRoot } from '../host/state.ts';
-import { DockerEngine } from '../engines/docker/engine.ts';
+import { DockerEngine, probeDocker } from '../engines/docker/engine.ts';
+import { PodmanEngine, probePodman } from '../engines/podman/engine.ts';
 import { SmolvmEngine } from '../engines/smolvm/engine.ts';
 import type { Engine } from '../engine/types.ts';
-import { SmolvmClient } from '../engines/smolvm/client.ts';
-import { missingFeatures, type SmolvmVersion } from '../engines/smolvm/version.ts';
+import { missingFeatures, readSmolvmVersion, requireSmolvmVersion, type SmolvmVersion } from '../engines/smolvm/version.ts';
 import { createExecaTransport } from '../transport/execa.ts';
 import type { Transport } from '../transport/types.ts';
+import { ConfigError } from '../errors.ts';
 import type { Io } from './io.ts';
 import { UsageError } from './io.ts';
 
-export const BACKENDS = ['auto', 'smolvm', 'docker', 'fake'] as const;
+export const BACKENDS = ['auto', 'smolvm', 'docker', 'podman', 'fake'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 export type BackendKind = Exclude<BackendChoice, 'auto'>;
 
@@ -38,35 +39,35 @@ export interface SmolvmProbe {
 
 export async function probeSmolvm(transport: Transport): Promise<SmolvmProbe> {
   try {
-    const version = await new SmolvmClient(transport).version();
+    const version = await readSmolvmVersion(transport);
     return { installed: true, version, missing: missingFeatures(version) };
   } catch (error) {
     return { installed: false, missing: [], error: firstLine(error) };
   }
 }
 
-export interface DockerProbe {
-  readonly answers: boolean;
-  readonly version?: string;
-  readonly error?: string;
-}
+export { probeDocker, probePodman };
 
-export async function probeDocker(transport: Transport): Promise<DockerProbe> {
-  try {
-    const result = await transport.run(['docker', 'version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 });
-    if (result.exitCode === 0 && result.stdout.trim()) return { answers: true, version: result.stdout.trim() };
-    return { answers: false, error: result.stderr.trim().split('\n')[0] || `docker exited ${result.exitCode}` };
-  } catch (error) {
-    return { answers: false, error: firstLine(error) };
-  }
+/** `CLAUDE_BOTTLE_FIREWALL=off`: container routes without their per-bottle firewall (unsafe; for hosts without root or iptables). */
+export const FIREWALL_ENV = 'CLAUDE_BOTTLE_FIREWALL';
+
+function containerOptions(io: Io): { firewall?: 'off' } {
+  const value = io.env[FIREWALL_ENV];
+  if (value === undefined || value === '' || value === 'on') return {};
+  if (value !== 'off') throw new ConfigError(`${FIREWALL_ENV} must be "on" or "off"; got ${JSON.stringify(value)}`, [{ path: FIREWALL_ENV, message: 'not on or off' }]);
+  io.notice(
+    `${FIREWALL_ENV}=off: container bottles with daemons get no per-bottle firewall. Their guests reach every service listening on the host's gateway address, and other containers reach their daemons (which still ask for the bottle's credential).`,
+  );
+  return { firewall: 'off' };
 }
 
 export async function openBackend(choice: BackendChoice, io: Io, transport: Transport = createExecaTransport({ env: io.env })): Promise<BackendHandle> {
   if (choice === 'smolvm') {
-    const version = await new SmolvmClient(transport).requireSupportedVersion();
+    const version = await requireSmolvmVersion(transport);
     return { kind: 'smolvm', engine: new SmolvmEngine({ transport, version }), close: async () => {} };
   }
-  if (choice === 'docker') return { kind: 'docker', engine: new DockerEngine({ transport }), close: async () => {} };
+  if (choice === 'docker') return { kind: 'docker', engine: new DockerEngine({ transport, ...containerOptions(io) }), close: async () => {} };
+  if (choice === 'podman') return { kind: 'podman', engine: new PodmanEngine({ transport, hostEnv: io.env, ...containerOptions(io) }), close: async () => {} };
   if (choice === 'fake') return openFake(io);
 
   const smolvm = await probeSmolvm(transport);
@@ -77,10 +78,15 @@ export async function openBackend(choice: BackendChoice, io: Io, transport: Tran
   const docker = await probeDocker(transport);
   if (docker.answers) {
     io.notice(`backend auto: ${smolvmWhy(smolvm)}; using docker ${docker.version}`);
-    return { kind: 'docker', engine: new DockerEngine({ transport }), close: async () => {} };
+    return { kind: 'docker', engine: new DockerEngine({ transport, ...containerOptions(io) }), close: async () => {} };
+  }
+  const podman = await probePodman(transport, io.env);
+  if (podman.answers) {
+    io.notice(`backend auto: ${smolvmWhy(smolvm)}, no Docker engine answers; using podman ${podman.version}`);
+    return { kind: 'podman', engine: new PodmanEngine({ transport, hostEnv: io.env, ...containerOptions(io) }), close: async () => {} };
   }
   const fake = await openFake(io);
-  io.notice(`backend auto: ${smolvmWhy(smolvm)}, no Docker engine answers; using the in-memory fake smolvm (state in ${fakeStateDir(io)})`);
+  io.notice(`backend auto: ${smolvmWhy(smolvm)}, no Docker engine answers, no podman runs; using the in-memory fake smolvm (state in ${fakeStateDir(io)})`);
   return fake;
 }
 

@@ -21,6 +21,7 @@ beforeAll(async () => {
     // auto must not find a real engine in these tests
     SMOLVM_BIN: join(work, 'absent-smolvm'),
     DOCKER_BIN: join(work, 'absent-docker'),
+    PODMAN_BIN: join(work, 'absent-podman'),
   };
 });
 afterAll(async () => {
@@ -102,7 +103,7 @@ describe('claude-bottle CLI on the fake', () => {
     const r = await cli(['launch', EXAMPLE]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/backend auto: smolvm not installed, no Docker engine answers; using the in-memory fake/);
+    expect(r.stderr).toMatch(/backend auto: smolvm not installed, no Docker engine answers, no podman runs; using the in-memory fake/);
     expect(r.stdout).toContain('prompt  /root/.claude-bottle-prompt.txt');
   });
 

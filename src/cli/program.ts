@@ -9,20 +9,20 @@ import { createIo, type Io, type Streams, UsageError } from './io.ts';
 export const HELP = `claude-bottle ${pkg.version} — run Claude Code agents in isolated bottles (smolvm microVMs, Docker, or the in-memory fake)
 
 Usage:
-  claude-bottle launch <agent-file> [--backend auto|smolvm|docker|fake] [--name NAME] [--json]
+  claude-bottle launch <agent-file> [--backend auto|smolvm|docker|podman|fake] [--name NAME] [--json]
   claude-bottle claude <bottle> [--env KEY[=VALUE]]… [-- <claude args…>]
   claude-bottle exec <bottle> [--env KEY[=VALUE]]… -- <argv…>
   claude-bottle ls [--json]
   claude-bottle rm <bottle> [--json]
-  claude-bottle prune [--backend auto|smolvm|docker|fake] [--orphans] [--agent SLUG] [--json]
+  claude-bottle prune [--backend auto|smolvm|docker|podman|fake] [--orphans] [--agent SLUG] [--json]
   claude-bottle doctor [--json]
-  claude-bottle image build [--force] [--json]   build the agent image (Debian + node 24 + claude-code, user node)
-  claude-bottle image status [--json]
+  claude-bottle image build [--backend docker|podman] [--force] [--json]   build the agent image (Debian + node 24 + claude-code, user node)
+  claude-bottle image status [--backend docker|podman] [--json]
   claude-bottle <command> --help                 a command's options and examples
   claude-bottle --version
 
 --backend auto picks smolvm when installed and recent enough, else a Docker engine that answers,
-else the in-memory fake (and says so). An agent with egress, git or supervise sections has host
+else podman when it runs, else the in-memory fake (and says so). An agent with egress, git or supervise sections has host
 daemons: launch then stays in the foreground serving them, and Ctrl-C removes the bottle.
 --env without a value takes it from this environment; values never appear in an engine's argv.
 
@@ -40,7 +40,7 @@ export interface Invocation {
   exitCode: number;
 }
 
-const BACKEND_HELP = 'auto (the default: smolvm, else Docker, else the fake), smolvm, docker or fake';
+const BACKEND_HELP = 'auto (the default: smolvm, else Docker, else podman, else the fake), smolvm, docker, podman or fake';
 const collect = (value: string, previous: readonly string[] = []): string[] => [...previous, value];
 const examples = (...lines: string[]): string => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
@@ -185,21 +185,23 @@ export function buildProgram(invocation: Invocation): Command {
     .command('build')
     .summary('build the agent image (or confirm it is current)')
     .description('Build claude-bottle/agent:latest unless an image from this recipe exists. Progress goes to stderr.')
+    .option('--backend <name>', 'docker (the default) or podman: the engine that gets the image')
     .option('--force', 'rebuild even when the image is current')
     .option('--json', 'print the build (or the error) as JSON on stdout')
-    .addHelpText('after', examples('claude-bottle image build', 'claude-bottle image build --force --json'))
-    .action(async (options: { force?: boolean; json?: boolean }) => {
+    .addHelpText('after', examples('claude-bottle image build', 'claude-bottle image build --force --json', 'claude-bottle image build --backend podman'))
+    .action(async (options: { backend?: string; force?: boolean; json?: boolean }) => {
       const { imageCommand } = await import('./commands/image.ts');
-      done(await imageCommand(io(options), { action: 'build', force: options.force === true }));
+      done(await imageCommand(io(options), { action: 'build', force: options.force === true, backend: options.backend }));
     });
   image
     .command('status')
     .summary('exit 0 when the agent image is present and built from this recipe')
+    .option('--backend <name>', 'docker (the default) or podman: the engine to look in')
     .option('--json', 'print the status as JSON on stdout')
-    .addHelpText('after', examples('claude-bottle image status'))
-    .action(async (options: { json?: boolean }) => {
+    .addHelpText('after', examples('claude-bottle image status', 'claude-bottle image status --backend podman'))
+    .action(async (options: { backend?: string; json?: boolean }) => {
       const { imageCommand } = await import('./commands/image.ts');
-      done(await imageCommand(io(options), { action: 'status', force: false }));
+      done(await imageCommand(io(options), { action: 'status', force: false, backend: options.backend }));
     });
 
   return program;

@@ -191,7 +191,12 @@ export interface Engine {
   removeRouteLeftovers?(launchId: string): Promise<void>;
   /** Problems this engine has with a configuration, found before anything is created; none by default. */
   checkConfig?(request: MachineRequest): readonly ConfigIssue[];
-  /** Throws only when the engine itself fails; the guest's exit code is returned. */
+  /**
+   * Throws only when the engine itself fails (`EngineCommandError`); the guest's exit code is
+   * returned. A command that does not exist in the guest is exit 127 with the engine's message on
+   * stderr, as a shell reports it, on every engine (a file it cannot execute: 126, where the
+   * engine tells the two apart).
+   */
   exec(name: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** `undefined` when the machine does not exist. */
   status(nameOrId: string): Promise<MachineInfo | undefined>;

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { imageArgv, labelChanges } from '../engines/container/images.ts';
 import type { CommandResult, Transport } from '../transport/types.ts';
 import { agentImageStatus, buildAgentImage, debianMirror, fetchNpmTarball, ImageBuildError, imageCacheDir } from './build.ts';
 import { AGENT_IMAGE, CLAUDE_CODE_VERSION, IMAGE_LABELS, isAgentImage, recipeHashes } from './recipe.ts';
@@ -81,6 +82,34 @@ describe('buildAgentImage', () => {
   });
 });
 
+describe('buildAgentImage for podman', () => {
+  it("loads docker's image of the same recipe (save, load, nothing built), and says so", async () => {
+    const hash = recipeHashes('x64').image;
+    const { transport, calls } = scripted((argv) => {
+      if (argv[0] === 'podman' && argv[1] === 'image') return calls.filter((c) => c[1] === 'load').length ? inspectReply({ [IMAGE_LABELS.content]: hash }, 5) : { exitCode: 125, stderr: 'Error: claude-bottle/agent:latest: image not known\n' };
+      if (argv[0] === 'docker' && argv[1] === 'image') return inspectReply({ [IMAGE_LABELS.content]: hash });
+      return {};
+    });
+    const build = await buildAgentImage({ transport, arch: 'x64', cacheDir: work, engine: 'podman' });
+    expect(build).toMatchObject({ engine: 'podman', built: true, sizeBytes: 5, steps: [expect.objectContaining({ step: 'load' })] });
+    const tags = [AGENT_IMAGE, `claude-bottle/agent:${CLAUDE_CODE_VERSION}`];
+    expect(calls).toEqual([
+      ['podman', 'image', 'inspect', '--format', '{{json .Config.Labels}} {{.Size}}', AGENT_IMAGE],
+      ['docker', 'image', 'inspect', '--format', '{{json .Config.Labels}} {{.Size}}', AGENT_IMAGE],
+      ['docker', 'save', '-o', expect.stringMatching(/\/agent-[0-9a-f]{16}-[0-9a-f]{8}\.tar$/), ...tags],
+      ['podman', 'load', '-i', expect.stringMatching(/\.tar$/)],
+      ['podman', 'image', 'inspect', '--format', '{{json .Config.Labels}} {{.Size}}', AGENT_IMAGE],
+    ]);
+    expect(await readdir(work), 'the archive is gone').toEqual([]);
+  });
+
+  it('one LABEL change per label: podman reads `LABEL a=1 b=2` as one label', () => {
+    expect(imageArgv('podman').commit('b', 'img:1', ['USER node', ...labelChanges({ a: '1', b: 'two' })])).toEqual([
+      'podman', 'commit', '--change', 'USER node', '--change', 'LABEL a=1', '--change', 'LABEL b=two', 'b', 'img:1',
+    ]);
+  });
+});
+
 describe('agentImageStatus', () => {
   it('absent, stale and current', async () => {
     const hash = recipeHashes('x64').image;
@@ -151,7 +180,7 @@ describe('debianMirror and the cache dir', () => {
 describe('CLI: image', () => {
   it('needs an action; --force belongs to image only', async () => {
     const { main, HELP } = await import('../cli/main.ts');
-    expect(HELP).toContain('claude-bottle image build [--force]');
+    expect(HELP).toContain('claude-bottle image build [--backend docker|podman] [--force]');
     const stderr = process.stderr.write;
     const written: string[] = [];
     process.stderr.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stderr.write;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from './vitest.ts';
 import { readFile } from 'node:fs/promises';
 import { parseAgentSpec } from '../agent/spec.ts';
 import { bottleRunDir, launch } from '../bottle/launch.ts';

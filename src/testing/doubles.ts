@@ -1,7 +1,7 @@
 /**
- * The test doubles the contract suites use, exported for backend authors: a transport that
- * records argv or fails a chosen call, an engine wrapper that watches host routes, and small
- * probes of the host side (TCP outcomes, git).
+ * The test doubles the contract suites use, exported for backend authors: an engine wrapper that
+ * fails a chosen call (the same way for every adapter), one that watches host routes, a
+ * transport that records argv, and small probes of the host side (TCP outcomes, git).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { bottleRunDir } from '../bottle/launch.ts';
 import { guestProbe } from '../daemon/daemon.ts';
 import { PIPELOCK_CONFIG_FILE } from '../daemons/pipelock/daemon.ts';
 import type { Engine, HostRoute, HostRouteOptions } from '../engine/types.ts';
+import { EngineCommandError } from '../errors.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { CommandResult, Transport } from '../transport/types.ts';
 
@@ -29,12 +30,97 @@ export function recordCalls(inner: Transport): { transport: Transport; calls: ()
   };
 }
 
-/** What a faulted call answers instead of running. */
+/** The Engine methods `faultyEngine` counts: every one that may reach the engine. */
+export const ENGINE_METHODS = [
+  'create',
+  'start',
+  'stop',
+  'remove',
+  'upload',
+  'uploadTree',
+  'exec',
+  'status',
+  'list',
+  'hostRoute',
+  'networkStatus',
+  'listNetworks',
+  'removeNetwork',
+] as const;
+export type EngineMethod = (typeof ENGINE_METHODS)[number];
+
+/** One Engine-method call: its name and arguments. */
+export interface EngineCall {
+  readonly method: EngineMethod;
+  readonly args: readonly unknown[];
+}
+
+export interface FaultyEngine {
+  /** The engine to hand to `launch`: every Engine-method call is counted, and the armed ones fail. */
+  readonly engine: Engine;
+  /** Every Engine-method call so far, in order (a failed one included). */
+  readonly calls: readonly EngineCall[];
+  /**
+   * Fails the k-th Engine-method call from now (1 = the next): it throws an `EngineCommandError`
+   * (kind `unknown`, argv `[kind, method, first argument]`) without reaching the adapter.
+   */
+  failCall(k: number): void;
+}
+
+/**
+ * Wraps an engine so a test can fail any one of its calls, whatever the adapter: rollback is
+ * then tested the same way for every backend, with no knowledge of the engine's own errors.
+ * `checkConfig` and `capabilities` pass through uncounted: they never reach the engine.
+ */
+export function faultyEngine(inner: Engine): FaultyEngine {
+  const calls: EngineCall[] = [];
+  const armed = new Set<number>();
+  const methods = new Set<string>(ENGINE_METHODS);
+  const engine = new Proxy(inner, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...args: unknown[]) => unknown).bind(target);
+      if (typeof prop !== 'string' || !methods.has(prop)) return bound;
+      const method = prop as EngineMethod;
+      return async (...args: unknown[]): Promise<unknown> => {
+        calls.push({ method, args });
+        const n = calls.length;
+        if (armed.delete(n)) {
+          throw new EngineCommandError({
+            kind: 'unknown',
+            reason: `injected fault at engine call ${n} (${method})`,
+            argv: [target.kind, method, ...(typeof args[0] === 'string' ? [args[0]] : [])],
+            exitCode: 1,
+            stderr: 'injected by faultyEngine (claude-bottle/testing)\n',
+          });
+        }
+        return bound(...args);
+      };
+    },
+  });
+  return {
+    engine,
+    calls,
+    failCall(k) {
+      if (!Number.isInteger(k) || k < 1) throw new RangeError('failCall: the call number is 1-based');
+      armed.add(calls.length + k);
+    },
+  };
+}
+
+/** The guest argv of every `exec` among `calls` (e.g. for `probedDaemons`). */
+export function execArgvs(calls: readonly EngineCall[]): (readonly string[])[] {
+  return calls.filter((c) => c.method === 'exec').map((c) => c.args[1] as readonly string[]);
+}
+
+/** What a faulted transport call answers instead of running. */
 export type InjectedFault = Pick<CommandResult, 'exitCode' | 'stderr'> & { readonly stdout?: string };
 
 /**
  * Wraps a transport so a test can fail its nth call from now: that call does not run and
- * answers `fault(argv)` instead, e.g. docker's `Error response from daemon: …` with exit 1.
+ * answers `fault(argv)` instead. Engine-specific: the answer must read as the engine's own
+ * failure to its adapter (e.g. docker's `Error response from daemon: …` with exit 1), which is
+ * why the suites use `faultyEngine` instead. Kept for tests of one adapter's error handling.
  */
 export function injectFaults(
   inner: Transport,

@@ -1,18 +1,27 @@
 /**
  * The behaviour every Engine adapter must show, as one vitest suite. Guest commands are limited
- * to what a busybox `sh` has, so the same suite runs against docker, smolvm and the fakes.
+ * to what a busybox `sh` has, so the same suite runs against docker, podman, smolvm and the fakes.
+ * What an engine offers beyond the core verbs it declares in `capabilities`; a case needing one
+ * the engine lacks is skipped, saying which.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine, MachineConfig } from '../engine/types.ts';
+import type { Engine, EngineCapabilities, MachineConfig } from '../engine/types.ts';
 import { ClaudeBottleError, EngineCommandError } from '../errors.ts';
+import { CAPABILITY_REASONS, type ContractTimeouts, DEFAULT_TIMEOUTS } from './options.ts';
+import { hostRouteCase, uploadTreeCase } from './engine-capabilities.ts';
+import { BASE_TOOLS, imageProblems, requirementsError } from './requirements.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext } from './vitest.ts';
 
 export interface EngineUnderTest {
   readonly engine: Engine;
-  /** An image the engine has locally: busybox `sh` and a uid 1000 user `node` (home `/home/node`). */
+  /**
+   * An image the engine has locally, running commands as root by default, with a busybox-like
+   * `sh` (`stat -c`, `cat`, `printf`, `id`, …), one of `nc`, `curl`, `wget`, `bash` or `node`
+   * when the engine offers a host route, and a uid/gid 1000 user `node` owning `/home/node`.
+   */
   readonly image: string;
   /** Every argv the engine sent so far, when its transport is recorded (see `recordCalls`). */
   readonly calls?: () => readonly (readonly string[])[];
@@ -22,6 +31,8 @@ export interface EngineUnderTest {
 export interface EngineContractOptions {
   /** Skip the whole suite, visibly, with this reason. */
   readonly skip?: string;
+  /** Per-case limits: `case` (default 60 s), `daemons` for the host-route case (120 s), `hook` (120 s). */
+  readonly timeouts?: ContractTimeouts;
 }
 
 export { recordCalls } from './doubles.ts';
@@ -34,10 +45,13 @@ export function describeEngineContract(
   describe(`engine contract: ${name}`, () => {
     const run = randomBytes(3).toString('hex');
     const runLabels = { 'claude-bottle.contract': run };
+    const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    /** Machines made by the case running now; the shared one lives for the whole suite. */
     const machines = new Set<string>();
     let sut: EngineUnderTest | undefined;
     let hostDir = '';
     let shared: Promise<string> | undefined;
+    let sharedName: string | undefined;
 
     const machineName = (role: string): string => {
       const machine = `cbc-${run}-${role}`;
@@ -51,10 +65,11 @@ export function describeEngineContract(
       network: { enabled: false, allowHosts: [], allowCidrs: [] },
       ...extra,
     });
-    /** One running machine for the tests that only exec and upload; made on first use. */
+    /** One running machine for the tests that only exec and upload; made before the first case. */
     const sharedMachine = (): Promise<string> =>
       (shared ??= (async () => {
-        const machine = machineName('shared');
+        const machine = `cbc-${run}-shared`;
+        sharedName = machine;
         await need(sut).engine.create(config(machine));
         await need(sut).engine.start(machine);
         return machine;
@@ -69,34 +84,71 @@ export function describeEngineContract(
       expect(result, `sh -c ${script}`).toMatchObject({ exitCode: 0, stderr: '' });
       return result.stdout;
     };
+    /** What the run's labels find: every machine and network the suite made, leaked ones too. */
+    const labelled = async (engine: Engine): Promise<{ machines: string[]; networks: string[] }> => ({
+      machines: (await engine.list(runLabels)).map((m) => m.name),
+      networks: ((await engine.listNetworks?.(runLabels)) ?? []).map((n) => n.id),
+    });
 
-    const test = (title: string, body: (sut: EngineUnderTest) => Promise<void>): void => {
-      it(title, async (ctx) => {
-        if (options.skip !== undefined) ctx.skip(options.skip);
-        await body(need(sut));
-      });
+    const test = (title: string, body: (sut: EngineUnderTest, ctx: TestContext) => Promise<void>, caseOptions: { needs?: keyof EngineCapabilities; timeout?: number } = {}): void => {
+      it(
+        title,
+        async (ctx) => {
+          if (options.skip !== undefined) return ctx.skip(options.skip);
+          if (caseOptions.needs && !need(sut).engine.capabilities[caseOptions.needs]) return ctx.skip(CAPABILITY_REASONS[caseOptions.needs]);
+          await body(need(sut), ctx);
+        },
+        caseOptions.timeout ?? timeouts.case,
+      );
     };
 
     beforeAll(async () => {
       if (options.skip !== undefined) return;
       sut = await makeEngine();
       hostDir = await mkdtemp(join(tmpdir(), 'claude-bottle-contract-'));
-    });
+      // The image is checked once, in the shared machine, before any case runs.
+      const machine = await sharedMachine();
+      const problems = await imageProblems(sut.engine, machine, { tools: BASE_TOOLS, probeTool: sut.engine.capabilities.hostRoute });
+      const error = requirementsError(`engine contract (${sut.engine.kind})`, sut.image, problems, []);
+      if (error) throw error;
+    }, timeouts.hook);
+
+    // A case's machines and networks go when it ends, however it ended (a timeout too).
+    afterEach(async () => {
+      if (!sut) return;
+      const { engine } = sut;
+      const left = await labelled(engine).catch(() => ({ machines: [], networks: [] }));
+      const mine = new Set([...machines, ...left.machines.filter((m) => m !== sharedName)]);
+      machines.clear();
+      await Promise.all([...mine].map((m) => engine.remove(m).catch(() => undefined)));
+      await Promise.all(left.networks.map((n) => engine.removeNetwork?.(n).catch(() => undefined)));
+    }, timeouts.hook);
 
     afterAll(async () => {
       if (!sut) return;
-      for (const machine of machines) await sut.engine.remove(machine).catch(() => undefined);
-      await sut.cleanup?.();
-      if (hostDir) await rm(hostDir, { recursive: true, force: true });
-    });
+      const { engine } = sut;
+      try {
+        if (sharedName) await engine.remove(sharedName);
+        // Anything still labelled was made after its case's cleanup (a case past its time limit), or not removed.
+        const left = await labelled(engine);
+        await Promise.all(left.machines.map((m) => engine.remove(m).catch(() => undefined)));
+        await Promise.all(left.networks.map((n) => engine.removeNetwork?.(n).catch(() => undefined)));
+        const found = [...left.machines.map((m) => `machine ${m}`), ...left.networks.map((n) => `network ${n}`)];
+        if (found.length) throw new Error(`engine contract: left behind under claude-bottle.contract=${run}: ${found.join('; ')}`);
+      } finally {
+        await sut.cleanup?.();
+        if (hostDir) await rm(hostDir, { recursive: true, force: true });
+      }
+    }, timeouts.hook);
 
     test('create, start, status and list by label', async ({ engine }) => {
       const machine = machineName('life');
       await engine.create(config(machine));
       const created = await engine.status(machine);
       expect(created).toMatchObject({ name: machine, state: 'created' });
-      // The engine's own name for the image: docker keeps the ref, smolvm a `local:<hash>` for an archive.
-      expect(created?.image).toEqual(expect.any(String));
+      // The engine's own name for the image (docker keeps the ref, podman qualifies it, smolvm a
+      // `local:<hash>` for an archive), or null where it reports none (a bare smolvm VM).
+      expect(created?.image === null || (typeof created?.image === 'string' && created.image.length > 0), `image ${JSON.stringify(created?.image)}`).toBe(true);
       expect(created?.labels).toMatchObject({ ...runLabels, role: machine });
 
       await engine.start(machine);
@@ -105,7 +157,7 @@ export function describeEngineContract(
 
       const listed = await engine.list({ ...runLabels, role: machine });
       expect(listed.map((m) => m.name)).toEqual([machine]);
-      expect(listed[0]).toMatchObject({ state: 'running', image: created?.image });
+      expect(listed[0]).toMatchObject({ state: 'running', image: created?.image, id: created?.id });
       expect(await engine.list({ ...runLabels, role: 'no-such-role' })).toEqual([]);
     });
 
@@ -147,6 +199,17 @@ export function describeEngineContract(
       expect(result).toMatchObject({ exitCode: 1, stdout: '', stderr: 'Error: guest says no\n' });
     });
 
+    test('a guest binary that does not exist is exit 127, as a shell says it, not an error', async ({ engine }) => {
+      const machine = await sharedMachine();
+      for (const missing of [`cb-no-such-binary-${run}`, `/no/such/dir/cb-${run}`]) {
+        const result = await engine.exec(machine, [missing, 'arg']);
+        expect(result, missing).toMatchObject({ exitCode: 127, stdout: '' });
+        expect(result.stderr.trim(), `${missing}: the engine's message`).not.toBe('');
+      }
+      // The same through a shell, for comparison: 127 there too.
+      expect((await engine.exec(machine, ['sh', '-c', `cb-no-such-binary-${run}`])).exitCode).toBe(127);
+    });
+
     test('exec separates stdout and stderr', async ({ engine }) => {
       const machine = await sharedMachine();
       const result = await engine.exec(machine, ['sh', '-c', 'echo out; echo err >&2; echo "$0 $1 ${2-none}"', 'zero', 'one two']);
@@ -173,6 +236,12 @@ export function describeEngineContract(
       const machine = await sharedMachine();
       expect((await engine.exec(machine, ['sh', '-c', 'pwd'], { workdir: '/tmp' })).stdout).toBe('/tmp\n');
     });
+
+    test('exec runs as the user asked for', async ({ engine }) => {
+      const machine = await sharedMachine();
+      expect((await engine.exec(machine, ['sh', '-c', 'id -u; id -g'], { user: { uid: 1000, gid: 1000 } })).stdout).toBe('1000\n1000\n');
+      expect((await engine.exec(machine, ['id', '-u'])).stdout).toBe('0\n');
+    }, { needs: 'execAsUser' });
 
     test('env values reach the guest and never argv', async ({ engine, calls }) => {
       const machine = machineName('env');
@@ -220,8 +289,8 @@ export function describeEngineContract(
       expect([...(await engine.exec(machine, ['cat', '/tmp/cb-contract.bin'])).stdoutBytes]).toEqual([...bytes]);
     });
 
-    // Who owns a created parent differs: smolvm 1.9 `cp` makes them root's, the docker adapter the
-    // upload owner's. Callers that need an owned directory create it first (provisioning does).
+    // Who owns a created parent differs: smolvm 1.9 `cp` makes them root's, the container engines
+    // too. Callers that need an owned directory create it first (provisioning does).
     test('upload creates missing parents and leaves existing ones alone', async ({ engine }) => {
       const machine = await sharedMachine();
       const before = await sh(machine, "stat -c '%a %u %g' / /tmp /home/node");
@@ -250,6 +319,22 @@ export function describeEngineContract(
       }
       expect((await engine.exec(machine, ['cat', '/etc/escape.txt'])).exitCode).not.toBe(0);
     });
+
+    test('every declared capability comes with its methods', async ({ engine }) => {
+      const { capabilities } = engine;
+      if (capabilities.treeUpload) expect(typeof engine.uploadTree, 'treeUpload without uploadTree').toBe('function');
+      if (capabilities.hostRoute) expect(typeof engine.hostRoute, 'hostRoute without hostRoute()').toBe('function');
+      expect(Object.keys(capabilities).sort()).toEqual(['egressAllowList', 'execAsUser', 'hostRoute', 'treeUpload']);
+    });
+
+    test("uploadTree extracts an archive at /, every entry's mode and owner kept, existing dirs left alone", async ({ engine }) => {
+      await uploadTreeCase(engine, await sharedMachine(), run, sh);
+    }, { needs: 'treeUpload' });
+
+    test('a host route: a machine joining it reaches a server on bindHost at guestHost; its network goes with removeNetwork', async ({ engine }) => {
+      const machine = machineName('route');
+      await hostRouteCase(engine, machine, run, runLabels, (network) => config(machine, { network }));
+    }, { needs: 'hostRoute', timeout: timeouts.daemons });
   });
 }
 
@@ -263,6 +348,6 @@ async function expectNotFound(operation: Promise<unknown>): Promise<void> {
 }
 
 function need<T>(value: T | undefined): T {
-  if (value === undefined) throw new Error('engine contract: the engine factory did not run (see beforeAll)');
+  if (value === undefined) throw new Error('engine contract: the engine factory did not run (see beforeAll), or a declared capability has no method');
   return value;
 }

@@ -1,11 +1,22 @@
 // Test kit for backend authors: run both suites against your Engine adapter (see README, "Adding a backend").
+// vitest is a peer dependency: ./vitest.ts loads it first and says clearly when it is missing, so
+// nothing here imports it statically (an unresolvable static import fails before any code runs).
 export { describeEngineContract, recordCalls, type EngineContractOptions, type EngineUnderTest } from './engine-contract.ts';
 export {
+  CAPABILITY_REASONS,
   CONTRACT_USER,
+  DEFAULT_TIMEOUTS,
   describeBackendContract,
+  ENGINE_METHODS,
+  execArgvs,
+  faultyEngine,
   injectFaults,
   type BackendContractOptions,
   type BackendUnderTest,
+  type ContractTimeouts,
+  type EngineCall,
+  type EngineMethod,
+  type FaultyEngine,
   type InjectedFault,
 } from './backend-contract.ts';
 // The Messages API stand-in and the end-to-end proof that a bottled claude receives its prompt and skills.
@@ -22,6 +33,7 @@ export {
 export { describeClaudeProof, standInEnv, type ClaudeProofOptions, type ClaudeProofTarget } from './claude-proof.ts';
 // The pipelock test double (no registry ships pipelock): point PIPELOCK_BIN or pipelockDaemon({ bin }) at it.
 export { fakePipelockBin } from './pipelock.ts';
+
 // The Engine port and the Transport, which the suites' signatures use: a backend author's imports in one place.
 export type {
   ConfigIssue,
@@ -38,6 +50,7 @@ export type {
   MachineState,
   NetworkInfo,
   NetworkPolicy,
+  RouteLeftover,
   UploadOptions,
 } from '../engine/types.ts';
 export type { CommandResult, RunOptions, Transport } from '../transport/types.ts';

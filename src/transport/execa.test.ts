@@ -4,7 +4,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SmolvmClient } from '../engines/smolvm/client.ts';
+import { requireSmolvmVersion } from '../engines/smolvm/version.ts';
 import { BinaryNotFoundError } from '../errors.ts';
 import { createExecaTransport } from './execa.ts';
 
@@ -88,9 +88,8 @@ describe('execa transport', () => {
 
   it('a smolvm too old for cp --mode is reported clearly; a supported one is accepted', async () => {
     const old = await script('old-smolvm', 'echo "smolvm 1.8.3"');
-    const client = new SmolvmClient(createExecaTransport({ env: { ...process.env, SMOLVM_BIN: old } }));
-    await expect(client.requireSupportedVersion()).rejects.toThrow(/1\.8\.3 is too old.*--mode\/--uid\/--gid/s);
+    await expect(requireSmolvmVersion(createExecaTransport({ env: { ...process.env, SMOLVM_BIN: old } }))).rejects.toThrow(/1\.8\.3 is too old.*--mode\/--uid\/--gid/s);
     const current = await script('smolvm', 'echo "smolvm 1.9.2"');
-    expect((await new SmolvmClient(createExecaTransport({ env: { ...process.env, SMOLVM_BIN: current } })).requireSupportedVersion()).raw).toBe('1.9.2');
+    expect((await requireSmolvmVersion(createExecaTransport({ env: { ...process.env, SMOLVM_BIN: current } }))).raw).toBe('1.9.2');
   });
 });

@@ -3,7 +3,7 @@ import { BinaryNotFoundError } from '../errors.ts';
 import type { CommandResult, RunOptions, Transport } from './types.ts';
 
 export interface ExecaTransportOptions {
-  /** Program name → binary path. Defaults: `smolvm` → `$SMOLVM_BIN`, `docker` → `$DOCKER_BIN`, else the name on PATH. */
+  /** Program name → binary path. Defaults: `smolvm` → `$SMOLVM_BIN`, `docker` → `$DOCKER_BIN`, `podman` → `$PODMAN_BIN` (any `<NAME>_BIN`), else the name on PATH. */
   readonly bins?: Readonly<Record<string, string>>;
   /** Base environment for every child; defaults to `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -13,6 +13,7 @@ const INSTALL_HINTS: Record<string, string> = {
   smolvm:
     'Install smolvm (https://smolmachines.com: `curl -sSL https://smolmachines.com/install.sh | bash`, or `brew install smol-machines/tap/smolvm`), or set SMOLVM_BIN to its path.',
   docker: 'Install Docker (e.g. `apt-get install docker.io`, or Docker Desktop), or set DOCKER_BIN to its path.',
+  podman: 'Install Podman (e.g. `apt-get install podman`), or set PODMAN_BIN to its path.',
 };
 
 const decoder = new TextDecoder();

@@ -1,5 +1,5 @@
-// doctor's pipelock line, through the CLI (in process): found (the fake pipelock, via PIPELOCK_BIN) or not.
-import { mkdtemp, rm } from 'node:fs/promises';
+// doctor's pipelock and podman lines, through the CLI (in process).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ beforeAll(async () => {
     CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'),
     SMOLVM_BIN: join(work, 'absent-smolvm'),
     DOCKER_BIN: join(work, 'absent-docker'),
+    PODMAN_BIN: join(work, 'absent-podman'),
   };
 });
 afterAll(async () => {
@@ -42,5 +43,24 @@ describe('doctor: pipelock', () => {
     const text = await doctor([]);
     expect(text.exitCode).toBe(0);
     expect(text.stdout).toMatch(/pipelock {3}not found — needed only for egress plans; install it or set PIPELOCK_BIN/);
+  });
+});
+
+describe('doctor: podman', () => {
+  it('reports podman missing, and how to get it', async () => {
+    const json = await doctor(['--json'], { PODMAN_BIN: join(work, 'absent-podman') });
+    expect(JSON.parse(json.stdout).podman).toMatchObject({ binary: join(work, 'absent-podman'), answers: false, version: null });
+    expect((await doctor([], { PODMAN_BIN: join(work, 'absent-podman') })).stdout).toMatch(/podman {5}does not run \(cannot start .*absent-podman.*\); install podman \(Debian: apt-get install podman\) or set PODMAN_BIN/);
+  });
+
+  it("reports its version and how its containers.conf is chosen: a user's CONTAINERS_CONF is left alone", async () => {
+    const podman = join(work, 'podman');
+    await writeFile(podman, '#!/bin/sh\n[ "$1" = info ] && echo 4.3.1 && exit 0\necho "Error: image not known" >&2; exit 125\n', { mode: 0o755 });
+    const mine = join(work, 'mine.conf');
+    const json = await doctor(['--json'], { PODMAN_BIN: podman, CONTAINERS_CONF: mine });
+    expect(JSON.parse(json.stdout).podman).toMatchObject({ answers: true, version: '4.3.1', containersConf: { mode: 'user', path: mine } });
+    const text = await doctor([], { PODMAN_BIN: podman, CONTAINERS_CONF: mine });
+    expect(text.stdout).toContain(`podman     4.3.1 — ok; CONTAINERS_CONF=${mine} is yours and left alone`);
+    expect(text.stdout).toMatch(/ {11}in podman: claude-bottle\/agent:latest not built/);
   });
 });

@@ -8,7 +8,7 @@ import { AGENT_NAME_RULE, agentNameProblem } from '../../agent/names.ts';
 import { AGENT_LABEL, BOTTLE_LABEL, LAUNCH_LABEL } from '../../engine/types.ts';
 import { stateRoot } from '../../host/state.ts';
 import { createExecaTransport } from '../../transport/execa.ts';
-import { type BackendChoice, type BackendKind, openBackend, probeDocker, probeSmolvm } from '../backends.ts';
+import { type BackendChoice, type BackendKind, openBackend, probeDocker, probePodman, probeSmolvm } from '../backends.ts';
 import { EXIT, type Io, UsageError } from '../io.ts';
 import { bottleState } from './ls.ts';
 
@@ -31,9 +31,10 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
   const kinds = new Set<BackendKind>(args.backend !== 'auto' ? [args.backend] : ['fake', ...records.map((r) => r.backend as BackendKind)]);
   if (args.backend === 'auto') {
     const transport = createExecaTransport({ env: io.env });
-    const [smolvm, docker] = await Promise.all([probeSmolvm(transport), probeDocker(transport)]);
+    const [smolvm, docker, podman] = await Promise.all([probeSmolvm(transport), probeDocker(transport), probePodman(transport, io.env)]);
     if (smolvm.installed && smolvm.missing.length === 0) kinds.add('smolvm');
     if (docker.answers) kinds.add('docker');
+    if (podman.answers) kinds.add('podman');
   }
   const dropped: string[] = [];
   const removed: string[] = [];

@@ -42,7 +42,7 @@ describe('docker argv', () => {
     expect(dockerArgv.copyIn('m')).toEqual(['docker', 'cp', '-', 'm:/']);
     expect(dockerArgv.inspect(['m', 'n'])).toEqual(['docker', 'container', 'inspect', 'm', 'n']);
     expect(dockerArgv.info()).toEqual(['docker', 'info', '--format', '{{json .ServerVersion}}']);
-    expect(dockerArgv.version()).toEqual(['docker', 'version', '--format', '{{json .}}']);
+    expect(dockerArgv.serverVersion()).toEqual(['docker', 'version', '--format', '{{.Server.Version}}']);
     expect(dockerArgv.imageInspect('img:1')).toEqual(['docker', 'image', 'inspect', 'img:1']);
     expect(dockerArgv.imageInspect('img:1', '{{.Id}}')).toEqual(['docker', 'image', 'inspect', '--format', '{{.Id}}', 'img:1']);
   });

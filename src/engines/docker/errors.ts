@@ -1,7 +1,6 @@
 import { EngineCommandError, type EngineErrorKind } from '../../errors.ts';
 import type { CommandResult } from '../../transport/types.ts';
-
-type FailedCommand = Pick<CommandResult, 'argv' | 'exitCode' | 'stderr' | 'stdout' | 'timedOut'>;
+import type { FailedCommand } from '../container/cli.ts';
 
 /** A failed docker CLI call, classified from docker's stderr. Not used for a guest's own non-zero exit. */
 export class DockerError extends EngineCommandError {
@@ -52,12 +51,27 @@ function classify(stderr: string): EngineErrorKind {
 /**
  * Whether a `docker exec` result is docker's own failure rather than the guest's answer.
  * The CLI exits 1 for daemon errors; a guest that exits 1 with the very same line is
- * indistinguishable, so only the daemon's first-line shapes count. A missing guest binary
- * (exit 126/127 from the runtime) is the guest's answer.
+ * indistinguishable, so only the daemon's first-line shapes count. The runtime's failure to
+ * start the guest binary (exit 126) is the guest's answer (see `dockerMissingBinary`).
  */
 export function isDockerFailure(result: Pick<CommandResult, 'exitCode' | 'stderr' | 'timedOut'>): boolean {
   if (result.timedOut || result.exitCode < 0) return true;
   if (result.exitCode !== 1) return false;
   const first = result.stderr.split(/\r?\n/).find((l) => l.trim() !== '');
   return first !== undefined && DOCKER_FAILURE_LINE.test(first.trim());
+}
+
+/**
+ * The runtime's message when the guest binary does not exist. docker exits 126 for it (20.10
+ * prints it on stdout, newer ones on stderr), the same code as for a file it cannot execute.
+ */
+export function dockerMissingBinary(result: Pick<CommandResult, 'exitCode' | 'stderr' | 'stdout'>): string | undefined {
+  if (result.exitCode !== 126 && result.exitCode !== 127) return undefined;
+  const line = `${result.stderr}\n${result.stdout}`.split(/\r?\n/).find((l) => /^OCI runtime exec failed: /.test(l.trim()));
+  if (!line || !/executable file not found|no such file or directory/i.test(line)) return undefined;
+  return line.trim();
+}
+
+export function isNoSuchDockerNetwork(stderr: string): boolean {
+  return /No such network|network .* not found/i.test(stderr);
 }

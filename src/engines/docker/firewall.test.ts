@@ -3,7 +3,7 @@ import { LAUNCH_LABEL } from '../../engine/types.ts';
 import { BinaryNotFoundError, EngineCommandError } from '../../errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
 import { DockerEngine } from './engine.ts';
-import { allowScript, bridgeOf, chainName, FirewallUnavailableError, installScript, IptablesFirewall, launchesIn, removeScript } from './firewall.ts';
+import { allowScript, chainName, FirewallUnavailableError, installScript, IptablesFirewall, launchesIn, removeScript } from '../container/firewall.ts';
 
 const LAUNCH = '0123456789abcdef';
 const NET_ID = 'f6c585070c075c7777c999a9781822d9eca42d5288cbe36c243e07d79c7acb5e';
@@ -34,7 +34,7 @@ function scripted(answer: (argv: readonly string[]) => Partial<CommandResult> | 
   calls: { argv: readonly string[]; stdin?: string }[];
 } {
   const calls: { argv: readonly string[]; stdin?: string }[] = [];
-  const networkJson = JSON.stringify({ Id: NET_ID, Name: `claude-bottle-${LAUNCH}`, Labels: { [LAUNCH_LABEL]: LAUNCH }, IPAM: { Config: [{ Gateway: '172.27.0.1' }] }, Containers: {}, Options: {} });
+  const networkJson = JSON.stringify([{ Id: NET_ID, Name: `claude-bottle-${LAUNCH}`, Labels: { [LAUNCH_LABEL]: LAUNCH }, IPAM: { Config: [{ Gateway: '172.27.0.1' }] }, Containers: {}, Options: {} }]);
   return {
     calls,
     transport: {
@@ -100,13 +100,11 @@ describe('the per-bottle firewall: rules', () => {
     expect(launchesIn(LISTED)).toEqual([{ launchId: LAUNCH, description: 'iptables chain CB-0123456789abcdef' }]);
   });
 
-  it('chain names fit iptables (28 chars); a bridge name comes from the network option or its id', () => {
+  it('chain names fit iptables (28 chars)', () => {
     expect(chainName(LAUNCH)).toBe('CB-0123456789abcdef');
     const long = 'a'.repeat(40);
     expect(chainName(long)).toMatch(/^CB-[0-9a-f]{25}$/);
     expect(chainName(long).length).toBeLessThanOrEqual(28);
-    expect(bridgeOf({ id: NET_ID })).toBe('br-f6c585070c07');
-    expect(bridgeOf({ id: NET_ID, options: { 'com.docker.network.bridge.name': 'cb0' } })).toBe('cb0');
   });
 });
 

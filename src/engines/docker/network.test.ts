@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dockerArgv } from './argv.ts';
 import { ConfigError } from '../../errors.ts';
 import type { CommandResult, Transport } from '../../transport/types.ts';
+import { parseDockerNetworks } from './cli.ts';
 import { DockerEngine } from './engine.ts';
 import type { MachineConfig } from '../../engine/types.ts';
 
@@ -28,7 +29,7 @@ describe('docker network option', () => {
     expect(argv.indexOf('--network')).toBeLessThan(argv.indexOf('img:1'));
     expect(networkOf(dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: 'host' } }))).toBe('host');
     expect(() => dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: '--privileged' } })).toThrow(ConfigError);
-    expect(() => dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: '' } })).toThrow(/invalid docker network/);
+    expect(() => dockerArgv.create({ name: 'm1', image: 'img:1', network: { name: '' } })).toThrow(/invalid network/);
   });
 
   it('the engine option applies to machines with network; machines without stay on none', async () => {
@@ -40,5 +41,18 @@ describe('docker network option', () => {
     const plain = recording();
     await new DockerEngine({ transport: plain.transport }).create(machine(true));
     expect(plain.calls.map(networkOf)).toEqual([undefined]);
+  });
+});
+
+describe('docker network inspect', () => {
+  it('reads what a route hook needs: gateway, subnet, prefix and the bridge docker made for it', () => {
+    const json = JSON.stringify([
+      { Name: 'n', Id: 'a225194ea0d746f425b3', Labels: { a: 'b' }, IPAM: { Config: [{ Subnet: '192.168.176.0/20', Gateway: '192.168.176.1' }] }, Containers: { x: {} }, Options: {} },
+      { Name: 'm', Id: 'b1', Labels: null, IPAM: { Config: [] }, Containers: null, Options: { 'com.docker.network.bridge.name': 'cb-br' } },
+    ]);
+    expect(parseDockerNetworks(json)).toEqual([
+      { id: 'a225194ea0d746f425b3', name: 'n', labels: { a: 'b' }, machines: 1, gateway: '192.168.176.1', prefixLength: 20, subnet: '192.168.176.0/20', hostInterface: 'br-a225194ea0d7' },
+      { id: 'b1', name: 'm', labels: {}, machines: 0, hostInterface: 'cb-br' },
+    ]);
   });
 });

@@ -1,8 +1,13 @@
+/**
+ * smolvm microVMs through the `smolvm` CLI: every argv comes from `smolvmArgv`, every call goes
+ * through the transport, and smolvm's own failures throw a `SmolvmError`.
+ */
 import { EngineCommandError } from '../../errors.ts';
-import { SmolvmClient, type SmolvmMachineJson } from './client.ts';
-import { featuresOf, type SmolvmFeatures, type SmolvmVersion } from './version.ts';
-import type { Transport } from '../../transport/types.ts';
+import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
 import type { Engine, EngineCapabilities, ExecOptions, ExecResult, HostRoute, MachineConfig, MachineInfo, MachineState, UploadOptions } from '../../engine/types.ts';
+import { smolvmArgv } from './argv.ts';
+import { isSmolvmFailure, SmolvmError, smolvmMissingBinary } from './errors.ts';
+import { featuresOf, type SmolvmFeatures, type SmolvmVersion } from './version.ts';
 
 /** The host as a virtio-net guest sees it (smolvm >= 1.8.3). */
 export const SMOLVM_HOST_ALIAS = 'host.smolvm.internal';
@@ -21,27 +26,41 @@ export const SMOLVM_GATEWAY = '100.96.0.1';
  */
 const BARE_IMAGES = new Set(['alpine', 'bare']);
 
+/** Host-side exec deadline: smolvm's own `--timeout` fires first, so allow a margin. */
+const EXEC_TIMEOUT_MARGIN_MS = 10_000;
+
+/** One machine as `machine ls --json` / `status --json` print it (fields per smolvm 1.9.2). */
+export interface SmolvmMachineJson {
+  readonly name: string;
+  readonly state: string;
+  readonly image?: string | null;
+  readonly labels?: Record<string, string>;
+  readonly [field: string]: unknown;
+}
+
 export interface SmolvmEngineOptions {
-  /** The installed version, when known (e.g. from `requireSupportedVersion()`): newer flags are used only when it has them. Default: the 1.9 baseline. */
+  readonly transport: Transport;
+  /** The installed version, when known (e.g. from `requireSmolvmVersion()`): newer flags are used only when it has them. Default: the 1.9 baseline. */
   readonly version?: SmolvmVersion;
 }
 
 export class SmolvmEngine implements Engine {
   readonly kind = 'smolvm';
-  readonly client: SmolvmClient;
+  readonly transport: Transport;
   readonly features: SmolvmFeatures;
   readonly capabilities: EngineCapabilities;
 
-  constructor(options: ({ transport: Transport } | { client: SmolvmClient }) & SmolvmEngineOptions) {
-    this.client = 'client' in options ? options.client : new SmolvmClient(options.transport);
+  constructor(options: SmolvmEngineOptions) {
+    this.transport = options.transport;
     this.features = featuresOf(options.version);
     // `machine cp` copies single files; smolvm enforces --allow-host/--allow-cidr itself.
     this.capabilities = { treeUpload: false, hostRoute: true, egressAllowList: true, execAsUser: this.features.execUser };
   }
 
   async create(config: MachineConfig): Promise<void> {
-    const network = config.network;
-    await this.client.create({
+    const { network } = config;
+    const env = config.env ?? {};
+    const argv = smolvmArgv.create({
       name: config.name,
       ...(BARE_IMAGES.has(config.image) ? {} : { image: config.image }),
       net: network.enabled,
@@ -51,12 +70,13 @@ export class SmolvmEngine implements Engine {
       // Only the host's services: virtio-net limited to loopback, reached as host.smolvm.internal.
       ...(network.hostOnly && !network.allowHosts.length && !network.allowCidrs.length ? { outboundLocalhostOnly: true } : {}),
       ...(network.hostOnly && this.features.hostLoopbackFlag ? { allowHostLoopback: true } : {}),
-      ...(config.env ? { env: config.env } : {}),
+      envKeys: Object.keys(env),
       ...(config.workdir !== undefined ? { workdir: config.workdir } : {}),
       ...(config.cpus !== undefined ? { cpus: config.cpus } : {}),
       ...(config.memMib !== undefined ? { memMib: config.memMib } : {}),
       labels: config.labels,
     });
+    await this.call(argv, config.env ? { env } : {});
   }
 
   /**
@@ -68,17 +88,17 @@ export class SmolvmEngine implements Engine {
   }
 
   async start(name: string): Promise<void> {
-    await this.client.start(name);
+    await this.call(smolvmArgv.start(name));
   }
 
   async stop(name: string): Promise<void> {
-    await this.client.stop(name);
+    await this.call(smolvmArgv.stop(name));
   }
 
   /** smolvm names are its ids. */
   async remove(name: string): Promise<void> {
     try {
-      await this.client.delete(name);
+      await this.call(smolvmArgv.delete(name));
     } catch (error) {
       if (error instanceof EngineCommandError && error.kind === 'not-found') return;
       throw error;
@@ -86,25 +106,43 @@ export class SmolvmEngine implements Engine {
   }
 
   async upload(name: string, hostPath: string, guestPath: string, options: UploadOptions): Promise<void> {
-    await this.client.upload(hostPath, name, guestPath, options);
+    await this.call(smolvmArgv.upload(hostPath, name, guestPath, options));
   }
 
+  /**
+   * The guest's exit code, stdout and stderr come back as they were; only smolvm's own failures
+   * (an `Error: …` line from smolvm, a usage error, a host timeout) throw. A guest binary that
+   * does not exist is exit 127, as on every engine (smolvm's agent reports it as its own error).
+   */
   async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    // Before 1.14 smolvm has no exec --user: commands run as the image's USER (root on a bare VM).
-    return this.client.exec(name, argv, {
-      ...(options.user && this.features.execUser ? { user: options.user } : {}),
-      ...(options.env ? { env: options.env } : {}),
+    const interactive = options.interactive === true;
+    const execArgv = smolvmArgv.exec(name, argv, {
+      envKeys: Object.keys(options.env ?? {}),
       ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
-      ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.interactive ? { inheritStdio: true, tty: process.stdin.isTTY === true } : {}),
+      interactive: options.stdin !== undefined || interactive,
+      ...(interactive && process.stdin.isTTY === true ? { tty: true } : {}),
+      // Before 1.14 smolvm has no exec --user: commands run as the image's USER (root on a bare VM).
+      ...(options.user && this.features.execUser ? { user: options.user } : {}),
     });
+    const result = await this.transport.run(execArgv, {
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.stdin !== undefined && !interactive ? { stdin: options.stdin } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs + EXEC_TIMEOUT_MARGIN_MS } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(interactive ? { inheritStdio: true } : {}),
+    });
+    if (result.timedOut || isSmolvmFailure(result)) {
+      const missing = smolvmMissingBinary(result);
+      if (missing !== undefined) return { exitCode: 127, stdout: '', stderr: `${argv[0]}: ${missing}\n`, stdoutBytes: new Uint8Array() };
+      throw SmolvmError.fromResult(result);
+    }
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, stdoutBytes: result.stdoutBytes };
   }
 
   async status(name: string): Promise<MachineInfo | undefined> {
     try {
-      return toInfo(await this.client.status(name));
+      return toInfo(parseJson<SmolvmMachineJson>(await this.call(smolvmArgv.status(name))));
     } catch (error) {
       if (error instanceof EngineCommandError && error.kind === 'not-found') return undefined;
       throw error;
@@ -112,8 +150,15 @@ export class SmolvmEngine implements Engine {
   }
 
   async list(labels: Readonly<Record<string, string>> = {}): Promise<MachineInfo[]> {
-    const machines = await this.client.ls();
+    const machines = parseJson<SmolvmMachineJson[]>(await this.call(smolvmArgv.ls()));
     return machines.map(toInfo).filter((m) => Object.entries(labels).every(([k, v]) => m.labels[k] === v));
+  }
+
+  /** Runs a smolvm verb whose non-zero exit is always smolvm's own failure. */
+  private async call(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
+    const result = await this.transport.run(argv, options);
+    if (result.exitCode !== 0 || result.timedOut) throw SmolvmError.fromResult(result);
+    return result;
   }
 }
 
@@ -127,4 +172,15 @@ function toInfo(json: SmolvmMachineJson): MachineInfo {
     image: json.image ?? null,
     labels: json.labels ?? {},
   };
+}
+
+function parseJson<T>(result: CommandResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch (cause) {
+    throw new SmolvmError(
+      { kind: 'unknown', reason: 'smolvm printed invalid JSON', argv: result.argv, exitCode: result.exitCode, stderr: result.stderr, stdout: result.stdout },
+      { cause },
+    );
+  }
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSmolvmFailure } from './client.ts';
-import { SmolvmError, parseSmolvmStderr } from './errors.ts';
+import { isSmolvmFailure, SmolvmError, parseSmolvmStderr, smolvmMissingBinary } from './errors.ts';
 
 const result = (exitCode: number, stderr: string) => ({ argv: ['smolvm', 'machine', 'start', '--name', 'x'], exitCode, stderr, stdout: '', timedOut: false });
 
@@ -33,6 +32,15 @@ describe('SmolvmError', () => {
     expect(isSmolvmFailure({ exitCode: 1, stderr: '' })).toBe(false);
     expect(isSmolvmFailure({ exitCode: 2, stderr: 'error: bad input\n' })).toBe(false);
     expect(isSmolvmFailure({ exitCode: 1, stderr: 'Error: vm not found: x\n' })).toBe(true);
+  });
+
+  it('reads the agent failing to spawn a missing binary (a bare VM), and nothing else, as a missing binary', () => {
+    expect(smolvmMissingBinary({ exitCode: 1, stderr: 'Error: agent operation failed: vm exec: failed to spawn command: No such file or directory (os error 2)\n' })).toBe(
+      'agent operation failed: vm exec: failed to spawn command: No such file or directory (os error 2)',
+    );
+    expect(smolvmMissingBinary({ exitCode: 1, stderr: 'Error: agent operation failed: vm exec interactive: No such file or directory (os error 2)\n' })).toMatch(/interactive/);
+    expect(smolvmMissingBinary({ exitCode: 1, stderr: 'Error: vm not found: x\n' })).toBeUndefined();
+    expect(smolvmMissingBinary({ exitCode: 1, stderr: 'Error: agent operation failed: connect: refused\n' })).toBeUndefined();
   });
 
   it('marks timeouts', () => {

@@ -50,3 +50,21 @@ function classify(reason: string): EngineErrorKind {
   if (/^agent operation failed: /.test(reason)) return 'agent';
   return 'unknown';
 }
+
+// Exit 1 is ambiguous (the guest's `exit 1`, or smolvm failing): only smolvm's known Display
+// prefixes on an `Error: ` line, or clap's usage block on exit 2, mark smolvm's own failure.
+const SMOLVM_ERROR_LINE =
+  /^Error: (vm not found|config operation failed|agent operation failed|invalid vm state|mount operation failed|io operation failed|kvm |hypervisor )/m;
+
+export function isSmolvmFailure(result: Pick<CommandResult, 'exitCode' | 'stderr'>): boolean {
+  if (result.exitCode === 1) return SMOLVM_ERROR_LINE.test(result.stderr);
+  if (result.exitCode === 2) return parseSmolvmStderr(result.stderr, 2).kind === 'usage' && /\nUsage: /.test(result.stderr);
+  return false;
+}
+
+/** The agent's message when the guest binary does not exist (a bare VM's exec spawns it directly). */
+export function smolvmMissingBinary(result: Pick<CommandResult, 'exitCode' | 'stderr'>): string | undefined {
+  const { kind, reason } = parseSmolvmStderr(result.stderr, result.exitCode);
+  if (kind !== 'agent' || !/^agent operation failed: vm exec( interactive)?: (failed to spawn command: )?No such file or directory/.test(reason)) return undefined;
+  return reason;
+}

@@ -1,3 +1,8 @@
+import { ClaudeBottleError } from '../../errors.ts';
+import type { Transport } from '../../transport/types.ts';
+import { smolvmArgv } from './argv.ts';
+import { SmolvmError } from './errors.ts';
+
 /** Versions whose behaviour the SDK relies on. */
 export const SMOLVM_MIN_VERSION = '1.9.0'; // `machine cp --mode/--uid/--gid` (smolvm #997)
 
@@ -39,4 +44,30 @@ export interface SmolvmFeatures {
 export function featuresOf(version: SmolvmVersion | undefined): SmolvmFeatures {
   const atLeast = (v: string) => version !== undefined && compareVersions(version, parseSmolvmVersion(v)!) >= 0;
   return { execUser: atLeast('1.14.0'), hostLoopbackFlag: atLeast('1.10.0') };
+}
+
+export class SmolvmVersionError extends ClaudeBottleError {
+  override name = 'SmolvmVersionError';
+  readonly version: string;
+  constructor(version: string, missing: readonly string[]) {
+    super(`smolvm ${version} is too old for claude-bottle (needs >= ${SMOLVM_MIN_VERSION}); missing: ${missing.join('; ')}. Upgrade smolvm.`);
+    this.version = version;
+  }
+}
+
+/** The installed smolvm's version (`smolvm --version`); a SmolvmError when it cannot be read. */
+export async function readSmolvmVersion(transport: Transport): Promise<SmolvmVersion> {
+  const result = await transport.run(smolvmArgv.version());
+  if (result.exitCode !== 0 || result.timedOut) throw SmolvmError.fromResult(result);
+  const parsed = parseSmolvmVersion(result.stdout || result.stderr);
+  if (!parsed) throw new SmolvmError({ kind: 'unknown', reason: 'cannot read smolvm version', argv: result.argv, exitCode: result.exitCode, stderr: result.stderr, stdout: result.stdout });
+  return parsed;
+}
+
+/** The installed version; a `SmolvmVersionError` when it lacks what uploads need. */
+export async function requireSmolvmVersion(transport: Transport): Promise<SmolvmVersion> {
+  const version = await readSmolvmVersion(transport);
+  const missing = missingFeatures(version);
+  if (missing.length) throw new SmolvmVersionError(version.raw, missing);
+  return version;
 }

@@ -1,42 +1,41 @@
 /**
  * What every case of the backend contract shares: the backend under test, the agent the suite
- * launches (one slug per run, so its label finds every machine the suite made, leaked ones too),
- * and helpers to prepare, launch and inspect bottles. `createContext` registers the suite's
- * hooks, which remove every machine a case made, whatever the case did.
+ * launches (one slug per run, so its label finds every machine and network the suite made,
+ * leaked ones too), and helpers to prepare, launch and inspect bottles. `createContext`
+ * registers the suite's hooks: the requirements are checked once up front; every machine,
+ * network and daemon a case made is removed after it, whatever the case did (a timeout too);
+ * and the suite ends by checking that nothing labelled is left.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it, type TestContext } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it, type TestContext } from '../vitest.ts';
 import { parseAgentSpec, type AgentSpecInput } from '../../agent/spec.ts';
 import type { Bottle } from '../../bottle/bottle.ts';
 import { launch, type LaunchStep } from '../../bottle/launch.ts';
 import { PIPELOCK_BIN_ENV } from '../../daemons/pipelock/daemon.ts';
-import { AGENT_LABEL, BOTTLE_LABEL, type Engine } from '../../engine/types.ts';
+import { AGENT_LABEL, BOTTLE_LABEL, type Engine, type EngineCapabilities } from '../../engine/types.ts';
 import type { Plan } from '../../plan/plan.ts';
 import { prepare } from '../../plan/prepare.ts';
 import { need, type ObservedRoute, observeHostRoutes } from '../doubles.ts';
 import { fakePipelockBin } from '../pipelock.ts';
+import { BASE_TOOLS, hostProblems, imageProblems, requirementsError } from '../requirements.ts';
+import { CAPABILITY_REASONS, type ContractTimeouts, DEFAULT_TIMEOUTS } from '../options.ts';
 
 export interface BackendUnderTest {
   readonly engine: Engine;
   /**
    * An image the engine has locally, running commands as root by default, with a busybox-like
-   * `sh` (`stat -c`, `cat`, `tar`, `chown`, `mkdir -p`, `printf`, `id`) and the user
-   * `node` (uid and gid 1000, home `/home/node`, owned by it).
+   * `sh` (`stat -c`, `cat`, `printf`, `id`, `ls`, `mkdir`, `chmod`, `chown`), one of `nc`, `curl`,
+   * `wget`, `bash` or `node` (to probe host daemons, when the engine offers a host route), and
+   * the user `node` (uid and gid 1000, home `/home/node`, owned by it). Checked before any case.
    */
   readonly image: string;
   /** Every argv the engine sent so far (see `recordCalls`); without it the argv checks are skipped. */
   readonly calls?: () => readonly (readonly string[])[];
   /**
-   * Make the engine's nth call from now (1 = the next; counted like `calls`) fail as the engine
-   * itself failing, so the adapter throws an `EngineCommandError`. Without it the rollback check
-   * is skipped. See `injectFaults` for a transport wrapper that does this.
-   */
-  readonly injectFault?: (nthCallFromNow: number) => void;
-  /**
-   * An image like `image` that also has `git` (for the git gate cases); without it they are
+   * An image like `image` that also has `git` (for the git gate case); without it that case is
    * skipped, visibly.
    */
   readonly gitImage?: string;
@@ -51,6 +50,13 @@ export interface BackendUnderTest {
 export interface BackendContractOptions {
   /** Skip the whole suite, visibly, with this reason. */
   readonly skip?: string;
+  readonly timeouts?: ContractTimeouts;
+}
+
+/** What a case needs: its time limit, and the capabilities without which it is skipped. */
+export interface CaseOptions {
+  readonly kind?: Exclude<keyof ContractTimeouts, 'hook'>;
+  readonly needs?: readonly (keyof EngineCapabilities)[];
 }
 
 /** The guest user the suite's agents run as. */
@@ -98,8 +104,9 @@ export interface ContractContext {
   installClaude(bottle: Bottle): Promise<void>;
   /** Machines under the suite agent's labels. */
   leftovers(): Promise<string[]>;
-  /** A case, skipped with the suite's reason when the suite is skipped. */
-  test(title: string, body: (sut: BackendUnderTest, ctx: TestContext) => Promise<void>): void;
+  /** A case with its time limit, skipped (with the reason) when the suite is or the engine lacks what it needs. */
+  test(title: string, body: (sut: BackendUnderTest, ctx: TestContext) => Promise<void>, options?: CaseOptions): void;
+  readonly timeouts: Required<ContractTimeouts>;
   readonly engine: () => Engine;
 }
 
@@ -113,6 +120,7 @@ export function createContext(makeBackend: () => Promise<BackendUnderTest> | Bac
   let claudeScript = '';
   const launched = new Set<string>();
   const bottles = new Set<Bottle>();
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
 
   const planFor = (spec: Partial<AgentSpecInput> = {}, env: Record<string, string> = {}): Promise<Plan> =>
     prepare(parseAgentSpec({ name: agent, image: need(sut).image, user: { ...CONTRACT_USER }, ...spec }), {
@@ -150,7 +158,31 @@ export function createContext(makeBackend: () => Promise<BackendUnderTest> | Bac
     }
     claudeScript = join(work, 'claude');
     await writeFile(claudeScript, CLAUDE_SCRIPT);
-  });
+    await checkRequirements(sut);
+  }, timeouts.hook);
+
+  /** The image (from a machine of its own, under the agent's labels) and the host tools, once. */
+  const checkRequirements = async ({ engine, image, gitImage }: BackendUnderTest): Promise<void> => {
+    const probe = `${agent}-requirements`;
+    launched.add(probe);
+    await engine.create({ name: probe, image, labels: agentLabels, network: { enabled: false, allowHosts: [], allowCidrs: [] } });
+    await engine.start(probe);
+    const fromImage = await imageProblems(engine, probe, { tools: BASE_TOOLS, probeTool: engine.capabilities.hostRoute });
+    await engine.remove(probe);
+    const fromHost = await hostProblems({ openssl: 'to make the CA case a certificate', ...(gitImage !== undefined ? { git: 'for the git gate case' } : {}) });
+    const error = requirementsError(`backend contract (${engine.kind})`, image, fromImage, fromHost);
+    if (error) throw error;
+  };
+
+  /** Everything the suite's agent label finds: machines, networks, and processes under the work dir (pipelock). */
+  const labelled = async (): Promise<{ machines: string[]; networks: { id: string; name: string }[]; processes: string[] }> => {
+    const engine = need(sut).engine;
+    return {
+      machines: await leftovers(),
+      networks: ((await engine.listNetworks?.(agentLabels)) ?? []).map(({ id, name }) => ({ id, name })),
+      processes: work ? await processesUnder(work) : [],
+    };
+  };
 
   // Every machine goes, whatever the case did: the ones launched, and any other under the agent's label.
   afterEach(async () => {
@@ -162,18 +194,29 @@ export function createContext(makeBackend: () => Promise<BackendUnderTest> | Bac
     const names = new Set([...launched, ...(await leftovers().catch(() => []))]);
     launched.clear();
     await Promise.all([...names].map((machine) => engine.remove(machine).catch(() => undefined)));
-    // A case that faults a rollback's own calls leaves the launch's network: it carries the agent's labels.
+    // A launch whose rollback failed leaves its network: it carries the agent's labels.
     const networks = (await engine.listNetworks?.(agentLabels).catch(() => [])) ?? [];
     await Promise.all(networks.map((n) => engine.removeNetwork?.(n.id).catch(() => undefined)));
-  });
+  }, timeouts.hook);
 
+  // What a case still running past its time limit made after its afterEach: removed, and a failure.
   afterAll(async () => {
     try {
-      await sut?.cleanup?.();
+      if (!sut) return;
+      const left = await labelled();
+      const { engine } = sut;
+      await Promise.all(left.machines.map((m) => engine.remove(m).catch(() => undefined)));
+      await Promise.all(left.networks.map((n) => engine.removeNetwork?.(n.id).catch(() => undefined)));
+      const found = [...left.machines.map((m) => `machine ${m}`), ...left.networks.map((n) => `network ${n.name}`), ...left.processes.map((p) => `process ${p}`)];
+      if (found.length) throw new Error(`backend contract: left behind under ${AGENT_LABEL}=${agent}: ${found.join('; ')}`);
     } finally {
-      if (work) await rm(work, { recursive: true, force: true });
+      try {
+        await sut?.cleanup?.();
+      } finally {
+        if (work) await rm(work, { recursive: true, force: true });
+      }
     }
-  });
+  }, timeouts.hook);
 
   return {
     run,
@@ -195,11 +238,29 @@ export function createContext(makeBackend: () => Promise<BackendUnderTest> | Bac
     },
     installClaude: (bottle) => need(sut).engine.upload(bottle.name, claudeScript, CLAUDE_PATH, { mode: 0o755, uid: 0, gid: 0 }),
     leftovers,
-    test: (title, body) => {
-      it(title, async (testCtx) => {
-        if (options.skip !== undefined) testCtx.skip(options.skip);
-        await body(need(sut), testCtx);
-      });
+    timeouts,
+    test: (title, body, caseOptions = {}) => {
+      it(
+        title,
+        async (testCtx) => {
+          if (options.skip !== undefined) return testCtx.skip(options.skip);
+          const lacking = (caseOptions.needs ?? []).find((capability) => !need(sut).engine.capabilities[capability]);
+          if (lacking) return testCtx.skip(CAPABILITY_REASONS[lacking]);
+          await body(need(sut), testCtx);
+        },
+        timeouts[caseOptions.kind ?? 'case'],
+      );
     },
   };
+}
+
+/** Processes whose command line names `path` (Linux /proc; none elsewhere): a daemon a case left running. */
+async function processesUnder(path: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(path)) found.push(`${pid} ${cmdline.replaceAll('\0', ' ').trim()}`);
+  }
+  return found;
 }

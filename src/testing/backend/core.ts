@@ -1,5 +1,5 @@
 /** The core cases: the prompt and skills land as they should, exec and removal behave, secrets stay out of argv. */
-import { expect } from 'vitest';
+import { expect } from '../vitest.ts';
 import { BottleRemovedError } from '../../bottle/bottle.ts';
 import { launch } from '../../bottle/launch.ts';
 import { EngineCommandError } from '../../errors.ts';
@@ -100,6 +100,13 @@ export function coreCases(ctx: ContractContext): void {
     expect(error).toBeInstanceOf(EngineCommandError);
     expect((error as EngineCommandError).kind).toBe('not-found');
   });
+
+  test('exec runs as the agent user', async () => {
+    const bottle = await launchAgent();
+    expect(await sh(bottle, 'id -u; id -g')).toBe(`${CONTRACT_USER.uid}\n${CONTRACT_USER.gid}\n`);
+    // The engine runs any other user asked for, too.
+    expect((await bottle.engine.exec(bottle.name, ['id', '-u'], { user: { uid: 0, gid: 0 } })).stdout).toBe('0\n');
+  }, { needs: ['execAsUser'] });
 
   test('concurrent launches give distinct, running, provisioned bottles', async ({ engine }) => {
     const plan = await planFor({ prompt: PROMPT, skills: ['changelog'] });

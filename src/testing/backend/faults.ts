@@ -1,15 +1,16 @@
 /**
- * Rollback, tested the same way for every backend: a clean launch maps each of its engine calls
- * to the step that made it; then, for every call, a launch whose call fails must throw a
- * LaunchError naming that step, with the engine's error as cause, and leave no machine behind.
- * With daemons, their processes must be stopped and their route freed too.
+ * Rollback, tested the same way for every backend: a clean launch maps each of its Engine-method
+ * calls to the step that made it; then, for every call, a launch whose call fails (`faultyEngine`
+ * throws an EngineCommandError in its place) must throw a LaunchError naming that step, with the
+ * fault as cause, and leave no machine behind. With daemons, their processes must be stopped and
+ * their route freed too.
  */
-import { expect } from 'vitest';
+import { expect } from '../vitest.ts';
 import { launch, LaunchError, type LaunchStep } from '../../bottle/launch.ts';
 import { EngineCommandError } from '../../errors.ts';
 import type { Plan } from '../../plan/plan.ts';
-import { connectOutcome, pipelockPort, probedDaemons, tcpServers } from '../doubles.ts';
-import type { BackendUnderTest, ContractContext } from './context.ts';
+import { connectOutcome, execArgvs, type FaultyEngine, faultyEngine, pipelockPort, probedDaemons, tcpServers } from '../doubles.ts';
+import type { ContractContext } from './context.ts';
 import { PROMPT } from './context.ts';
 
 interface Sweep {
@@ -17,40 +18,41 @@ interface Sweep {
   /** Watches the clean launch's steps. */
   readonly cleanOnStep?: (step: LaunchStep) => void;
   /** Per faulted launch: set up (before) and check (after) what the generic checks do not cover. */
-  readonly around?: (n: number, from: number) => {
+  readonly around?: (n: number, from: number, faulty: FaultyEngine) => {
     readonly onStep?: (step: LaunchStep, machine: string) => void;
     after(step: LaunchStep, failed: LaunchError): Promise<void>;
   };
 }
 
-/** The steps of a clean launch's calls, in call order. */
-async function stepsOfCalls(ctx: ContractContext, calls: () => readonly (readonly string[])[], options: Sweep): Promise<{ steps: LaunchStep[]; probed: string[] }> {
-  const first = calls().length;
+/** The steps of a clean launch's engine calls, in call order, and the daemons it probed. */
+async function stepsOfCalls(ctx: ContractContext, faulty: FaultyEngine, options: Sweep): Promise<{ steps: LaunchStep[]; probed: string[] }> {
+  const first = faulty.calls.length;
   const marks: { step: LaunchStep; from: number }[] = [];
   const onStep = (step: LaunchStep): void => {
-    marks.push({ step, from: calls().length - first });
+    marks.push({ step, from: faulty.calls.length - first });
     options.cleanOnStep?.(step);
   };
-  const clean = await launch(options.plan, { engine: ctx.observed().engine, onStep });
+  const clean = await launch(options.plan, { engine: faulty.engine, onStep });
   ctx.launched.add(clean.name);
   ctx.bottles.add(clean);
-  const total = calls().length - first;
-  const probed = probedDaemons(calls().slice(first)).map((d) => d.name);
+  const calls = faulty.calls.slice(first);
+  const probed = probedDaemons(execArgvs(calls)).map((d) => d.name);
   await clean.remove();
-  const steps = Array.from({ length: total }, (_, call) => marks.findLast((m) => m.from <= call)?.step ?? (marks[0]?.step as LaunchStep));
+  const steps = calls.map((_, call) => marks.findLast((m) => m.from <= call)?.step ?? (marks[0]?.step as LaunchStep));
   return { steps, probed };
 }
 
-async function sweep(ctx: ContractContext, sut: BackendUnderTest, options: Sweep): Promise<{ steps: LaunchStep[]; probed: string[] }> {
-  const { calls, injectFault, engine } = sut;
-  if (!calls || !injectFault) throw new Error('unreachable: checked by the case');
-  const clean = await stepsOfCalls(ctx, calls, options);
+async function sweep(ctx: ContractContext, options: Sweep): Promise<{ steps: LaunchStep[]; probed: string[]; faulty: FaultyEngine }> {
+  const { engine } = ctx.sut();
+  // Outside the route observer: a faulted hostRoute never reaches it, as it never reaches the engine.
+  const faulty = faultyEngine(ctx.observed().engine);
+  const clean = await stepsOfCalls(ctx, faulty, options);
   const stepOfCall = clean.steps;
   for (let n = 1; n <= stepOfCall.length; n++) {
     const step = stepOfCall[n - 1] as LaunchStep;
-    const extra = options.around?.(n, calls().length);
-    injectFault(n);
-    const error = await launch(options.plan, { engine: ctx.observed().engine, ...(extra?.onStep ? { onStep: extra.onStep } : {}) }).then(
+    const extra = options.around?.(n, faulty.calls.length, faulty);
+    faulty.failCall(n);
+    const error = await launch(options.plan, { engine: faulty.engine, ...(extra?.onStep ? { onStep: extra.onStep } : {}) }).then(
       (bottle) => {
         ctx.launched.add(bottle.name);
         ctx.bottles.add(bottle);
@@ -64,50 +66,44 @@ async function sweep(ctx: ContractContext, sut: BackendUnderTest, options: Sweep
     await ctx.observed().settle(failed.machine);
     expect([failed.step, failed.rollbackError], `fault at call ${n}`).toEqual([step, undefined]);
     expect(failed.cause, `fault at call ${n}`).toBeInstanceOf(EngineCommandError);
+    expect((failed.cause as Error).message, `fault at call ${n}`).toMatch(/injected fault/);
     expect(await engine.status(failed.machine), `machine after a fault at call ${n}`).toBeUndefined();
     expect(await ctx.leftovers(), `machines after a fault at call ${n}`).toEqual([]);
     await extra?.after(step, failed);
   }
-  return clean;
+  return { ...clean, faulty };
 }
 
 export function faultCases(ctx: ContractContext): void {
   const { test, planFor } = ctx;
-  const needsFaults = (sut: BackendUnderTest): string | undefined =>
-    !sut.injectFault ? 'the backend offers no injectFault' : !sut.calls ? 'the backend records no calls, so the calls of a launch cannot be counted' : undefined;
 
-  test('a fault at any engine call of a launch leaves no machine and names the step', async (sut, tc) => {
-    const skip = needsFaults(sut);
-    if (skip) return tc.skip(skip);
-    const { steps } = await sweep(ctx, sut, { plan: await planFor({ prompt: PROMPT, skills: ['code-review'] }) });
+  test('a fault at any engine call of a launch leaves no machine and names the step', async () => {
+    const { steps } = await sweep(ctx, { plan: await planFor({ prompt: PROMPT, skills: ['code-review'] }) });
     // Provisioning may take one call (an engine with treeUpload) or several.
     expect(steps.slice(0, 2)).toEqual(['create', 'start']);
     expect(steps.length).toBeGreaterThan(2);
     for (const step of steps.slice(2)) expect(step).toMatch(/^provision-/);
-  });
+  }, { kind: 'sweep' });
 
-  test('a fault at any engine call of a launch with daemons leaves no machine; the daemons are stopped and the route freed', async (sut, tc) => {
-    const skip = needsFaults(sut);
-    if (skip) return tc.skip(skip);
+  test('a fault at any engine call of a launch with daemons leaves no machine; the daemons are stopped and the route freed', async () => {
     const plan = await planFor({ prompt: PROMPT, supervise: {}, egress: { allowHosts: ['example.com'] } });
     expect(plan.daemons).toEqual(['pipelock', 'supervise']);
     const obs = ctx.observed();
-    const calls = sut.calls as NonNullable<BackendUnderTest['calls']>;
     const servers = tcpServers();
     const afterBundle = new Set<LaunchStep>(['create', 'start', 'probe']);
     let serversUp = -1;
-    const { steps, probed } = await sweep(ctx, sut, {
+    const result = await sweep(ctx, {
       plan,
       cleanOnStep: (step) => {
         if (step === 'create') serversUp = tcpServers();
       },
-      around: (n, from) => {
+      around: (n, from, faulty) => {
         let atRelease: { servers: number; ports: Map<string, string> } | undefined;
         // pipelock's config, read while its run dir exists (the rollback removes it).
         let proxyPort: number | undefined;
         obs.beforeRelease = async ({ route }) => {
           // The daemons this launch started, as far as they can be known: pipelock's config, the probes sent.
-          const known = new Map<string, number>(probedDaemons(calls().slice(from)).map((d) => [d.name, d.port]));
+          const known = new Map<string, number>(probedDaemons(execArgvs(faulty.calls.slice(from))).map((d) => [d.name, d.port]));
           if (proxyPort !== undefined) known.set('pipelock', proxyPort);
           const ports = new Map<string, string>();
           for (const [name, p] of known) ports.set(name, await connectOutcome(route.bindHost, p));
@@ -133,8 +129,8 @@ export function faultCases(ctx: ContractContext): void {
     });
     // supervise runs in this process (pipelock is a child process): one more TCP server while up.
     expect(serversUp).toBe(servers + 1);
-    expect(probed).toEqual(['pipelock', 'supervise']);
+    expect(result.probed).toEqual(['pipelock', 'supervise']);
     expect(tcpServers()).toBe(servers);
-    for (const step of ['create', 'start', 'probe'] as const) expect(steps).toContain(step);
-  });
+    for (const step of ['route', 'create', 'start', 'probe'] as const) expect(result.steps).toContain(step);
+  }, { kind: 'sweep', needs: ['hostRoute'] });
 }

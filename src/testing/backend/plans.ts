@@ -8,12 +8,14 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { expect } from 'vitest';
+import { expect } from '../vitest.ts';
 import type { Bottle } from '../../bottle/bottle.ts';
 import { guestProbe } from '../../daemon/daemon.ts';
 import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE } from '../../plan/plan.ts';
 import { CA_ENV, GUEST_CA_BUNDLE } from '../../provision/ca.ts';
-import { connectOutcome, hostGit } from '../doubles.ts';
+import { launch, LaunchError, type LaunchStep } from '../../bottle/launch.ts';
+import { ConfigError } from '../../errors.ts';
+import { connectOutcome, faultyEngine, hostGit } from '../doubles.ts';
 import { CONTRACT_USER, type ContractContext, PROMPT, PROMPT_FILE } from './context.ts';
 
 const execFileAsync = promisify(execFile);
@@ -116,7 +118,7 @@ export function planCases(ctx: ContractContext): void {
     expect(route.releases).toBe(1);
     expect(Object.fromEntries(atRelease)).toEqual({ supervise: 'refused' });
     if (loopback) expect(await connectOutcome(host, daemon.port)).toBe('refused');
-  });
+  }, { kind: 'daemons', needs: ['hostRoute'] });
 
   test('egress: pipelock on the host, reached from the guest; every exec carries the proxy variables', async () => {
     const plan = await planFor({ egress: { allowHosts: ['example.com'] } });
@@ -145,10 +147,10 @@ export function planCases(ctx: ContractContext): void {
     await bottle.remove();
     await ctx.observed().settle(bottle.name);
     expect(Object.fromEntries(atRelease)).toEqual({ pipelock: 'refused' });
-  });
+  }, { kind: 'daemons', needs: ['hostRoute'] });
 
   test('git: the workspace is a clone through the gate; a push inside the prefix lands, a push to main is refused', async ({ gitImage }, tc) => {
-    if (gitImage === undefined) return tc.skip('the backend offers no gitImage (an image with git)');
+    if (gitImage === undefined) return tc.skip('the backend offers no gitImage (an image like image, with git)');
     const repo = await mkdtemp(join(ctx.work(), 'repo-'));
     await hostGit(repo, 'init', '-q', '-b', 'main');
     await writeFile(join(repo, 'README.md'), `host ${run}\n`);
@@ -178,5 +180,27 @@ export function planCases(ctx: ContractContext): void {
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stderr).toMatch(/-> main \(claude-bottle git gate: /);
     expect(await hostGit(repo, 'rev-parse', 'refs/heads/main')).toBe(main);
+  }, { kind: 'daemons', needs: ['hostRoute'] });
+
+  test('without a host route, a plan with daemons is refused before any engine call, naming no step that did not run', async ({ engine }, tc) => {
+    if (engine.capabilities.hostRoute) return tc.skip('the engine offers a host route: the daemon cases above cover it');
+    const faulty = faultyEngine(engine);
+    const steps: LaunchStep[] = [];
+    const error = await launch(await planFor({ supervise: {} }), { engine: faulty.engine, onStep: (step) => steps.push(step) }).catch((e: unknown) => e);
+    // Refused before any step: a ConfigError, not a LaunchError naming a step that never ran.
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).not.toBeInstanceOf(LaunchError);
+    expect((error as Error).message).toMatch(/^daemons: .*no host route/);
+    expect(steps).toEqual([]);
+    expect(faulty.calls).toEqual([]);
+  });
+
+  test('without an allow-list of its own, egress with the proxy off is refused before anything is written or created', async ({ engine }, tc) => {
+    if (engine.capabilities.egressAllowList) return tc.skip('the engine enforces allow-lists itself: checking that needs the outside network, which the suite never uses');
+    const faulty = faultyEngine(engine);
+    const error = await launch(await planFor({ egress: { allowHosts: ['example.com'], proxy: false } }), { engine: faulty.engine }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/^egress\.proxy: /);
+    expect(faulty.calls).toEqual([]);
   });
 }

@@ -5,7 +5,7 @@
  * busybox `sh`, so the same suite runs on docker, smolvm and the fake; only the git gate case
  * needs `git` in the guest (`gitImage`), and is skipped without it.
  */
-import { describe } from 'vitest';
+import { describe } from '../vitest.ts';
 import { type BackendContractOptions, type BackendUnderTest, createContext } from './context.ts';
 import { coreCases } from './core.ts';
 import { faultCases } from './faults.ts';

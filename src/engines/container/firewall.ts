@@ -65,11 +65,6 @@ export function chainName(launchId: string): string {
   return direct.length <= MAX_CHAIN ? direct : `${CHAIN_PREFIX}${createHash('sha256').update(launchId).digest('hex').slice(0, MAX_CHAIN - CHAIN_PREFIX.length)}`;
 }
 
-/** The bridge interface of a Docker network: its `com.docker.network.bridge.name` option, else `br-<12 of its id>`. */
-export function bridgeOf(network: { readonly id: string; readonly options?: Readonly<Record<string, string>> | null }): string {
-  return network.options?.['com.docker.network.bridge.name'] || `br-${network.id.slice(0, 12)}`;
-}
-
 const IFACE = /^[A-Za-z0-9_.-]{1,15}$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const LAUNCH_ID = /^[a-z0-9]{8,40}$/;
