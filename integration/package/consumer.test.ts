@@ -5,6 +5,7 @@
  * says what is missing; the SDK itself needs no vitest. Stack traces resolve into the sources
  * the maps carry.
  */
+import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,8 @@ import { mapsWithoutSources, packFromSources, type PackedTarball, REPO } from '.
 
 const execFileAsync = promisify(execFile);
 const NODE_MODULES = join(REPO, 'node_modules');
-const RUNTIME_DEPS = ['execa', 'memfs', 'yaml', 'zod'];
+// Every runtime dependency the package declares, from this checkout's node_modules: no registry.
+const RUNTIME_DEPS = Object.keys((JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
 
 let packed: PackedTarball | undefined;
 let work = '';
@@ -26,7 +28,7 @@ async function project(name: string, extra: readonly string[]): Promise<string> 
   await mkdir(dir);
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
   const locals = [...RUNTIME_DEPS, ...extra].map((dep) => join(NODE_MODULES, dep));
-  await execFileAsync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--install-links=false', packed?.tarball ?? '', ...locals], { cwd: dir });
+  await execFileAsync('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--install-links=false', packed?.tarball ?? '', ...locals], { cwd: dir });
   return dir;
 }
 
@@ -91,7 +93,7 @@ describeBackendContract('fake, from the tarball', makeBackend);
     const dir = await project('traces', []);
     await writeFile(join(dir, 'trace.mjs'), "const { parseAgentSpec } = await import('claude-bottle');\ntry { parseAgentSpec({ name: 'Bad Name' }); } catch (e) { console.log(e.stack); }\n");
     const traced = await run(dir, 'trace.mjs', ['--enable-source-maps']);
-    expect(traced.stdout).toMatch(/node_modules\/claude-bottle\/src\/agent\/spec\.ts:\d+:\d+/);
+    expect(traced.stdout).toMatch(/node_modules\/claude-bottle\/src\/agent\/(spec|schema)\.ts:\d+:\d+/);
     expect(await mapsWithoutSources(join(dir, 'node_modules', 'claude-bottle', 'dist'))).toEqual([]);
     // And the check can fail: a map without its sources is named.
     const bare = join(work, 'bare-map');

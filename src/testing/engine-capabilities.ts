@@ -49,6 +49,12 @@ export async function hostRouteCase(
     });
     await engine.create(config({ enabled: false, allowHosts: [], allowCidrs: [], hostOnly: true, ...(route.network !== undefined ? { attach: route.network } : {}) }));
     await engine.start(machine);
+    if (route.allow) {
+      // A route that isolates its guest answers only on the ports it was told to open.
+      const closed = await engine.exec(machine, guestProbe({ name: 'contract', port }, route.guestHost), { timeoutMs: 30_000 });
+      expect(closed.exitCode, `port ${port} answered before allow(): ${closed.stdout}`).not.toBe(0);
+      await route.allow([port]);
+    }
     const probe = await engine.exec(machine, guestProbe({ name: 'contract', port }, route.guestHost), { timeoutMs: 30_000 });
     expect(probe, probe.stderr).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^reachable via \w+/) });
     if (route.network === undefined) return;
@@ -60,6 +66,8 @@ export async function hostRouteCase(
     await method(engine, 'removeNetwork')(network?.id ?? route.network);
     expect(await method(engine, 'networkStatus')(route.network)).toBeUndefined();
     await method(engine, 'removeNetwork')(route.network);
+    // What the route set up beside its network (a firewall chain) went with it.
+    expect((await engine.listRouteLeftovers?.())?.map((l) => l.launchId) ?? []).not.toContain(launchId);
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
