@@ -1,8 +1,26 @@
 import { ClaudeBottleError } from '../errors.ts';
 import { type Owner, removeOwnedMachine, removeOwnedNetwork } from '../engine/ownership.ts';
-import type { Engine, ExecOptions, ExecResult } from '../engine/types.ts';
+import type { Engine, ExecOptions, ExecResult, ForkBase } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 import { caEnv } from '../provision/ca.ts';
+
+/** `remove()` of a bottle whose forks still exist: they depend on it (`{ cascade: true }` removes them first). */
+export class BottleHasForksError extends ClaudeBottleError {
+  override name = 'BottleHasForksError';
+  readonly forks: readonly string[];
+  constructor(bottle: string, forks: readonly string[]) {
+    super(`bottle "${bottle}" has live forks (${forks.join(', ')}); remove them first, or remove it with cascade`);
+    this.forks = forks;
+  }
+}
+
+/** A command for a golden its engine froze as a fork base while forks of it exist (smolvm 1.9). */
+export class BottleFrozenError extends ClaudeBottleError {
+  override name = 'BottleFrozenError';
+  constructor(bottle: string, forks: readonly string[]) {
+    super(`bottle "${bottle}" is a frozen fork base while its forks exist (${forks.join(', ')}): it runs commands again once they are removed`);
+  }
+}
 
 export class BottleRemovedError extends ClaudeBottleError {
   override name = 'BottleRemovedError';
@@ -45,6 +63,24 @@ export interface BottleRecord {
   readonly hostEnv?: Readonly<Record<string, string>>;
   /** The host daemons serving it (`daemons_csv`), alive only while its `launch` process runs. */
   readonly daemons?: string;
+  /** Set on a fork: the bottle it was forked from. */
+  readonly forkOf?: { readonly name: string; readonly launchId?: string };
+  /** Set on a fork: what it depends on (an image committed from its golden, or the golden machine). */
+  readonly forkBase?: ForkBase;
+  /** Set on a golden its engine froze as a fork base (no command may run in it while forks of it exist). */
+  readonly frozen?: true;
+}
+
+export interface ForkOptions {
+  /** The forks' names; default `<golden>-f<k>`, k counting up from 1 past the forks made before. */
+  readonly names?: readonly string[];
+  /** Their launch ids (to record them before anything is made); default fresh ones. */
+  readonly launchIds?: readonly string[];
+  /** Where each fork keeps its own host files; default `bottleRunDir(plan, name)`. */
+  readonly runDir?: (name: string) => string;
+  readonly onStep?: (step: string, machine: string) => void;
+  /** Says what the fork did that a caller should know (an engine without fork launching anew). */
+  readonly onNotice?: (message: string) => void;
 }
 
 /** What every exec in a bottle of this plan carries: the CA variables, then the agent's own env (which wins). */
@@ -81,8 +117,19 @@ export class Bottle implements AsyncDisposable {
   readonly hostEnv: Readonly<Record<string, string>>;
   /** The host daemons serving this bottle (`daemons.csv` is the original `daemons_csv`); absent when none. */
   readonly daemons: BottleDaemons | undefined;
+  /** The plan it was launched from (absent on a bottle reopened without it): forks start from it. */
+  readonly plan: Plan | undefined;
+  /** On a fork: its golden, and what it depends on. */
+  readonly forkOf: { readonly name: string; readonly launchId?: string } | undefined;
+  readonly forkBase: ForkBase | undefined;
   readonly #onRemove: (() => Promise<void>) | undefined;
+  readonly #forker: ((count: number, options: ForkOptions) => Promise<Bottle[]>) | undefined;
   #removed = false;
+  /** Live forks made through this handle. */
+  readonly #forks = new Set<Bottle>();
+  #golden: Bottle | undefined;
+  /** The engine froze it as a fork base (smolvm 1.9): no exec until its forks are gone, then a restart. */
+  #frozen = false;
 
   constructor(fields: {
     name: string;
@@ -99,6 +146,12 @@ export class Bottle implements AsyncDisposable {
     daemons?: BottleDaemons;
     /** Runs once the machine is gone (stops the daemons, frees the route). */
     onRemove?: () => Promise<void>;
+    plan?: Plan;
+    forkOf?: { readonly name: string; readonly launchId?: string };
+    forkBase?: ForkBase;
+    frozen?: boolean;
+    /** Makes forks of this bottle (`fork()`); set by `launch`. */
+    forker?: (count: number, options: ForkOptions) => Promise<Bottle[]>;
   }) {
     this.name = fields.name;
     this.launchId = fields.launchId;
@@ -112,6 +165,41 @@ export class Bottle implements AsyncDisposable {
     this.hostEnv = fields.hostEnv ?? {};
     this.daemons = fields.daemons;
     this.#onRemove = fields.onRemove;
+    this.plan = fields.plan;
+    this.forkOf = fields.forkOf;
+    this.forkBase = fields.forkBase;
+    this.#frozen = fields.frozen === true;
+    this.#forker = fields.forker;
+  }
+
+  /** Live forks made through this handle. */
+  get forks(): readonly Bottle[] {
+    return [...this.#forks];
+  }
+
+  get frozen(): boolean {
+    return this.#frozen;
+  }
+
+  /**
+   * `count` new bottles from this one as it is now: each a bottle like any other (exec, claude,
+   * remove), with its prompt, skills and clone already in place, its own name, git branch under
+   * the agent's prefix, daemons and credentials. At the engine's cost of a fork where it has one
+   * (`capabilities.fork`), else by launching each anew (`onNotice` says so).
+   */
+  async fork(count: number, options: ForkOptions = {}): Promise<Bottle[]> {
+    if (this.#removed) throw new BottleRemovedError(this.name);
+    if (!this.#forker) throw new ClaudeBottleError(`bottle "${this.name}" cannot fork here: it was reopened without its plan`);
+    return this.#forker(count, options);
+  }
+
+  /** For `forkBottle`: the forks it made, and whether the engine froze this bottle to make them. */
+  adoptForks(forks: readonly Bottle[], frozen: boolean): void {
+    for (const fork of forks) {
+      this.#forks.add(fork);
+      fork.#golden = this;
+    }
+    if (frozen) this.#frozen = true;
   }
 
   get backend(): string {
@@ -125,6 +213,7 @@ export class Bottle implements AsyncDisposable {
   /** The guest command's own exit code, stdout and stderr; a non-zero exit does not throw. */
   async exec(argv: readonly string[], options: BottleExecOptions = {}): Promise<ExecResult> {
     if (this.#removed) throw new BottleRemovedError(this.name);
+    if (this.#frozen) await this.thaw();
     const env = { ...this.env, ...options.env };
     return this.engine.exec(this.name, argv, {
       ...options,
@@ -145,7 +234,17 @@ export class Bottle implements AsyncDisposable {
   /** Idempotent. */
   async stop(): Promise<void> {
     if (this.#removed) return;
+    if (this.#forks.size > 0 && this.#frozen) throw new BottleFrozenError(this.name, this.forks.map((f) => f.name));
     await this.engine.stop(this.name);
+  }
+
+  /** A frozen fork base runs commands again once its forks are gone: a stop and a (cold) start. */
+  async thaw(): Promise<void> {
+    if (!this.#frozen) return;
+    if (this.#forks.size > 0) throw new BottleFrozenError(this.name, this.forks.map((f) => f.name));
+    await this.engine.stop(this.name);
+    await this.engine.start(this.name);
+    this.#frozen = false;
   }
 
   get #owner(): Owner {
@@ -157,10 +256,17 @@ export class Bottle implements AsyncDisposable {
    * only after reading back this launch's label on it. A namesake that is not ours is left alone
    * (`removeOutcome` says so).
    */
-  async remove(): Promise<void> {
+  async remove(options: { readonly cascade?: boolean } = {}): Promise<void> {
     if (this.#removed) return;
+    if (this.#forks.size > 0) {
+      if (!options.cascade) throw new BottleHasForksError(this.name, this.forks.map((f) => f.name));
+      for (const fork of this.forks) await fork.remove({ cascade: true });
+    }
     this.removeOutcome = await removeOwnedMachine(this.engine, this.name, this.#owner);
     this.#removed = true;
+    if (this.#golden) this.#golden.#forks.delete(this);
+    // An image committed for forks goes with the last of them (the engine checks none is left).
+    if (this.forkBase) await this.engine.removeForkBase?.(this.forkBase);
     await this.#onRemove?.();
     if (this.network === undefined) return;
     try {
@@ -192,11 +298,16 @@ export class Bottle implements AsyncDisposable {
       hostEnv: this.hostEnv,
       ...(this.daemons ? { daemons: this.daemons } : {}),
       ...(this.#onRemove ? { onRemove: this.#onRemove } : {}),
+      ...(this.plan ? { plan: this.plan } : {}),
+      ...(this.forkOf ? { forkOf: this.forkOf } : {}),
+      ...(this.forkBase ? { forkBase: this.forkBase } : {}),
+      frozen: this.#frozen,
     });
   }
 
+  /** Removes its forks too. */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.remove();
+    await this.remove({ cascade: true });
   }
 
   toRecord(extra: { agent: string; planPath?: string; createdAt?: string }): BottleRecord {
@@ -214,6 +325,9 @@ export class Bottle implements AsyncDisposable {
       ...(this.claudeFlags.length ? { claudeFlags: this.claudeFlags } : {}),
       ...(Object.keys(this.hostEnv).length ? { hostEnv: this.hostEnv } : {}),
       ...(this.daemons ? { daemons: this.daemons.csv } : {}),
+      ...(this.forkOf ? { forkOf: this.forkOf } : {}),
+      ...(this.forkBase ? { forkBase: this.forkBase } : {}),
+      ...(this.#frozen ? { frozen: true as const } : {}),
     };
   }
 }

@@ -1,11 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type Bundle, startBundle } from '../bundle/bundle.ts';
-import { bundleFor, guestUrl } from '../bundle/plan.ts';
-import { type Daemon, guestProbe } from '../daemon/daemon.ts';
-import { checkLaunchId, newLaunchId, ownLabels, removeOwnedMachine, removeOwnedNetwork } from '../engine/ownership.ts';
-import { AGENT_LABEL, type Engine, type HostRoute, type NetworkPolicy } from '../engine/types.ts';
+import { bundleFor } from '../bundle/plan.ts';
+import { checkLaunchId, newLaunchId, ownLabels, removeOwnedMachine } from '../engine/ownership.ts';
+import { AGENT_LABEL, type Engine, type NetworkPolicy } from '../engine/types.ts';
 import { ClaudeBottleError, ConfigError } from '../errors.ts';
 import { bottleNameProblem, BOTTLE_NAME_RULE } from '../agent/names.ts';
 import { checkPlanForEngine } from '../plan/engine-check.ts';
@@ -14,9 +9,10 @@ import { provisionCa } from '../provision/ca.ts';
 import { ProvisionError } from '../provision/error.ts';
 import { type FileTransfer, provisionFiles } from '../provision/files.ts';
 import { provisionGit } from '../provision/git.ts';
-import { proxyEnv } from '../provision/proxy-env.ts';
 import { provisionPlannedSupervise, superviseFlags } from '../provision/supervise.ts';
 import { Bottle, bottleEnv } from './bottle.ts';
+import { forkBottle } from './fork.ts';
+import { bottleRunDir, HostSide, machineNameFor, networkFor } from './host-side.ts';
 import { runSteps, type Step, StepFailure } from './steps.ts';
 
 /** The steps of a launch, in order; `check-name` runs only for a caller-given name. */
@@ -95,22 +91,7 @@ export interface LaunchOptions {
   readonly gitGate?: GitGateEndpoint | ((plan: Plan, machine: string) => Promise<GitGateEndpoint>);
 }
 
-/** `<agent state dir>/bottles/<name>`: where an SDK launch keeps the bottle's own host files. */
-export function bottleRunDir(plan: Plan, name: string): string {
-  return join(plan.stateDir, 'bottles', name);
-}
-
-export function machineNameFor(slug: string): string {
-  return `${slug}-${randomBytes(4).toString('hex')}`;
-}
-
-/** The network a bottle gets: none unless its plans call for egress or host daemons. */
-function networkFor(plan: Plan, route: HostRoute | undefined, given: NetworkPolicy | undefined): NetworkPolicy {
-  const egress = plan.egress ?? { allowHosts: [], allowCidrs: [] };
-  const base = given ?? { enabled: false, allowHosts: egress.allowHosts, allowCidrs: egress.allowCidrs };
-  // A caller's network still joins the route, or the guest could not reach its daemons.
-  return route ? { ...base, hostOnly: true, ...(route.network !== undefined ? { attach: route.network } : {}) } : base;
-}
+export { bottleRunDir, machineNameFor };
 
 /**
  * check-name → route → bundle (the plans' host daemons) → create → start → probe each daemon
@@ -133,76 +114,22 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
   // A caller-supplied gate replaces the bundle's own.
   const runDir = options.runDir ?? bottleRunDir(plan, name);
   const planned = bundleFor(gitGate ? { ...plan, daemons: plan.daemons.filter((d) => d !== 'git-gate') } : plan, runDir);
-  let madeRunDir = false;
   const labels = { ...options.labels, ...ownLabels(launchId), [AGENT_LABEL]: plan.agent.slug };
-  let route: HostRoute | undefined;
-  let bundle: Bundle | undefined;
+  const host = new HostSide({ engine, plan, machine: name, launchId, runDir, labels, planned });
   let files = { promptPath: undefined as string | undefined, skillsDir: undefined as string | undefined };
   let mcpConfigPath: string | undefined;
-  const toGuest = (daemon: string): string | undefined => {
-    const url = bundle?.get(daemon)?.url;
-    return url && route ? guestUrl(url, route.guestHost) : undefined;
-  };
 
   const steps: Step<LaunchStep>[] = [];
   if (options.name !== undefined) steps.push({ name: 'check-name', run: () => checkNameFree(engine, name) });
-  if (planned.specs.length) {
-    const hostRoute = engine.hostRoute?.bind(engine) as NonNullable<Engine['hostRoute']>;
-    steps.push({
-      name: 'route',
-      async run() {
-        const made = await hostRoute(name, { egress: plan.egress !== undefined, labels });
-        route = made;
-        return made.network !== undefined
-          ? async () => {
-              try {
-                await removeOwnedNetwork(engine, made.network as string, owner);
-              } finally {
-                // Also when the network was removed behind our back, or its removal failed half-way.
-                await engine.removeRouteLeftovers?.(launchId);
-              }
-            }
-          : undefined;
-      },
-    });
-    steps.push({
-      name: 'bundle',
-      async run() {
-        madeRunDir = await makeRunDir(runDir);
-        const dropRunDir = async (): Promise<void> => {
-          if (madeRunDir) await rm(runDir, { recursive: true, force: true });
-        };
-        try {
-          const started = await startBundle(planned.specs, { host: (route as HostRoute).bindHost });
-          try {
-            // The route lets the guest reach exactly these ports, before the machine exists.
-            await (route as HostRoute).allow?.(started.daemons.map((d) => d.port));
-          } catch (error) {
-            await started.stop().catch(() => undefined);
-            throw error;
-          }
-          bundle = started;
-          return async () => {
-            await started.stop();
-            await dropRunDir();
-          };
-        } catch (error) {
-          await dropRunDir();
-          throw error;
-        }
-      },
-    });
-  }
+  steps.push(...host.steps());
   steps.push({
     name: 'create',
     // The engine may have made the machine before failing: the undo reads back the labels first.
     armedUndo: () => removeOwnedMachine(engine, name, owner),
-    run: () => engine.create({ name, image: plan.agent.image, labels, network: networkFor(plan, route, options.network), user: plan.agent.user }),
+    run: () => engine.create({ name, image: plan.agent.image, labels, network: networkFor(plan, host.route, options.network), user: plan.agent.user }),
   });
   steps.push({ name: 'start', run: () => engine.start(name) });
-  if (planned.specs.length) {
-    steps.push({ name: 'probe', run: () => probeDaemons(engine, name, (bundle as Bundle).daemons, (route as HostRoute).guestHost) });
-  }
+  if (host.needed) steps.push({ name: 'probe', run: () => host.probe() });
   if (plan.ca) steps.push({ name: 'provision-ca', run: async () => void (await provisionCa(engine, name, plan)) });
   steps.push({
     name: 'provision-files',
@@ -215,7 +142,7 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
       name: 'provision-git',
       run: async () => {
         const given = gitGate ? (typeof gitGate === 'function' ? await gitGate(plan, name) : gitGate) : undefined;
-        const url = given ? given.url : toGuest('git-gate');
+        const url = given ? given.url : host.toGuest('git-gate');
         if (url === undefined) throw new ProvisionError('git: no gate is serving the repository');
         await provisionGit(engine, name, plan, url, given ? given.token : planned.credentials['git-gate']);
       },
@@ -225,7 +152,7 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
     steps.push({
       name: 'provision-supervise',
       run: async () => {
-        mcpConfigPath = await provisionPlannedSupervise(engine, name, plan, toGuest('supervise') as string, planned.credentials.supervise, runDir);
+        mcpConfigPath = await provisionPlannedSupervise(engine, name, plan, host.toGuest('supervise') as string, planned.credentials.supervise, runDir);
       },
     });
   }
@@ -237,54 +164,27 @@ export async function launch(plan: Plan, options: LaunchOptions): Promise<Bottle
     throw new LaunchError(error.step as LaunchStep, name, launchId, error.cause, error.undoError);
   }
 
-  const proxyUrl = toGuest('pipelock');
-  const hostEnv = proxyUrl && route ? proxyEnv({ proxyUrl: proxyUrl.replace(/\/$/, ''), noProxy: [route.guestHost] }) : {};
-  const held = { bundle };
-  return new Bottle({
+  const hostEnv = host.hostEnv();
+  const bottle: Bottle = new Bottle({
     name,
     launchId,
     engine,
+    plan,
     promptPath: files.promptPath,
     skillsDir: files.skillsDir,
     env: { ...hostEnv, ...bottleEnv(plan) },
     user: plan.agent.user,
     claudeFlags: superviseFlags(mcpConfigPath),
     hostEnv,
-    ...(route?.network !== undefined ? { network: route.network } : {}),
-    ...(bundle ? { daemons: bundle } : {}),
-    ...(held.bundle
-      ? {
-          onRemove: async () => {
-            await (held.bundle as Bundle).stop();
-            if (madeRunDir) await rm(runDir, { recursive: true, force: true });
-          },
-        }
-      : {}),
+    ...(host.route?.network !== undefined ? { network: host.route.network } : {}),
+    ...(host.bundle ? { daemons: host.bundle, onRemove: () => host.stop() } : {}),
+    forker: (count, forkOptions) => forkBottle(bottle, count, forkOptions, launch),
   });
-}
-
-/** Creates the run dir 0700; true when this call made it (so only then is it ours to remove). */
-async function makeRunDir(dir: string): Promise<boolean> {
-  const existed = await stat(dir).then(
-    () => true,
-    () => false,
-  );
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  return !existed;
+  return bottle;
 }
 
 /** A name already in use is refused, whoever owns it; nothing is created. */
 async function checkNameFree(engine: Engine, name: string): Promise<void> {
   const existing = await engine.status(name);
   if (existing) throw new NameTakenError(name, existing.labels['claude-bottle'] === '1' ? 'ours' : 'foreign');
-}
-
-/** One exec per daemon, from inside the guest: the daemons are proven reachable before anything uses them. */
-async function probeDaemons(engine: Engine, machine: string, daemons: readonly Daemon[], guestHost: string): Promise<void> {
-  for (const daemon of daemons) {
-    const result = await engine.exec(machine, guestProbe(daemon, guestHost), { timeoutMs: 30_000 });
-    if (result.exitCode !== 0) {
-      throw new ProvisionError(`the guest cannot reach the ${daemon.name} daemon at ${guestHost}:${daemon.port}`, result);
-    }
-  }
 }

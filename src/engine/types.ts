@@ -143,6 +143,40 @@ export interface ConfigIssue {
   readonly message: string;
 }
 
+/** One machine `Engine.fork` makes from a golden. */
+export interface ForkClone {
+  readonly name: string;
+  /** The clone's labels, where the engine can set them (clones that inherit the golden's report theirs in `status`). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The clone's network (its own route's network, where routes make networks); engines whose clones inherit the golden's ignore it. */
+  readonly network: NetworkPolicy;
+  readonly user?: GuestUser;
+}
+
+/** What the clones of a fork depend on: an image committed from the golden, or the golden machine itself. */
+export interface ForkBase {
+  readonly kind: 'image' | 'machine';
+  /** The image id, or the golden's name. */
+  readonly id: string;
+}
+
+export interface ForkResult {
+  readonly base: ForkBase;
+  /**
+   * Whether the golden still runs commands while it has clones. smolvm 1.9 freezes a fork base:
+   * an exec into it would break it, so it waits, frozen, until its clones are gone.
+   */
+  readonly goldenUsable: boolean;
+}
+
+/** A fork base claude-bottle made (an image labelled `claude-bottle=1`), for `prune`. */
+export interface ForkBaseInfo {
+  readonly base: ForkBase;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Machines made from it that still exist. */
+  readonly machines: number;
+}
+
 /** What an engine can do beyond the core verbs; shared code decides by these, never by `kind`. */
 export interface EngineCapabilities {
   /** `uploadTree`: extract an archive at `/` in one call, keeping every entry's mode and owner. */
@@ -153,6 +187,12 @@ export interface EngineCapabilities {
   readonly egressAllowList: boolean;
   /** `ExecOptions.user` is honoured (otherwise commands run as the image's user). */
   readonly execAsUser: boolean;
+  /**
+   * `fork`: clones of a machine's filesystem at the engine's cost of a fork (docker/podman: one
+   * commit, then a create per clone; smolvm: its own fork verb), with no upload or provisioning
+   * repeated. Without it, `Bottle.fork` launches each copy anew (and says so).
+   */
+  readonly fork?: boolean;
 }
 
 export interface Engine {
@@ -189,6 +229,20 @@ export interface Engine {
   listRouteLeftovers?(): Promise<RouteLeftover[]>;
   /** Removes whatever `listRouteLeftovers` reports for this launch. Idempotent. */
   removeRouteLeftovers?(launchId: string): Promise<void>;
+  /**
+   * `capabilities.fork`: make each clone from `golden`'s filesystem as it is now, created and
+   * started. Each clone is an independent copy: a write in one is seen in no other, nor in the
+   * golden. `labels` go on what the fork makes besides the clones (an image).
+   */
+  fork?(golden: string, clones: readonly ForkClone[], options: { readonly labels: Readonly<Record<string, string>> }): Promise<ForkResult>;
+  /**
+   * Deletes a fork base no machine depends on any more (docker/podman: the committed image, once
+   * its last clone is gone), after reading back its `claude-bottle=1` label. A machine base is the
+   * golden, which goes as a bottle: `absent` for it.
+   */
+  removeForkBase?(base: ForkBase): Promise<'removed' | 'in-use' | 'absent' | 'foreign'>;
+  /** Fork bases carrying all of these labels (for `prune`). */
+  listForkBases?(labels: Readonly<Record<string, string>>): Promise<ForkBaseInfo[]>;
   /** Problems this engine has with a configuration, found before anything is created; none by default. */
   checkConfig?(request: MachineRequest): readonly ConfigIssue[];
   /**

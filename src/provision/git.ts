@@ -79,3 +79,30 @@ export async function provisionGit(engine: Engine, machine: string, plan: Plan, 
   if (result.exitCode !== 0) throw new ProvisionError(`git: cloning ${gateUrl} into ${plan.git.workspace} failed`, result);
   return plan.git.workspace;
 }
+
+/** `$1` workspace, `$2` gate URL, `$3` branch: a fork's clone, turned to its own gate and branch. */
+export const GIT_FORK_SCRIPT = ['set -e', 'cd "$1"', 'git remote set-url origin "$2"', 'git checkout -q -b "$3"'].join('\n');
+
+/**
+ * A fork's clone is its golden's, copied: point it at the fork's own gate (a new credential file
+ * over the golden's, 0600) and start the fork's own branch. Nothing is cloned again.
+ */
+export async function provisionGitFork(engine: Engine, machine: string, plan: Plan, gateUrl: string, token: string): Promise<string | undefined> {
+  if (!plan.git) return undefined;
+  const { uid, gid, home } = plan.agent.user;
+  const credentialFile = posix.join(home, GUEST_GIT_CREDENTIAL_FILE);
+  const dir = await mkdtemp(join(tmpdir(), 'claude-bottle-git-'));
+  try {
+    const hostFile = join(dir, 'credential.conf');
+    await writeFile(hostFile, gitCredentialConfig(gateUrl, token), { mode: 0o600 });
+    await engine.upload(machine, hostFile, credentialFile, { mode: 0o600, uid, gid });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const result = await engine.exec(machine, ['sh', '-c', GIT_FORK_SCRIPT, 'sh', plan.git.workspace, gateUrl, plan.git.branch], {
+    user: { uid, gid },
+    env: { GIT_TERMINAL_PROMPT: '0' },
+  });
+  if (result.exitCode !== 0) throw new ProvisionError(`git: turning the fork's clone in ${plan.git.workspace} to ${gateUrl} failed`, result);
+  return plan.git.workspace;
+}

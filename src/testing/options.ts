@@ -21,4 +21,5 @@ export const CAPABILITY_REASONS: Readonly<Record<keyof EngineCapabilities, strin
   treeUpload: 'the engine offers no tree upload (capabilities.treeUpload is false)',
   egressAllowList: 'the engine enforces no egress allow-list itself (capabilities.egressAllowList is false)',
   execAsUser: 'the engine cannot run commands as a chosen user (capabilities.execAsUser is false)',
+  fork: 'the engine offers no fork (capabilities.fork is not set): Bottle.fork launches each copy anew',
 };

@@ -9,7 +9,7 @@ import { DockerError } from './errors.ts';
 export type DockerEngineOptions = ContainerEngineOptions;
 
 /** Docker has no allow-list of its own: egress goes through the proxy on the host route. */
-const DOCKER_CAPABILITIES: EngineCapabilities = { treeUpload: true, hostRoute: true, egressAllowList: false, execAsUser: true };
+const DOCKER_CAPABILITIES: EngineCapabilities = { treeUpload: true, hostRoute: true, egressAllowList: false, execAsUser: true, fork: true };
 
 /**
  * A machine is a container kept alive by a trap-and-sleep shell; every call is one docker CLI

@@ -51,7 +51,7 @@ export class PodmanEngine extends ContainerEngine {
             ? Promise.resolve({ env: {}, setup: { mode: 'user', path: userConf } })
             : podmanEnvironment(hostEnv, options.limits));
     const rootful = options.rootful ?? process.getuid?.() === 0;
-    super(PODMAN_CLI, { treeUpload: true, hostRoute: rootful, egressAllowList: false, execAsUser: true }, { ...options, env: async () => ({ ...(await conf()).env, ...given }) });
+    super(PODMAN_CLI, { treeUpload: true, hostRoute: rootful, egressAllowList: false, execAsUser: true, fork: true }, { ...options, env: async () => ({ ...(await conf()).env, ...given }) });
     this.#conf = conf;
     if (rootful) this.routeHooks.push(bridgeHook(options.transport));
   }

@@ -4,9 +4,10 @@
  */
 import { EngineCommandError } from '../../errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
-import type { Engine, EngineCapabilities, ExecOptions, ExecResult, HostRoute, MachineConfig, MachineInfo, MachineState, UploadOptions } from '../../engine/types.ts';
+import type { Engine, EngineCapabilities, ExecOptions, ExecResult, ForkClone, ForkResult, HostRoute, MachineConfig, MachineInfo, MachineState, UploadOptions } from '../../engine/types.ts';
 import { smolvmArgv } from './argv.ts';
 import { isSmolvmFailure, SmolvmError, smolvmMissingBinary } from './errors.ts';
+import { type ForkFeatures, forkFeatures, smolvmForkArgv } from './fork.ts';
 import { featuresOf, type SmolvmFeatures, type SmolvmVersion } from './version.ts';
 
 /** The host as a virtio-net guest sees it (smolvm >= 1.8.3). */
@@ -48,13 +49,45 @@ export class SmolvmEngine implements Engine {
   readonly kind = 'smolvm';
   readonly transport: Transport;
   readonly features: SmolvmFeatures;
+  readonly forkFeatures: ForkFeatures;
   readonly capabilities: EngineCapabilities;
 
   constructor(options: SmolvmEngineOptions) {
     this.transport = options.transport;
     this.features = featuresOf(options.version);
-    // `machine cp` copies single files; smolvm enforces --allow-host/--allow-cidr itself.
-    this.capabilities = { treeUpload: false, hostRoute: true, egressAllowList: true, execAsUser: this.features.execUser };
+    // The 1.9 baseline when the version is unknown (the fake reproduces 1.9.2).
+    this.forkFeatures = forkFeatures(options.version ?? { major: 1, minor: 9, patch: 2, raw: '1.9.2' });
+    // `machine cp` copies single files; smolvm enforces --allow-host/--allow-cidr itself; `machine fork` clones a running VM.
+    this.capabilities = { treeUpload: false, hostRoute: true, egressAllowList: true, execAsUser: this.features.execUser, fork: true };
+  }
+
+  /**
+   * smolvm's own fork: the golden is (re)started as a fork source (forkability is decided at boot),
+   * then each clone is made with one fork call. The clones are copy-on-write copies of its disks
+   * (and memory) and inherit its record: labels, env, network. On 1.9 the golden stays frozen
+   * while it has clones: no exec or cp into it then (smolvm would mark it unreachable).
+   */
+  async fork(golden: string, clones: readonly ForkClone[]): Promise<ForkResult> {
+    const f = this.forkFeatures;
+    const info = await this.status(golden);
+    if (!info) throw new SmolvmError({ kind: 'not-found', reason: `vm not found: ${golden}`, argv: smolvmArgv.status(golden), exitCode: 1, stderr: `Error: vm not found: ${golden}\n` });
+    // A frozen golden is already a fork base (forked before): its checkpoint serves the next clones.
+    if (info.state !== 'frozen') {
+      if (info.state === 'running') await this.stop(golden);
+      await this.call(smolvmForkArgv.start(golden, f));
+    }
+    const made: string[] = [];
+    try {
+      for (const clone of clones) {
+        await this.call(smolvmForkArgv.fork({ source: golden, clone: clone.name }, f));
+        made.push(clone.name);
+      }
+    } catch (error) {
+      // Only the clones this call made (smolvm refuses a name that exists, so these are ours).
+      for (const name of made.reverse()) await this.remove(name).catch(() => undefined);
+      throw error;
+    }
+    return { base: { kind: 'machine', id: golden }, goldenUsable: f.sourceFrozen === false };
   }
 
   async create(config: MachineConfig): Promise<void> {

@@ -15,7 +15,7 @@ import { parseAgentSpec, type AgentSpecInput } from '../../agent/spec.ts';
 import type { Bottle } from '../../bottle/bottle.ts';
 import { launch, type LaunchStep } from '../../bottle/launch.ts';
 import { PIPELOCK_BIN_ENV } from '../../daemons/pipelock/daemon.ts';
-import { AGENT_LABEL, BOTTLE_LABEL, type Engine, type EngineCapabilities } from '../../engine/types.ts';
+import { AGENT_LABEL, BOTTLE_LABEL, type Engine, type ForkBase, type EngineCapabilities } from '../../engine/types.ts';
 import type { Plan } from '../../plan/plan.ts';
 import { prepare } from '../../plan/prepare.ts';
 import { need, type ObservedRoute, observeHostRoutes } from '../doubles.ts';
@@ -175,11 +175,12 @@ export function createContext(makeBackend: () => Promise<BackendUnderTest> | Bac
   };
 
   /** Everything the suite's agent label finds: machines, networks, and processes under the work dir (pipelock). */
-  const labelled = async (): Promise<{ machines: string[]; networks: { id: string; name: string }[]; processes: string[] }> => {
+  const labelled = async (): Promise<{ machines: string[]; networks: { id: string; name: string }[]; forkBases: ForkBase[]; processes: string[] }> => {
     const engine = need(sut).engine;
     return {
       machines: await leftovers(),
       networks: ((await engine.listNetworks?.(agentLabels)) ?? []).map(({ id, name }) => ({ id, name })),
+      forkBases: ((await engine.listForkBases?.(agentLabels)) ?? []).map((b) => b.base),
       processes: work ? await processesUnder(work) : [],
     };
   };
@@ -189,7 +190,10 @@ export function createContext(makeBackend: () => Promise<BackendUnderTest> | Bac
     if (!sut) return;
     const { engine } = sut;
     if (observed) observed.beforeRelease = undefined;
-    await Promise.all([...bottles].map((bottle) => bottle.remove().catch(() => undefined)));
+    // Forks first (a golden refuses to go while they live), then the rest.
+    const all = [...bottles];
+    await Promise.all(all.filter((b) => b.forkOf).map((bottle) => bottle.remove().catch(() => undefined)));
+    await Promise.all(all.map((bottle) => bottle.remove({ cascade: true }).catch(() => undefined)));
     bottles.clear();
     const names = new Set([...launched, ...(await leftovers().catch(() => []))]);
     launched.clear();
@@ -197,6 +201,8 @@ export function createContext(makeBackend: () => Promise<BackendUnderTest> | Bac
     // A launch whose rollback failed leaves its network: it carries the agent's labels.
     const networks = (await engine.listNetworks?.(agentLabels).catch(() => [])) ?? [];
     await Promise.all(networks.map((n) => engine.removeNetwork?.(n.id).catch(() => undefined)));
+    // Fork bases (committed images) whose clones are gone.
+    for (const base of (await engine.listForkBases?.(agentLabels).catch(() => [])) ?? []) await engine.removeForkBase?.(base.base).catch(() => undefined);
   }, timeouts.hook);
 
   // What a case still running past its time limit made after its afterEach: removed, and a failure.
@@ -207,7 +213,13 @@ export function createContext(makeBackend: () => Promise<BackendUnderTest> | Bac
       const { engine } = sut;
       await Promise.all(left.machines.map((m) => engine.remove(m).catch(() => undefined)));
       await Promise.all(left.networks.map((n) => engine.removeNetwork?.(n.id).catch(() => undefined)));
-      const found = [...left.machines.map((m) => `machine ${m}`), ...left.networks.map((n) => `network ${n.name}`), ...left.processes.map((p) => `process ${p}`)];
+      for (const base of left.forkBases) await engine.removeForkBase?.(base).catch(() => undefined);
+      const found = [
+        ...left.machines.map((m) => `machine ${m}`),
+        ...left.networks.map((n) => `network ${n.name}`),
+        ...left.forkBases.map((b) => `fork base ${b.kind} ${b.id}`),
+        ...left.processes.map((p) => `process ${p}`),
+      ];
       if (found.length) throw new Error(`backend contract: left behind under ${AGENT_LABEL}=${agent}: ${found.join('; ')}`);
     } finally {
       try {

@@ -1,0 +1,230 @@
+/**
+ * Provision once, fork many: N bottles from a provisioned golden at the cost of the engine's fork
+ * plus what differs per fork. Each fork is a bottle like any other, with its own name, launch
+ * labels, git branch under the agent's prefix (`<prefix>f<k>/`, so it can push only its own
+ * branches), and its own daemons and credentials (so its reports say which fork sent them).
+ * Nothing is uploaded or cloned again: the prompt, skills, CA and clone come with the fork.
+ *
+ * Steps, with their undos: check-names → (per fork) route, bundle → fork (one engine call for
+ * all) → (per fork) probe, provision-git, provision-supervise. An engine without a fork
+ * (`capabilities.fork`) launches each copy anew instead, and says so.
+ */
+import { bottleNameProblem, BOTTLE_NAME_RULE } from '../agent/names.ts';
+import { bundleFor } from '../bundle/plan.ts';
+import { checkLaunchId, newLaunchId, ownLabels } from '../engine/ownership.ts';
+import { AGENT_LABEL, type Engine, type ForkClone, type ForkResult, LAUNCH_LABEL } from '../engine/types.ts';
+import { ClaudeBottleError, ConfigError } from '../errors.ts';
+import type { Plan } from '../plan/plan.ts';
+import { ProvisionError } from '../provision/error.ts';
+import { provisionGitFork } from '../provision/git.ts';
+import { provisionPlannedSupervise, superviseFlags } from '../provision/supervise.ts';
+import { Bottle, bottleEnv, type ForkOptions } from './bottle.ts';
+import { bottleRunDir, HostSide, networkFor } from './host-side.ts';
+import type { launch, LaunchOptions } from './launch.ts';
+import { runSteps, type Step, StepFailure } from './steps.ts';
+
+/** Forks made in one call, at most. */
+export const MAX_FORKS = 64;
+/** The label a fork's machine carries (where the engine lets it have its own): its golden's name. */
+export const FORK_OF_LABEL = 'claude-bottle.fork-of';
+
+export type ForkStep = 'check-names' | 'route' | 'bundle' | 'fork' | 'probe' | 'provision-git' | 'provision-supervise' | 'launch';
+
+export class ForkError extends ClaudeBottleError {
+  override name = 'ForkError';
+  readonly step: ForkStep;
+  readonly golden: string;
+  readonly forks: readonly string[];
+  /** Set when the rollback itself failed: something may remain (`prune --orphans` finds it by its labels). */
+  readonly rollbackError: unknown;
+  constructor(step: ForkStep, golden: string, forks: readonly string[], cause: unknown, rollbackError?: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`fork of "${golden}" failed at ${step} (forks ${forks.join(', ')}): ${why}${rollbackError ? `\nrollback failed too: ${String(rollbackError)}` : ''}`, { cause });
+    this.step = step;
+    this.golden = golden;
+    this.forks = forks;
+    this.rollbackError = rollbackError;
+  }
+}
+
+/** The fork's tag in its branch prefix: `f<k>` for a default name `<golden>-f<k>`, else its name. */
+export function forkTag(golden: string, fork: string): string {
+  return fork.startsWith(`${golden}-`) ? fork.slice(golden.length + 1) : fork;
+}
+
+/** The golden's plan for one fork: its own branch prefix and work branch under the golden's. */
+export function forkPlanFor(plan: Plan, tag: string): Plan {
+  if (!plan.git) return plan;
+  const prefix = `${plan.git.prefix}${tag}/`;
+  return { ...plan, git: { ...plan.git, prefix, branch: `${prefix}work` } };
+}
+
+/** Default names: `<golden>-f<k>`, k counting up past the forks made through this handle. */
+export function defaultForkNames(golden: Bottle, count: number): string[] {
+  const taken = new Set(golden.forks.map((f) => f.name));
+  const names: string[] = [];
+  for (let k = 1; names.length < count; k++) if (!taken.has(`${golden.name}-f${k}`)) names.push(`${golden.name}-f${k}`);
+  return names;
+}
+
+interface Planned {
+  readonly name: string;
+  readonly launchId: string;
+  readonly plan: Plan;
+  readonly runDir: string;
+  readonly host: HostSide;
+  readonly credentials: ReturnType<typeof bundleFor>['credentials'];
+  readonly labels: Readonly<Record<string, string>>;
+  mcpConfigPath?: string | undefined;
+}
+
+export async function forkBottle(golden: Bottle, count: number, options: ForkOptions, launchAnew: typeof launch): Promise<Bottle[]> {
+  const plan = golden.plan;
+  if (!plan) throw new ClaudeBottleError(`bottle "${golden.name}" cannot fork: it was reopened without its plan`);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_FORKS) {
+    throw new ConfigError(`forks: ${count} is not a number of forks (1-${MAX_FORKS})`, [{ path: 'forks', message: `1-${MAX_FORKS}` }]);
+  }
+  const names = options.names ? [...options.names] : defaultForkNames(golden, count);
+  const launchIds = (options.launchIds ?? names.map(() => newLaunchId())).map(checkLaunchId);
+  checkNames(golden.name, names, count, launchIds.length);
+  const { engine } = golden;
+  const forks: Planned[] = names.map((name, k) => {
+    const launchId = launchIds[k] as string;
+    const forkPlan = forkPlanFor(plan, forkTag(golden.name, name));
+    const runDir = options.runDir?.(name) ?? bottleRunDir(plan, name);
+    const planned = bundleFor(forkPlan, runDir);
+    const labels = { ...ownLabels(launchId), [AGENT_LABEL]: plan.agent.slug, [FORK_OF_LABEL]: golden.name };
+    return { name, launchId, plan: forkPlan, runDir, credentials: planned.credentials, labels, host: new HostSide({ engine, plan: forkPlan, machine: name, launchId, runDir, labels, planned }) };
+  });
+
+  if (!engine.capabilities.fork || !engine.fork) {
+    options.onNotice?.(`the ${engine.kind} engine cannot fork: launching ${count} copies of ${golden.name} anew (each uploads its files and clones again)`);
+    return launchEach(golden, forks, options, launchAnew);
+  }
+
+  let result: ForkResult | undefined;
+  const steps: Step<ForkStep>[] = [{ name: 'check-names', run: () => namesFree(engine, names) }];
+  for (const fork of forks) steps.push(...fork.host.steps());
+  steps.push({
+    name: 'fork',
+    // A clone the engine made before failing: removed only if it carries this fork's labels (or, on
+    // engines whose clones inherit the golden's, the golden's launch id).
+    armedUndo: async () => {
+      for (const fork of [...forks].reverse()) await removeClone(engine, fork, golden.launchId);
+      if (result) await engine.removeForkBase?.(result.base);
+    },
+    run: async () => {
+      const clones: ForkClone[] = forks.map((f) => ({ name: f.name, labels: f.labels, network: networkFor(f.plan, f.host.route), user: plan.agent.user }));
+      result = await (engine.fork as NonNullable<Engine['fork']>).call(engine, golden.name, clones, { labels: { ...ownLabels(launchIds[0] as string), [AGENT_LABEL]: plan.agent.slug } });
+    },
+  });
+  for (const fork of forks) {
+    if (fork.host.needed) steps.push({ name: 'probe', run: () => fork.host.probe() });
+    if (fork.plan.git && fork.plan.daemons.includes('git-gate')) {
+      steps.push({
+        name: 'provision-git',
+        run: async () => {
+          const url = fork.host.toGuest('git-gate');
+          const token = fork.credentials['git-gate'];
+          if (url === undefined || token === undefined) throw new ProvisionError('git: no gate is serving the fork');
+          await provisionGitFork(engine, fork.name, fork.plan, url, token);
+        },
+      });
+    }
+    if (fork.plan.supervise && fork.plan.daemons.includes('supervise')) {
+      steps.push({
+        name: 'provision-supervise',
+        run: async () => {
+          fork.mcpConfigPath = await provisionPlannedSupervise(engine, fork.name, fork.plan, fork.host.toGuest('supervise') as string, fork.credentials.supervise, fork.runDir);
+        },
+      });
+    }
+  }
+  try {
+    await runSteps(steps, (step) => options.onStep?.(step, golden.name));
+  } catch (error) {
+    if (!(error instanceof StepFailure)) throw error;
+    throw new ForkError(error.step as ForkStep, golden.name, names, error.cause, error.undoError);
+  }
+  const made = result as ForkResult;
+  const bottles: Bottle[] = [];
+  for (const fork of forks) {
+    // The label that proves the clone is ours: its own where the engine set it, else the golden's it inherited.
+    const info = await engine.status(fork.name);
+    const launchId = info?.labels[LAUNCH_LABEL] ?? fork.launchId;
+    const hostEnv = fork.host.hostEnv();
+    bottles.push(
+      new Bottle({
+        name: fork.name,
+        launchId,
+        engine,
+        plan: fork.plan,
+        promptPath: golden.promptPath,
+        skillsDir: golden.skillsDir,
+        env: { ...hostEnv, ...bottleEnv(fork.plan) },
+        user: plan.agent.user,
+        claudeFlags: fork.mcpConfigPath ? superviseFlags(fork.mcpConfigPath) : golden.claudeFlags,
+        hostEnv,
+        forkOf: { name: golden.name, ...(golden.launchId !== undefined ? { launchId: golden.launchId } : {}) },
+        forkBase: made.base,
+        ...(fork.host.route?.network !== undefined ? { network: fork.host.route.network } : {}),
+        ...(fork.host.bundle ? { daemons: fork.host.bundle, onRemove: () => fork.host.stop() } : {}),
+      }),
+    );
+  }
+  golden.adoptForks(bottles, !made.goldenUsable);
+  return bottles;
+}
+
+function checkNames(golden: string, names: readonly string[], count: number, ids: number): void {
+  const problems: string[] = [];
+  if (names.length !== count) problems.push(`${names.length} names for ${count} forks`);
+  if (ids !== count) problems.push(`${ids} launch ids for ${count} forks`);
+  for (const name of names) {
+    const problem = bottleNameProblem(name);
+    if (problem) problems.push(`${JSON.stringify(name)} ${problem} (${BOTTLE_NAME_RULE})`);
+    if (name === golden) problems.push(`${JSON.stringify(name)} is the golden's own name`);
+  }
+  if (new Set(names).size !== names.length) problems.push('a name is given twice');
+  if (problems.length) throw new ConfigError(`forks: ${problems.join('; ')}`, problems.map((message) => ({ path: 'forks', message })));
+}
+
+/** Every name free before anything is made (a name taken later fails the engine's fork and is rolled back). */
+async function namesFree(engine: Engine, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const existing = await engine.status(name);
+    if (existing) throw new ConfigError(`forks: a machine named "${name}" already exists; choose other names`, [{ path: 'forks', message: `${name} exists` }]);
+  }
+}
+
+async function removeClone(engine: Engine, fork: Planned, goldenLaunchId: string | undefined): Promise<void> {
+  const info = await engine.status(fork.name);
+  if (!info) return;
+  const launch = info.labels[LAUNCH_LABEL];
+  if (launch === fork.launchId || (goldenLaunchId !== undefined && launch === goldenLaunchId && info.labels[FORK_OF_LABEL] === undefined)) {
+    await engine.remove(info.id);
+  }
+}
+
+/** Without a fork: each copy launched anew from the fork's plan (its own branch, daemons, credentials). */
+async function launchEach(golden: Bottle, forks: readonly Planned[], options: ForkOptions, launchAnew: typeof launch): Promise<Bottle[]> {
+  const made: Bottle[] = [];
+  try {
+    for (const fork of forks) {
+      const launchOptions: LaunchOptions = {
+        engine: golden.engine,
+        name: fork.name,
+        launchId: fork.launchId,
+        runDir: fork.runDir,
+        labels: { [FORK_OF_LABEL]: golden.name },
+        ...(options.onStep ? { onStep: (step: string, machine: string) => options.onStep?.(`launch:${step}`, machine) } : {}),
+      };
+      made.push(await launchAnew(fork.plan, launchOptions));
+    }
+  } catch (error) {
+    for (const bottle of made.reverse()) await bottle.remove().catch(() => undefined);
+    throw new ForkError('launch', golden.name, forks.map((f) => f.name), error);
+  }
+  golden.adoptForks(made, false);
+  return made;
+}
