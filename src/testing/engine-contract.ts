@@ -324,7 +324,10 @@ export function describeEngineContract(
       const { capabilities } = engine;
       if (capabilities.treeUpload) expect(typeof engine.uploadTree, 'treeUpload without uploadTree').toBe('function');
       if (capabilities.hostRoute) expect(typeof engine.hostRoute, 'hostRoute without hostRoute()').toBe('function');
-      expect(Object.keys(capabilities).sort()).toEqual(['egressAllowList', 'execAsUser', 'hostRoute', 'treeUpload']);
+      if (capabilities.fork) expect(typeof engine.fork, 'fork without fork()').toBe('function');
+      const known = ['egressAllowList', 'execAsUser', 'fork', 'hostRoute', 'treeUpload'];
+      expect(Object.keys(capabilities).filter((k) => !known.includes(k)), 'capabilities the suites do not know').toEqual([]);
+      for (const required of ['egressAllowList', 'execAsUser', 'hostRoute', 'treeUpload']) expect(Object.keys(capabilities), required).toContain(required);
     });
 
     test("uploadTree extracts an archive at /, every entry's mode and owner kept, existing dirs left alone", async ({ engine }) => {
