@@ -1,8 +1,9 @@
 /**
  * A launcher process proves it is alive by listening on a Unix socket: a connection succeeds
  * exactly while it runs (the kernel refuses it once the process is gone, however it died, and a
- * reused pid proves nothing). The same socket takes one command, `stop`, so `rm` can ask a
- * foreground launch to take its bottle down itself.
+ * reused pid proves nothing). The same socket takes one command, so `rm` can ask a foreground
+ * launch to take its bottles down itself: `stop` (all of them) or `stop <name>` (one; the answer
+ * comes once it is removed, and the launcher goes on serving the others).
  */
 import { once } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
@@ -22,6 +23,8 @@ export interface HeldLauncher {
   readonly ref: LauncherRef;
   /** Resolves when another process asked this launcher to stop (`rm`). */
   readonly stopRequested: Promise<void>;
+  /** Handles `stop <name>`: the request is answered once the returned promise settles. */
+  onStopOne(handler: (name: string) => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -33,21 +36,29 @@ export function launcherSocketPath(stateRoot: string, launchId: string): string 
 export async function holdLauncher(stateRoot: string, launchId: string): Promise<HeldLauncher> {
   const path = launcherSocketPath(stateRoot, launchId);
   if (path.length > MAX_SOCKET_PATH) {
-    return { ref: { pid: process.pid }, stopRequested: new Promise(() => undefined), close: async () => {} };
+    return { ref: { pid: process.pid }, stopRequested: new Promise(() => undefined), onStopOne: () => undefined, close: async () => {} };
   }
   await mkdir(join(stateRoot, 'run'), { recursive: true, mode: 0o700 });
   let requestStop: () => void = () => undefined;
   const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  let stopOne: ((name: string) => Promise<void>) | undefined;
   const server: Server = createServer((socket) => {
     socket.setEncoding('utf8');
-    socket.setTimeout(5000, () => socket.destroy());
+    // Long enough for a `stop <name>` that removes a bottle before it answers.
+    socket.setTimeout(120_000, () => socket.destroy());
     let line = '';
     socket.on('data', (chunk: string) => {
       line = (line + chunk).slice(0, 64);
       if (!line.includes('\n')) return;
-      if (line.trim() === 'stop') {
+      const [verb, name, extra] = line.trim().split(/\s+/);
+      if (verb === 'stop' && name === undefined) {
         socket.end('stopping\n');
         requestStop();
+      } else if (verb === 'stop' && name !== undefined && extra === undefined && stopOne) {
+        stopOne(name).then(
+          () => socket.end('stopped\n'),
+          (error: unknown) => socket.end(`failed: ${String(error).split('\n')[0]}\n`),
+        );
       } else socket.end('unknown command\n');
     });
     socket.on('error', () => undefined);
@@ -60,6 +71,9 @@ export async function holdLauncher(stateRoot: string, launchId: string): Promise
   return {
     ref: { pid: process.pid, socket: path },
     stopRequested,
+    onStopOne: (handler) => {
+      stopOne = handler;
+    },
     close: () =>
       (closed ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -83,8 +97,24 @@ export async function launcherAlive(ref: LauncherRef): Promise<boolean> {
   });
 }
 
-/** Asks a live launcher to take its bottle down; resolves once it has exited (or after `timeoutMs`). */
-export async function askLauncherToStop(ref: LauncherRef, timeoutMs = 60_000): Promise<boolean> {
+/**
+ * Asks a live launcher to take its bottles down (or, with `name`, that one bottle); resolves once
+ * it has exited (or removed that bottle), or after `timeoutMs`.
+ */
+export async function askLauncherToStop(ref: LauncherRef, timeoutMs = 60_000, name?: string): Promise<boolean> {
+  if (name !== undefined && ref.socket !== undefined) {
+    const answer = await new Promise<string | undefined>((resolve) => {
+      let text = '';
+      const socket = connect(ref.socket as string, () => socket.write(`stop ${name}\n`));
+      socket.setEncoding('utf8');
+      socket.setTimeout(timeoutMs, () => socket.destroy());
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.once('close', () => resolve(text));
+      socket.once('error', () => resolve(undefined));
+    });
+    // A launcher that serves only that bottle exits after removing it; either way it is gone.
+    return answer === undefined || answer.startsWith('stopped') || !(await launcherAlive(ref));
+  }
   if (ref.socket === undefined) {
     if (!pidAlive(ref.pid)) return true;
     process.kill(ref.pid, 'SIGTERM');

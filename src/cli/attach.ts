@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { stateRoot } from '../host/state.ts';
-import { Bottle, type BottleRecord, bottleEnv } from '../bottle/bottle.ts';
+import { Bottle, BottleFrozenError, type BottleRecord, bottleEnv } from '../bottle/bottle.ts';
 import { BottleRegistry } from '../bottle/registry.ts';
 import { ClaudeBottleError } from '../errors.ts';
 import type { Plan } from '../plan/plan.ts';
@@ -19,14 +19,29 @@ export interface Attached {
   readonly registry: BottleRegistry;
 }
 
-/** Like `attach`, but refuses a bottle whose launch has not finished (or was killed half-way). */
-export async function attachReady(io: Io, name: string | undefined): Promise<Attached> {
+/**
+ * Like `attach`, but refuses a bottle whose launch has not finished (or was killed half-way).
+ * With `thaw`, a golden its engine froze as a fork base runs commands again once its forks are
+ * gone (a stop and a start), and is refused while they live.
+ */
+export async function attachReady(io: Io, name: string | undefined, options: { thaw?: boolean } = {}): Promise<Attached> {
   const attached = await attach(io, name);
-  if (attached.record.status === 'launching') {
-    await attached.backend.close();
-    throw new UnknownBottleError(
-      `bottle "${attached.record.name}" has not finished launching (if its launcher was killed, \`claude-bottle prune\` cleans it up)`,
-    );
+  const { record, registry, backend } = attached;
+  try {
+    if (record.status === 'launching') {
+      throw new UnknownBottleError(`bottle "${record.name}" has not finished launching (if its launcher was killed, \`claude-bottle prune\` cleans it up)`);
+    }
+    if (record.frozen && options.thaw !== false) {
+      const forks = (await registry.list()).filter((r) => r.forkOf?.name === record.name);
+      if (forks.length) throw new BottleFrozenError(record.name, forks.map((r) => r.name));
+      await backend.engine.stop(record.name);
+      await backend.engine.start(record.name);
+      const { frozen: _frozen, ...thawed } = record;
+      await registry.save(thawed);
+    }
+  } catch (error) {
+    await backend.close();
+    throw error;
   }
   return attached;
 }

@@ -162,10 +162,10 @@ describe('claude-bottle CLI on the fake', () => {
 
     const first = await cli(['prune', '--backend', 'fake', '--json']);
     expect(first.exitCode, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ droppedRecords: [launched.name], removedMachines: [], removedNetworks: [], removedRouteLeftovers: [], removedFiles: [] });
+    expect(JSON.parse(first.stdout)).toEqual({ droppedRecords: [launched.name], removedMachines: [], removedNetworks: [], removedRouteLeftovers: [], removedForkBases: [], removedFiles: [] });
     await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles', launched.name))).rejects.toThrow();
     const second = await cli(['prune', '--backend', 'fake', '--orphans', '--json']);
-    expect(JSON.parse(second.stdout)).toEqual({ droppedRecords: [], removedMachines: ['orphan-1 (fake)'], removedNetworks: [], removedRouteLeftovers: [], removedFiles: [] });
+    expect(JSON.parse(second.stdout)).toEqual({ droppedRecords: [], removedMachines: ['orphan-1 (fake)'], removedNetworks: [], removedRouteLeftovers: [], removedForkBases: [], removedFiles: [] });
     const left = await withFakeState(async (fake) => JSON.parse((await fake.run(['smolvm', 'machine', 'ls', '--json'])).stdout) as { name: string }[]);
     expect(left.map((m) => m.name)).toContain('unlabelled');
     expect(left.map((m) => m.name)).not.toContain('orphan-1');
@@ -196,5 +196,53 @@ describe('claude-bottle CLI on the fake', () => {
       docker: { answers: false },
       stateDir: env.CLAUDE_BOTTLE_STATE_DIR,
     });
+  });
+});
+
+describe('forks through the CLI, on the fake', () => {
+  it('launch --forks, fork -n, the frozen golden, rm refused then --cascade', async () => {
+    const launched = await cli(['launch', EXAMPLE, '--backend', 'fake', '--forks', '2', '--json']);
+    expect(launched.exitCode, launched.stderr).toBe(0);
+    const out = JSON.parse(launched.stdout) as { name: string; forks: { name: string; forkOf: string }[] };
+    const golden = out.name;
+    expect(out.forks.map((f) => [f.name, f.forkOf])).toEqual([
+      [`${golden}-f1`, golden],
+      [`${golden}-f2`, golden],
+    ]);
+    const rows = JSON.parse((await cli(['ls', '--json'])).stdout) as { name: string; state: string; forkOf: string | null }[];
+    const mine = rows.filter((r) => r.name.startsWith(golden));
+    expect(mine.map((r) => [r.name, r.state, r.forkOf])).toEqual([
+      [golden, 'frozen', null],
+      [`${golden}-f1`, 'running', golden],
+      [`${golden}-f2`, 'running', golden],
+    ]);
+    // Each fork has the golden's prompt, nothing uploaded again.
+    const prompt = await cli(['exec', `${golden}-f2`, '--', 'cat', '/root/.claude-bottle-prompt.txt']);
+    expect(prompt).toMatchObject({ exitCode: 0, stdout: expect.stringContaining('careful code reviewer') });
+    // The golden is a frozen fork base while its forks live: no command, no rm without --cascade.
+    const frozen = await cli(['exec', golden, '--', 'true']);
+    expect(frozen.exitCode).toBe(125);
+    expect(frozen.stderr).toContain('frozen fork base');
+    const refused = await cli(['rm', golden]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain(`rm --cascade ${golden}`);
+
+    const more = await cli(['fork', golden, '-n', '1', '--json']);
+    expect(more.exitCode, more.stderr).toBe(0);
+    expect((JSON.parse(more.stdout) as { forks: { name: string }[] }).forks.map((f) => f.name)).toEqual([`${golden}-f3`]);
+    expect((await cli(['fork', golden, '-n', '0'])).exitCode).toBe(2);
+
+    // With its forks gone, the golden thaws on the next command.
+    for (const k of [1, 2, 3]) expect((await cli(['rm', `${golden}-f${k}`])).exitCode).toBe(0);
+    expect(await cli(['exec', golden, '--', 'cat', '/root/.claude-bottle-prompt.txt'])).toMatchObject({ exitCode: 0 });
+    const after = JSON.parse((await cli(['ls', '--json'])).stdout) as { name: string; state: string }[];
+    expect(after.filter((r) => r.name.startsWith(golden)).map((r) => [r.name, r.state])).toEqual([[golden, 'running']]);
+
+    // rm --cascade takes forks and golden.
+    expect((await cli(['fork', golden, '-n', '2'])).exitCode).toBe(0);
+    const cascade = await cli(['rm', '--cascade', golden, '--json']);
+    expect(cascade.exitCode, cascade.stderr).toBe(0);
+    expect((JSON.parse(cascade.stdout) as { forks: { name: string }[] }).forks.map((f) => f.name)).toEqual([`${golden}-f1`, `${golden}-f2`]);
+    expect((JSON.parse((await cli(['ls', '--json'])).stdout) as { name: string }[]).filter((r) => r.name.startsWith(golden))).toEqual([]);
   });
 });

@@ -9,11 +9,12 @@ import { createIo, type Io, type Streams, UsageError } from './io.ts';
 export const HELP = `claude-bottle ${pkg.version} — run Claude Code agents in isolated bottles (smolvm microVMs, Docker, or the in-memory fake)
 
 Usage:
-  claude-bottle launch <agent-file> [--backend auto|smolvm|docker|podman|fake] [--name NAME] [--json]
+  claude-bottle launch <agent-file> [--backend auto|smolvm|docker|podman|fake] [--name NAME] [--forks N] [--json]
   claude-bottle claude <bottle> [--env KEY[=VALUE]]… [-- <claude args…>]
   claude-bottle exec <bottle> [--env KEY[=VALUE]]… -- <argv…>
   claude-bottle ls [--json]
-  claude-bottle rm <bottle> [--json]
+  claude-bottle rm <bottle> [--cascade] [--json]
+  claude-bottle fork <bottle> -n N [--json]        N bottles from a provisioned one, at the cost of a fork
   claude-bottle prune [--backend auto|smolvm|docker|podman|fake] [--orphans] [--agent SLUG] [--json]
   claude-bottle doctor [--json]
   claude-bottle image build [--backend docker|podman] [--force] [--json]   build the agent image (Debian + node 24 + claude-code, user node)
@@ -78,15 +79,23 @@ export function buildProgram(invocation: Invocation): Command {
     .argument('<agent-file>', 'YAML, JSON, or Markdown with YAML front matter')
     .option('--backend <name>', BACKEND_HELP)
     .option('--name <name>', 'the bottle name (default: <agent name>-<8 hex>)')
+    .option('--forks <n>', 'then fork it N times (see claude-bottle fork)', (value: string) => parseCount(value))
     .option('--json', 'print {name, backend, promptPath, skillsDir, daemons, …} (or the error) as JSON on stdout')
     .addHelpText(
       'after',
       examples('claude-bottle launch examples/reviewer/agent.yaml --backend fake', 'claude-bottle launch agent.yaml --backend docker --name reviewer-1 --json'),
     )
-    .action(async (agentFile: string, options: { backend?: string; name?: string; json?: boolean }) => {
+    .action(async (agentFile: string, options: { backend?: string; name?: string; forks?: number; json?: boolean }) => {
       const [{ launchCommand }, { parseBackend }] = await Promise.all([import('./commands/launch.ts'), import('./backends.ts')]);
       const backend = parseBackend(options.backend);
-      done(await launchCommand(io(options), { agentFile, backend, ...(options.name !== undefined ? { name: options.name } : {}) }));
+      done(
+        await launchCommand(io(options), {
+          agentFile,
+          backend,
+          ...(options.name !== undefined ? { name: options.name } : {}),
+          ...(options.forks !== undefined ? { forks: options.forks } : {}),
+        }),
+      );
     });
 
   for (const claude of [true, false]) {
@@ -135,13 +144,31 @@ export function buildProgram(invocation: Invocation): Command {
   program
     .command('rm')
     .summary('remove a bottle (asking a foreground launch to stop first)')
-    .description('Remove a bottle: its machine, its networks, its host files and its record. A launch still serving its daemons is asked to stop first.')
+    .description(
+      'Remove a bottle: its machine, its networks, its host files and its record. A launch still serving its daemons is asked to stop first. A golden with live forks is refused unless --cascade.',
+    )
     .argument('<bottle>', 'a bottle name (see claude-bottle ls)')
+    .option('--cascade', 'remove its forks first (a golden with live forks is refused without it)')
     .option('--json', 'print the outcome (or the error) as JSON on stdout')
-    .addHelpText('after', examples('claude-bottle rm reviewer-3f9c01ab'))
-    .action(async (bottle: string, options: { json?: boolean }) => {
+    .addHelpText('after', examples('claude-bottle rm reviewer-3f9c01ab', 'claude-bottle rm --cascade reviewer-3f9c01ab'))
+    .action(async (bottle: string, options: { cascade?: boolean; json?: boolean }) => {
       const { rmCommand } = await import('./commands/rm.ts');
-      done(await rmCommand(io(options), { bottle }));
+      done(await rmCommand(io(options), { bottle, cascade: options.cascade === true }));
+    });
+
+  program
+    .command('fork')
+    .summary('make N bottles from a provisioned one, at the cost of a fork')
+    .description(
+      "Fork a bottle: N new bottles from it as it is now (its prompt, skills and clone), each with its own name (<bottle>-f<k>), git branch (<prefix>f<k>/work), daemons and credentials. Nothing is uploaded or cloned again. On smolvm the golden is frozen while its forks live. Engines that cannot fork launch each copy anew, and say so. Forks with host daemons keep fork in the foreground serving them, as launch does.",
+    )
+    .argument('<bottle>', 'the golden: a bottle name (see claude-bottle ls)')
+    .requiredOption('-n, --count <n>', 'how many forks', (value: string) => parseCount(value))
+    .option('--json', 'print {golden, backend, forks: [{name, branch, …}]} (or the error) as JSON on stdout')
+    .addHelpText('after', examples('claude-bottle fork reviewer-3f9c01ab -n 3', 'claude-bottle fork reviewer-3f9c01ab -n 10 --json'))
+    .action(async (bottle: string, options: { count: number; json?: boolean }) => {
+      const { forkCommand } = await import('./commands/fork.ts');
+      done(await forkCommand(io(options), { bottle, count: options.count }));
     });
 
   program
@@ -212,4 +239,11 @@ export function commandPath(command: Command): string {
   const names: string[] = [];
   for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
   return names.join(' ');
+}
+
+/** `-n`, `--forks`: a whole number of forks, 1-64 (checked again by fork). */
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new UsageError(`the number of forks must be a whole number from 1 to 64; got ${JSON.stringify(value)}`);
+  return n;
 }

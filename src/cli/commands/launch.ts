@@ -10,6 +10,8 @@ import { ensureDir, stateRoot, writeFileAtomic } from '../../host/state.ts';
 import type { Plan } from '../../plan/plan.ts';
 import { prepare } from '../../plan/prepare.ts';
 import { type BackendChoice, openBackend } from '../backends.ts';
+import { forkData, forkRecorded } from '../forking.ts';
+import { serveBottles } from '../serve.ts';
 import { EXIT, type Io, UsageError } from '../io.ts';
 
 /**
@@ -19,7 +21,7 @@ import { EXIT, type Io, UsageError } from '../io.ts';
  * host daemons keeps this process in the foreground, serving them, until Ctrl-C, SIGTERM or
  * `claude-bottle rm`.
  */
-export async function launchCommand(io: Io, args: { agentFile: string | undefined; backend: BackendChoice; name?: string }): Promise<number> {
+export async function launchCommand(io: Io, args: { agentFile: string | undefined; backend: BackendChoice; name?: string; forks?: number }): Promise<number> {
   if (!args.agentFile) throw new UsageError('launch needs an agent file: claude-bottle launch <agent-file>');
   const agent = await loadAgentFile(args.agentFile);
   const registry = new BottleRegistry(stateRoot(io.env));
@@ -42,6 +44,7 @@ export async function launchCommand(io: Io, args: { agentFile: string | undefine
     throw error;
   }
   let bottle: Bottle;
+  let forks: Bottle[] = [];
   const launchId = newLaunchId();
   const launcher = await holdLauncher(registry.root, launchId);
   const runDir = registry.runDir(name);
@@ -70,7 +73,18 @@ export async function launchCommand(io: Io, args: { agentFile: string | undefine
       await registry.delete(name, intent);
       throw error;
     }
-    report(io, bottle, plan, backend.kind, agent.name);
+    if (args.forks !== undefined) {
+      const record = await registry.get(name);
+      try {
+        if (record) forks = await forkRecorded(io, registry, backend.kind, bottle, record, args.forks, launcher);
+      } catch (error) {
+        // launch --forks is one request: a failed fork takes its golden down too.
+        await bottle.remove({ cascade: true }).catch(() => undefined);
+        await registry.delete(name);
+        throw error;
+      }
+    }
+    report(io, bottle, plan, backend.kind, agent.name, forks);
   } catch (error) {
     await launcher.close();
     throw error;
@@ -78,50 +92,15 @@ export async function launchCommand(io: Io, args: { agentFile: string | undefine
     // Saves the fake's machines and frees its lock, so other invocations can use the bottle.
     await backend.close();
   }
-  if (!bottle.daemons) {
+  const served = [bottle, ...forks].filter((b) => b.daemons);
+  if (served.length === 0) {
     await launcher.close();
     return EXIT.ok;
   }
-  return serveDaemons(io, bottle, registry, backend.kind, launcher);
+  return serveBottles(io, served, registry, backend.kind, launcher);
 }
 
-/**
- * The host daemons live in this process: stay in the foreground, as `docker run` does, until
- * interrupted or asked to stop; then take the bottle down with them rather than leave it
- * unable to reach them.
- */
-async function serveDaemons(
-  io: Io,
-  bottle: Bottle,
-  registry: BottleRegistry,
-  kind: Awaited<ReturnType<typeof openBackend>>['kind'],
-  launcher: Awaited<ReturnType<typeof holdLauncher>>,
-): Promise<number> {
-  const csv = bottle.daemons?.csv ?? '';
-  io.notice(`serving ${csv} for ${bottle.name}; keep this running, Ctrl-C stops them and removes the bottle`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    void launcher.stopRequested.then(stop);
-  });
-  const fresh = await openBackend(kind, io);
-  try {
-    await bottle.reattach(fresh.engine).remove();
-  } finally {
-    await fresh.close();
-  }
-  await registry.delete(bottle.name);
-  await launcher.close();
-  io.notice(`stopped ${csv} and removed ${bottle.name}`);
-  return EXIT.ok;
-}
-
-function report(io: Io, bottle: Bottle, plan: Plan, backend: string, agent: string): void {
+function report(io: Io, bottle: Bottle, plan: Plan, backend: string, agent: string, forks: readonly Bottle[]): void {
   io.data({
     name: bottle.name,
     backend,
@@ -134,6 +113,7 @@ function report(io: Io, bottle: Bottle, plan: Plan, backend: string, agent: stri
     daemons: bottle.daemons?.csv ?? '',
     network: bottle.network ?? null,
     stateDir: plan.stateDir,
+    ...(forks.length ? { forks: forks.map(forkData) } : {}),
   });
   io.result(
     [
@@ -141,6 +121,7 @@ function report(io: Io, bottle: Bottle, plan: Plan, backend: string, agent: stri
       `  prompt  ${bottle.promptPath ? `${bottle.promptPath} (${plan.prompt.bytes} bytes, mode 0600, uid ${plan.agent.user.uid})` : `${plan.prompt.guestPath} (empty: no --append-system-prompt-file)`}`,
       `  skills  ${bottle.skillsDir ? `${bottle.skillsDir}/{${plan.skills.items.map((s) => s.name).join(',')}}` : '(none)'}`,
       ...(bottle.daemons ? [`  daemons ${bottle.daemons.daemons.map((d) => `${d.name} ${d.url}`).join(', ')}`] : []),
+      ...(forks.length ? [`  forks   ${forks.map((f) => f.name).join(', ')}`] : []),
       `next: claude-bottle claude ${bottle.name} -- -p "hello"   |   claude-bottle exec ${bottle.name} -- ls -la ${bottle.skillsDir ?? plan.agent.user.home}`,
     ].join('\n'),
   );

@@ -22,7 +22,7 @@ export async function bottleState(record: BottleRecord, machine: MachineInfo | u
 
 export async function lsCommand(io: Io): Promise<number> {
   const records = await new BottleRegistry(stateRoot(io.env)).list();
-  const rows: { name: string; backend: string; agent: string; state: string; daemons: string; createdAt: string }[] = [];
+  const rows: { name: string; backend: string; agent: string; state: string; daemons: string; forkOf: string | null; createdAt: string }[] = [];
   for (const [kind, group] of Map.groupBy(records, (r) => r.backend)) {
     let machines: Map<string, MachineInfo> | undefined;
     try {
@@ -37,14 +37,14 @@ export async function lsCommand(io: Io): Promise<number> {
     }
     for (const r of group) {
       const state = machines ? await bottleState(r, machines.get(r.name)) : 'unknown';
-      rows.push({ name: r.name, backend: r.backend, agent: r.agent, state, daemons: r.daemons ?? '', createdAt: r.createdAt });
+      rows.push({ name: r.name, backend: r.backend, agent: r.agent, state, daemons: r.daemons ?? '', forkOf: r.forkOf?.name ?? null, createdAt: r.createdAt });
     }
   }
   io.data(rows);
   if (rows.length === 0) io.result('no bottles');
   else {
-    const cells = (r: (typeof rows)[number]) => [r.name, r.backend, r.agent, r.state, r.daemons || '-', r.createdAt];
-    const header = ['NAME', 'BACKEND', 'AGENT', 'STATE', 'DAEMONS', 'CREATED'];
+    const cells = (r: (typeof rows)[number]) => [r.name, r.backend, r.agent, r.state, r.daemons || '-', r.forkOf ?? '-', r.createdAt];
+    const header = ['NAME', 'BACKEND', 'AGENT', 'STATE', 'DAEMONS', 'FORK OF', 'CREATED'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (cells(r)[i] ?? '').length)));
     const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
     io.result([line(header), ...rows.map((r) => line(cells(r)))].join('\n'));

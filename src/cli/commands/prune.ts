@@ -40,6 +40,7 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
   const removed: string[] = [];
   const networks: string[] = [];
   const leftovers: string[] = [];
+  const bases: string[] = [];
   const liveLaunches = new Set<string>();
   for (const kind of kinds) {
     const backend = await openBackend(kind, io);
@@ -69,6 +70,12 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
         await engine.removeRouteLeftovers?.(leftover.launchId);
         leftovers.push(leftover.description);
       }
+      // Fork bases (images committed for forks) no machine uses any more, unless a live fork launch made them.
+      for (const info of (await engine.listForkBases?.(scope)) ?? []) {
+        const launch = info.labels[LAUNCH_LABEL];
+        if (info.machines > 0 || (launch !== undefined && liveLaunches.has(launch))) continue;
+        if ((await engine.removeForkBase?.(info.base)) === 'removed') bases.push(`${info.base.kind} ${info.base.id.replace(/^sha256:/, '').slice(0, 12)}`);
+      }
       if (!args.orphans) continue;
       for (const [name, machine] of machines) {
         if (kept.has(name)) continue;
@@ -84,13 +91,14 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
     }
   }
   const files = args.orphans && args.agent === undefined ? await pruneFiles(registry) : [];
-  io.data({ droppedRecords: dropped, removedMachines: removed, removedNetworks: networks, removedRouteLeftovers: leftovers, removedFiles: files });
+  io.data({ droppedRecords: dropped, removedMachines: removed, removedNetworks: networks, removedRouteLeftovers: leftovers, removedForkBases: bases, removedFiles: files });
   io.result(
     [
       dropped.length ? `dropped bottles whose machine is gone or whose launch was killed: ${dropped.join(', ')}` : 'no stale records',
       args.orphans ? (removed.length ? `removed orphaned bottles and unrecorded machines: ${removed.join(', ')}` : 'no orphaned or unrecorded machines') : 'orphaned bottles and unrecorded machines are kept (use --orphans to remove them)',
       ...(networks.length ? [`removed networks: ${networks.join(', ')}`] : []),
       ...(leftovers.length ? [`removed route leftovers: ${leftovers.join(', ')}`] : []),
+      ...(bases.length ? [`removed fork bases no bottle uses: ${bases.join(', ')}`] : []),
       ...(files.length ? [`removed host files: ${files.join(', ')}`] : []),
     ].join('\n'),
   );
