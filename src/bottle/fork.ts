@@ -21,14 +21,15 @@ import { provisionPlannedSupervise, superviseFlags } from '../provision/supervis
 import { Bottle, bottleEnv, type ForkOptions } from './bottle.ts';
 import { bottleRunDir, HostSide, networkFor } from './host-side.ts';
 import type { launch, LaunchOptions } from './launch.ts';
-import { runSteps, type Step, StepFailure } from './steps.ts';
+import { runSteps, type Step, StepFailure, type Undo } from './steps.ts';
 
 /** Forks made in one call, at most. */
 export const MAX_FORKS = 64;
 /** The label a fork's machine carries (where the engine lets it have its own): its golden's name. */
 export const FORK_OF_LABEL = 'claude-bottle.fork-of';
 
-export type ForkStep = 'check-names' | 'route' | 'bundle' | 'fork' | 'probe' | 'provision-git' | 'provision-supervise' | 'launch';
+/** Every fork's part of a step runs side by side: `daemons` is each fork's route and bundle, `provision` its probe and re-provisioning. */
+export type ForkStep = 'check-names' | 'daemons' | 'fork' | 'provision' | 'launch';
 
 export class ForkError extends ClaudeBottleError {
   override name = 'ForkError';
@@ -104,13 +105,16 @@ export async function forkBottle(golden: Bottle, count: number, options: ForkOpt
 
   let result: ForkResult | undefined;
   const steps: Step<ForkStep>[] = [{ name: 'check-names', run: () => namesFree(engine, names) }];
-  for (const fork of forks) steps.push(...fork.host.steps());
+  if (forks.some((f) => f.host.needed)) {
+    // Each fork's route and daemons, side by side; a failure undoes every fork's that completed.
+    steps.push({ name: 'daemons', run: () => inParallel(forks.map((f) => () => runSteps(f.host.steps()))) });
+  }
   steps.push({
     name: 'fork',
     // A clone the engine made before failing: removed only if it carries this fork's labels (or, on
     // engines whose clones inherit the golden's, the golden's launch id).
     armedUndo: async () => {
-      for (const fork of [...forks].reverse()) await removeClone(engine, fork, golden.launchId);
+      await Promise.all(forks.map((fork) => removeClone(engine, fork, golden.launchId)));
       if (result) await engine.removeForkBase?.(result.base);
     },
     run: async () => {
@@ -118,28 +122,8 @@ export async function forkBottle(golden: Bottle, count: number, options: ForkOpt
       result = await (engine.fork as NonNullable<Engine['fork']>).call(engine, golden.name, clones, { labels: { ...ownLabels(launchIds[0] as string), [AGENT_LABEL]: plan.agent.slug } });
     },
   });
-  for (const fork of forks) {
-    if (fork.host.needed) steps.push({ name: 'probe', run: () => fork.host.probe() });
-    if (fork.plan.git && fork.plan.daemons.includes('git-gate')) {
-      steps.push({
-        name: 'provision-git',
-        run: async () => {
-          const url = fork.host.toGuest('git-gate');
-          const token = fork.credentials['git-gate'];
-          if (url === undefined || token === undefined) throw new ProvisionError('git: no gate is serving the fork');
-          await provisionGitFork(engine, fork.name, fork.plan, url, token);
-        },
-      });
-    }
-    if (fork.plan.supervise && fork.plan.daemons.includes('supervise')) {
-      steps.push({
-        name: 'provision-supervise',
-        run: async () => {
-          fork.mcpConfigPath = await provisionPlannedSupervise(engine, fork.name, fork.plan, fork.host.toGuest('supervise') as string, fork.credentials.supervise, fork.runDir);
-        },
-      });
-    }
-  }
+  // What differs per fork: the daemons proven reachable, then its clone and MCP config turned to its own.
+  steps.push({ name: 'provision', run: async () => void (await Promise.all(forks.map((fork) => provisionFork(engine, fork)))) });
   try {
     await runSteps(steps, (step) => options.onStep?.(step, golden.name));
   } catch (error) {
@@ -147,14 +131,13 @@ export async function forkBottle(golden: Bottle, count: number, options: ForkOpt
     throw new ForkError(error.step as ForkStep, golden.name, names, error.cause, error.undoError);
   }
   const made = result as ForkResult;
-  const bottles: Bottle[] = [];
-  for (const fork of forks) {
-    // The label that proves the clone is ours: its own where the engine set it, else the golden's it inherited.
-    const info = await engine.status(fork.name);
-    const launchId = info?.labels[LAUNCH_LABEL] ?? fork.launchId;
-    const hostEnv = fork.host.hostEnv();
-    bottles.push(
-      new Bottle({
+  const bottles = await Promise.all(
+    forks.map(async (fork) => {
+      // The label that proves the clone is ours: its own where the engine set it, else the golden's it inherited.
+      const info = await engine.status(fork.name);
+      const launchId = info?.labels[LAUNCH_LABEL] ?? fork.launchId;
+      const hostEnv = fork.host.hostEnv();
+      return new Bottle({
         name: fork.name,
         launchId,
         engine,
@@ -169,9 +152,9 @@ export async function forkBottle(golden: Bottle, count: number, options: ForkOpt
         forkBase: made.base,
         ...(fork.host.route?.network !== undefined ? { network: fork.host.route.network } : {}),
         ...(fork.host.bundle ? { daemons: fork.host.bundle, onRemove: () => fork.host.stop() } : {}),
-      }),
-    );
-  }
+      });
+    }),
+  );
   golden.adoptForks(bottles, !made.goldenUsable);
   return bottles;
 }
@@ -189,12 +172,41 @@ function checkNames(golden: string, names: readonly string[], count: number, ids
   if (problems.length) throw new ConfigError(`forks: ${problems.join('; ')}`, problems.map((message) => ({ path: 'forks', message })));
 }
 
+/** Runs each part; when one fails, undoes every part that completed and throws the first failure. */
+async function inParallel(parts: readonly (() => Promise<Undo>)[]): Promise<Undo> {
+  const settled = await Promise.allSettled(parts.map((part) => part()));
+  const undos = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const undoAll = async (): Promise<void> => {
+    const errors = (await Promise.allSettled(undos.map((undo) => undo()))).flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    if (errors.length) throw errors[0];
+  };
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
+    await undoAll().catch(() => undefined);
+    const reason = (failed as PromiseRejectedResult).reason;
+    throw reason instanceof StepFailure ? reason.cause : reason;
+  }
+  return undoAll;
+}
+
+/** One fork's probe and re-provisioning, in order. */
+async function provisionFork(engine: Engine, fork: Planned): Promise<void> {
+  if (fork.host.needed) await fork.host.probe();
+  if (fork.plan.git && fork.plan.daemons.includes('git-gate')) {
+    const url = fork.host.toGuest('git-gate');
+    const token = fork.credentials['git-gate'];
+    if (url === undefined || token === undefined) throw new ProvisionError('git: no gate is serving the fork');
+    await provisionGitFork(engine, fork.name, fork.plan, url, token);
+  }
+  if (fork.plan.supervise && fork.plan.daemons.includes('supervise')) {
+    fork.mcpConfigPath = await provisionPlannedSupervise(engine, fork.name, fork.plan, fork.host.toGuest('supervise') as string, fork.credentials.supervise, fork.runDir);
+  }
+}
+
 /** Every name free before anything is made (a name taken later fails the engine's fork and is rolled back). */
 async function namesFree(engine: Engine, names: readonly string[]): Promise<void> {
-  for (const name of names) {
-    const existing = await engine.status(name);
-    if (existing) throw new ConfigError(`forks: a machine named "${name}" already exists; choose other names`, [{ path: 'forks', message: `${name} exists` }]);
-  }
+  const taken = (await Promise.all(names.map(async (name) => ((await engine.status(name)) ? name : undefined)))).filter((n) => n !== undefined);
+  if (taken.length) throw new ConfigError(`forks: machines named ${taken.map((n) => `"${n}"`).join(', ')} already exist; choose other names`, taken.map((n) => ({ path: 'forks', message: `${n} exists` })));
 }
 
 async function removeClone(engine: Engine, fork: Planned, goldenLaunchId: string | undefined): Promise<void> {

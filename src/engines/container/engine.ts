@@ -217,11 +217,16 @@ export class ContainerEngine implements Engine {
     }
     const made: string[] = [];
     try {
-      for (const clone of clones) {
-        made.push(clone.name);
-        await this.create({ name: clone.name, image: id, labels: clone.labels, network: clone.network, ...(clone.user ? { user: clone.user } : {}) });
-        await this.start(clone.name);
-      }
+      // The clones side by side: each is a create and a start of the same local image.
+      const results = await Promise.allSettled(
+        clones.map(async (clone) => {
+          made.push(clone.name);
+          await this.create({ name: clone.name, image: id, labels: clone.labels, network: clone.network, ...(clone.user ? { user: clone.user } : {}) });
+          await this.start(clone.name);
+        }),
+      );
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
     } catch (error) {
       for (const name of made.reverse()) {
         const machine = await this.status(name).catch(() => undefined);

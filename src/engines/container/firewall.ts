@@ -156,9 +156,18 @@ export class IptablesFirewall implements HostFirewall {
     this.#binary = options.binary ?? 'iptables';
   }
 
+  /** Once per firewall: a host that could install rules a moment ago still can (and each install fails loudly if not). */
   async check(): Promise<void> {
-    await this.#ok([this.#binary, '-w', '-S', 'INPUT']);
+    this.#checked ??= this.#ok([this.#binary, '-w', '-S', 'INPUT']).then(
+      () => undefined,
+      (error: unknown) => {
+        this.#checked = undefined;
+        throw error;
+      },
+    );
+    await this.#checked;
   }
+  #checked: Promise<void> | undefined;
 
   async install(route: BridgeRoute): Promise<void> {
     await this.#restore(installScript(route));
