@@ -14,7 +14,8 @@ export { BOTTLE_NAME_RULE, bottleNameProblem, PROTECTED_GUEST_DIRS } from './age
 // Launch and the bottle.
 export { launch, LaunchError, NameTakenError, type GitGateEndpoint, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
 export type { FileTransfer } from './provision/files.ts';
-export { Bottle, BottleRemovedError, type BottleDaemons, type BottleExecOptions, type BottleRecord } from './bottle/bottle.ts';
+export { Bottle, BottleFrozenError, BottleHasForksError, BottleRemovedError, type BottleDaemons, type BottleExecOptions, type BottleRecord, type ForkOptions } from './bottle/bottle.ts';
+export { FORK_OF_LABEL, ForkError, MAX_FORKS, type ForkStep } from './bottle/fork.ts';
 export { BottleRegistry } from './bottle/registry.ts';
 export { stateRoot, type Env } from './host/state.ts';
 export type { AgentFileFs, HostFileHandle, HostFs, HostStats } from './host/fs.ts';
@@ -58,6 +59,10 @@ export type {
   EngineCapabilities,
   ExecOptions,
   ExecResult,
+  ForkBase,
+  ForkBaseInfo,
+  ForkClone,
+  ForkResult,
   GuestUser,
   HostRoute,
   HostRouteOptions,
