@@ -12,7 +12,7 @@
 import { bottleNameProblem, BOTTLE_NAME_RULE } from '../agent/names.ts';
 import { bundleFor } from '../bundle/plan.ts';
 import { checkLaunchId, newLaunchId, ownLabels } from '../engine/ownership.ts';
-import { AGENT_LABEL, type Engine, type ForkClone, type ForkResult, LAUNCH_LABEL } from '../engine/types.ts';
+import { AGENT_LABEL, type Engine, FORK_OF_LABEL, type ForkClone, type ForkResult, LAUNCH_LABEL } from '../engine/types.ts';
 import { ClaudeBottleError, ConfigError } from '../errors.ts';
 import type { Plan } from '../plan/plan.ts';
 import { ProvisionError } from '../provision/error.ts';
@@ -25,8 +25,7 @@ import { runSteps, type Step, StepFailure, type Undo } from './steps.ts';
 
 /** Forks made in one call, at most. */
 export const MAX_FORKS = 64;
-/** The label a fork's machine carries (where the engine lets it have its own): its golden's name. */
-export const FORK_OF_LABEL = 'claude-bottle.fork-of';
+export { FORK_OF_LABEL };
 
 /** Every fork's part of a step runs side by side: `daemons` is each fork's route and bundle, `provision` its probe and re-provisioning. */
 export type ForkStep = 'check-names' | 'daemons' | 'fork' | 'provision' | 'launch';

@@ -14,6 +14,8 @@ export const BOTTLE_LABEL = 'claude-bottle';
 export const LAUNCH_LABEL = 'claude-bottle.launch';
 /** The agent slug a machine was launched for. */
 export const AGENT_LABEL = 'claude-bottle.agent';
+/** On a fork (where the engine lets it have its own labels) and on a fork image: the golden's name. */
+export const FORK_OF_LABEL = 'claude-bottle.fork-of';
 
 export interface GuestUser {
   readonly name: string;

@@ -3,11 +3,11 @@
  * image labelled as ours, and each clone is created from it. The image is the clones' fork base:
  * it goes with the last of them. Argv only; ContainerEngine runs it.
  */
+import { FORK_OF_LABEL } from '../../engine/types.ts';
 import { checkContainerName, checkImage } from './argv.ts';
 import { labelChanges } from './images.ts';
 
-/** Labels every fork image carries besides the caller's: the golden it was made from. */
-export const FORK_OF_LABEL = 'claude-bottle.fork-of';
+export { FORK_OF_LABEL };
 
 const IMAGE_ID = /^(sha256:)?[0-9a-f]{12,64}$/;
 
