@@ -51,22 +51,26 @@ export function gitCredentialConfig(gateUrl: string, token: string): string {
 `;
 }
 
+/** The gate's credential as the guest user's 0600 include file, from a 0600 host temp file (never argv); its guest path. */
+async function uploadCredential(engine: Engine, machine: string, plan: Plan, gateUrl: string, token: string): Promise<string> {
+  const { uid, gid, home } = plan.agent.user;
+  const credentialFile = posix.join(home, GUEST_GIT_CREDENTIAL_FILE);
+  const dir = await mkdtemp(join(tmpdir(), 'claude-bottle-git-'));
+  try {
+    const hostFile = join(dir, 'credential.conf');
+    await writeFile(hostFile, gitCredentialConfig(gateUrl, token), { mode: 0o600 });
+    await engine.upload(machine, hostFile, credentialFile, { mode: 0o600, uid, gid });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return credentialFile;
+}
+
 /** Returns the workspace path, or undefined when the plan has no git section. */
 export async function provisionGit(engine: Engine, machine: string, plan: Plan, gateUrl: string, token?: string): Promise<string | undefined> {
   if (!plan.git) return undefined;
-  const { uid, gid, home } = plan.agent.user;
-  let credentialFile = '';
-  if (token !== undefined) {
-    credentialFile = posix.join(home, GUEST_GIT_CREDENTIAL_FILE);
-    const dir = await mkdtemp(join(tmpdir(), 'claude-bottle-git-'));
-    try {
-      const hostFile = join(dir, 'credential.conf');
-      await writeFile(hostFile, gitCredentialConfig(gateUrl, token), { mode: 0o600 });
-      await engine.upload(machine, hostFile, credentialFile, { mode: 0o600, uid, gid });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
+  const { uid, gid } = plan.agent.user;
+  const credentialFile = token !== undefined ? await uploadCredential(engine, machine, plan, gateUrl, token) : '';
   const result = await engine.exec(machine, gitProvisionArgv(plan, gateUrl, credentialFile), {
     user: { uid, gid },
     env: {
@@ -89,16 +93,8 @@ export const GIT_FORK_SCRIPT = ['set -e', 'cd "$1"', 'git remote set-url origin 
  */
 export async function provisionGitFork(engine: Engine, machine: string, plan: Plan, gateUrl: string, token: string): Promise<string | undefined> {
   if (!plan.git) return undefined;
-  const { uid, gid, home } = plan.agent.user;
-  const credentialFile = posix.join(home, GUEST_GIT_CREDENTIAL_FILE);
-  const dir = await mkdtemp(join(tmpdir(), 'claude-bottle-git-'));
-  try {
-    const hostFile = join(dir, 'credential.conf');
-    await writeFile(hostFile, gitCredentialConfig(gateUrl, token), { mode: 0o600 });
-    await engine.upload(machine, hostFile, credentialFile, { mode: 0o600, uid, gid });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const { uid, gid } = plan.agent.user;
+  await uploadCredential(engine, machine, plan, gateUrl, token);
   const result = await engine.exec(machine, ['sh', '-c', GIT_FORK_SCRIPT, 'sh', plan.git.workspace, gateUrl, plan.git.branch], {
     user: { uid, gid },
     env: { GIT_TERMINAL_PROMPT: '0' },
