@@ -13,11 +13,11 @@ export class EngineOutputError extends ClaudeBottleError {
 }
 
 /** Reads `value` found at `path` (e.g. `[0].State.Status`) as a T, or throws. */
-export type Reader<T> = (value: unknown, path: string) => T;
+type Reader<T> = (value: unknown, path: string) => T;
 
 /** The shape's type: each key's reader's result (a reader that accepts absence gives `T | undefined`). */
-export type Shape = Readonly<Record<string, Reader<unknown>>>;
-export type ShapeOf<S extends Shape> = { [K in keyof S]: ReturnType<S[K]> };
+type Shape = Readonly<Record<string, Reader<unknown>>>;
+type ShapeOf<S extends Shape> = { [K in keyof S]: ReturnType<S[K]> };
 
 class Mismatch extends Error {
   readonly path: string;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packTar, unpackTar } from '../../archive/tar.ts';
-import { KEEP_ALIVE } from './argv.ts';
+import { KEEP_ALIVE } from '../container/argv.ts';
 import { DockerError } from './errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
 import { DockerEngine } from './engine.ts';
