@@ -264,7 +264,7 @@ export function cidr(raw: string): string {
   const [addr, prefix, extra] = raw.split('/');
   if (extra !== undefined || addr === undefined) throw bad();
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
-  const isV4 = v4 !== null && v4.slice(1).every((o) => Number(o) <= 255);
+  const isV4 = v4?.slice(1).every((o) => Number(o) <= 255) === true;
   const isV6 = !isV4 && addr.includes(':') && /^[0-9a-fA-F:.]+$/.test(addr);
   if (!isV4 && !isV6) throw bad();
   const maxPrefix = isV4 ? 32 : 128;

@@ -1,40 +1,57 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+/**
+ * What fakes/bin/smolvm does per invocation, run in process: load the state directory, dispatch
+ * one command line on real host files, save. Exit codes, stdout and stderr as the process would
+ * print them, stdin on demand. What only a process shows (the lock between invocations, a kill,
+ * the bin itself, FAKE_SMOLVM_COMMANDS) is in integration/fakes/smolvm-cli.test.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as nodeFs, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runSmolvm } from './dispatch.ts';
+import { Sink } from './guest/process.ts';
+import type { HostFs } from './host-fs.ts';
+import { bufferedStdin, SmolvmModel } from './model.ts';
+import { readState, saveState } from './persistent.ts';
 
-const BIN = fileURLToPath(new URL('../bin/smolvm', import.meta.url));
 let root: string;
-let env: Record<string, string>;
+let state: string;
 
-const smolvm = (args: string[], options: { input?: string | Uint8Array; extraEnv?: Record<string, string> } = {}) =>
-  execa(BIN, args, {
-    cwd: root, // any cwd works: the bin finds its sources from its own path
-    env: { ...env, ...options.extraEnv },
-    extendEnv: false,
-    reject: false,
-    stripFinalNewline: false,
-    ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' as const }),
+/** One `smolvm ARGS…` as cli.ts runs it: the model from the state dir, one dispatch, the state saved. */
+async function smolvm(args: string[], options: { input?: string | Uint8Array } = {}) {
+  await mkdir(state, { recursive: true });
+  const model = new SmolvmModel({
+    hostFs: nodeFs as HostFs,
+    version: '1.9.2',
+    generateShortId: () => randomBytes(4).toString('hex'),
+    clock: Date.now,
+    state: await readState(state),
   });
+  const stdout = new Sink();
+  const stderr = new Sink();
+  const input = options.input;
+  const exitCode = await runSmolvm(model, args, {
+    env: {},
+    stdin: bufferedStdin(typeof input === 'string' ? new TextEncoder().encode(input) : (input ?? new Uint8Array())),
+    stdout,
+    stderr,
+    signal: new AbortController().signal,
+  });
+  await saveState(state, model.export());
+  return { exitCode, stdout: stdout.text(), stderr: stderr.text(), stdoutBytes: stdout.bytes() };
+}
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'fake-smolvm-cli-'));
-  env = {
-    // The bin's shebang is `env node`; make it find this Node (24), not an older system one.
-    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
-    FAKE_SMOLVM_STATE: join(root, 'state'),
-  };
+  state = join(root, 'state');
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-describe('fakes/bin/smolvm', () => {
-  it('is executable and prints the version from any cwd', async () => {
-    expect(statSync(BIN).mode & 0o111).not.toBe(0);
-    const r = await smolvm(['--version']);
-    expect(r).toMatchObject({ exitCode: 0, stdout: 'smolvm 1.9.2\n', stderr: '' });
+describe('the fake smolvm CLI, one invocation at a time', () => {
+  it('prints the version', async () => {
+    expect(await smolvm(['--version'])).toMatchObject({ exitCode: 0, stdout: 'smolvm 1.9.2\n', stderr: '' });
   });
 
   it('keeps state across invocations and passes exit codes and streams through', async () => {
@@ -63,16 +80,10 @@ describe('fakes/bin/smolvm', () => {
     const down = await smolvm(['machine', 'cp', 'cp1:/data/up.bin', join(root, 'down.bin')]);
     expect(down.exitCode).toBe(0);
     expect(new Uint8Array(readFileSync(join(root, 'down.bin')))).toEqual(Uint8Array.from([0, 1, 2, 255]));
-    const piped = await smolvm(['machine', 'exec', '--name', 'cp1', '-i', '--', 'sh', '-c', 'cat > /root/in && wc -c /root/in'], {
-      input: 'twelve bytes',
-    });
+    const piped = await smolvm(['machine', 'exec', '--name', 'cp1', '-i', '--', 'sh', '-c', 'cat > /root/in && wc -c /root/in'], { input: 'twelve bytes' });
     expect(piped.stdout).toBe('12 /root/in\n');
-    const binary = await execa(BIN, ['machine', 'exec', '--name', 'cp1', '--', 'cat', '/data/up.bin'], {
-      env,
-      extendEnv: false,
-      encoding: 'buffer',
-    });
-    expect(new Uint8Array(binary.stdout)).toEqual(Uint8Array.from([0, 1, 2, 255]));
+    const binary = await smolvm(['machine', 'exec', '--name', 'cp1', '--', 'cat', '/data/up.bin']);
+    expect(binary.stdoutBytes).toEqual(Uint8Array.from([0, 1, 2, 255]));
   });
 
   it('answers the delete prompt from stdin', async () => {
@@ -81,61 +92,6 @@ describe('fakes/bin/smolvm', () => {
     expect(keep).toMatchObject({ exitCode: 0, stdout: 'Cancelled\n', stderr: "Delete machine 'del'? [y/N] " });
     const gone = await smolvm(['machine', 'delete', '--name', 'del'], { input: 'y\n' });
     expect(gone.stdout).toBe('Deleted machine: del\n');
-  });
-
-  it('serialises concurrent invocations: 10 parallel creates all land', async () => {
-    const names = Array.from({ length: 10 }, (_, i) => `par-${i}`);
-    const results = await Promise.all(names.map((n) => smolvm(['machine', 'create', '--name', n])));
-    expect(results.map((r) => [r.exitCode, r.stderr])).toEqual(names.map(() => [0, '']));
-    const list = JSON.parse((await smolvm(['machine', 'ls', '--json'])).stdout) as Array<{ name: string }>;
-    expect(list.map((m) => m.name).sort()).toEqual([...names].sort());
-  });
-
-  it('serialises concurrent creates of one name: exactly one wins', async () => {
-    const results = await Promise.all(Array.from({ length: 5 }, () => smolvm(['machine', 'create', '--name', 'same'])));
-    expect(results.filter((r) => r.exitCode === 0)).toHaveLength(1);
-    for (const r of results.filter((x) => x.exitCode !== 0)) {
-      expect(r.stderr).toBe("Error: config operation failed: create machine: machine 'same' already exists or is being created\n");
-    }
-  });
-
-  it('takes over a lock left by a dead process', async () => {
-    mkdirSync(join(root, 'state', 'lock'), { recursive: true });
-    const dead = spawn(process.execPath, ['-e', '']);
-    await new Promise((resolve) => dead.on('exit', resolve));
-    writeFileSync(join(root, 'state', 'lock', 'owner'), `${dead.pid}\n`);
-    const r = await smolvm(['machine', 'ls']);
-    expect(r).toMatchObject({ exitCode: 0, stdout: 'No machines found\n' });
-  });
-
-  it('releases the lock when killed mid-command', async () => {
-    await smolvm(['machine', 'create', '--name', 'k']);
-    await smolvm(['machine', 'start', '--name', 'k']);
-    const slow = smolvm(['machine', 'exec', '--name', 'k', '--', 'sleep', '10']);
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    slow.kill('SIGTERM');
-    const killed = await slow;
-    expect(killed.exitCode ?? killed.signal).toBeTruthy();
-    const t0 = performance.now();
-    expect((await smolvm(['machine', 'status', '--name', 'k'])).stdout).toMatch(/^Machine 'k': running/);
-    expect(performance.now() - t0).toBeLessThan(5000);
-  });
-
-  it('loads extra guest commands and images from FAKE_SMOLVM_COMMANDS', async () => {
-    const module = join(root, 'commands.mjs');
-    writeFileSync(
-      module,
-      `export default {
-         claude: ({ argv, env, user }) => ({ exitCode: 0, stdout: 'claude ' + argv.slice(1).join(' ') + ' key=' + env.ANTHROPIC_API_KEY + ' as ' + user.name + '\\n' }),
-       };
-       export const images = { 'agent:1': { user: '1000', env: { IMG: 'yes' } } };`,
-    );
-    const extraEnv = { FAKE_SMOLVM_COMMANDS: module, ANTHROPIC_API_KEY: 'sk-host' };
-    await smolvm(['machine', 'create', '--name', 'x', '-I', 'agent:1', '--net'], { extraEnv });
-    expect((await smolvm(['machine', 'start', '--name', 'x'], { extraEnv })).exitCode).toBe(0);
-    const r = await smolvm(['machine', 'exec', '--name', 'x', '-e', 'ANTHROPIC_API_KEY', '--', 'claude', '-p', 'hi'], { extraEnv });
-    expect(r).toMatchObject({ exitCode: 0, stdout: 'claude -p hi key=sk-host as 1000\n' });
-    const withoutModule = await smolvm(['machine', 'exec', '--name', 'x', '--', 'claude']);
-    expect(withoutModule.exitCode).toBe(127); // an image machine: crun's not-found
+    expect(JSON.parse((await smolvm(['machine', 'ls', '--json'])).stdout)).toEqual([]);
   });
 });

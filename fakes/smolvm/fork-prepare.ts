@@ -61,7 +61,7 @@ export function validateForkEnv(env: Env): void {
 export async function waitForForkpoint(model: SmolvmModel, io: Io, golden: string, timeoutMs: number): Promise<void> {
   const g = model.machines.get(golden);
   if (g && vmmAlive(g.record) && g.record.vmm?.paused) return;
-  if (!g || g.record.state !== 'running' || g.record.pid === null) {
+  if (g?.record.state !== 'running' || g.record.pid === null) {
     throw new CommandFailure(t.notModelled('machine fork waiting on a golden that is not running'));
   }
   const stdout = new Sink();

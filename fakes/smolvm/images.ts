@@ -3,7 +3,7 @@
  * the fake's userland is busybox-flavoured anyway. Everything else fails to pull at start.
  */
 import { posix } from 'node:path';
-import { GuestFs, ROOT, type GuestUser } from './guest-fs.ts';
+import { type GuestFs, ROOT, type GuestUser } from './guest-fs.ts';
 import type { BinDir } from './guest/applets/applet.ts';
 import { alpineRootfs } from './guest/rootfs.ts';
 

@@ -2,7 +2,7 @@
 import { DNS_TIMEOUT_MS, fakeResolver, type HostResolver } from './dns.ts';
 import { GuestFs, ROOT } from './guest-fs.ts';
 import { alpineRootfs, guestArch } from './guest/rootfs.ts';
-import { Sink, StdinRef } from './guest/process.ts';
+import { type Sink, StdinRef } from './guest/process.ts';
 import { Userland, type GuestMachine } from './guest/userland.ts';
 import type { HostFs } from './host-fs.ts';
 import { ImageRegistry } from './images.ts';

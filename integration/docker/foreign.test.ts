@@ -40,7 +40,10 @@ describe.skipIf(reason !== undefined)(`containers claude-bottle did not create${
     expect(stateRoot(env)).toBe(join(work, 'state'));
     const stderr: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => (stderr.push(String(chunk)), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      stderr.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
     try {
       expect(await main(['rm', name], env)).toBe(1);
     } finally {

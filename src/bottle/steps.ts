@@ -8,8 +8,8 @@ export type Undo = () => Promise<unknown>;
 
 export interface Step<Name extends string> {
   readonly name: Name;
-  /** Runs the step; what it returns is its undo. */
-  run(): Promise<Undo | undefined | void>;
+  /** Runs the step; what it returns is its undo (a step with none may return nothing). */
+  run(): Promise<Undo | undefined> | Promise<void>;
   /** An undo safe to run whether or not `run` completed (it checks ownership itself). */
   readonly armedUndo?: Undo;
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -113,10 +114,30 @@ describe('daemonsCsv, freePort', () => {
   });
 });
 
+/**
+ * A daemon that answers HTTP, as the bundle's daemons do: the probe's first tool that is
+ * installed (nc, curl, wget, …) gets its answer at once, instead of waiting out a timeout on a
+ * listener that never speaks HTTP.
+ */
+function httpDaemon(name: string): DaemonSpec {
+  return {
+    name,
+    async start(host, port) {
+      const server = createHttpServer((_req, res) => res.writeHead(200, { Connection: 'close' }).end('ok\n'));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port, exclusive: true }, resolve);
+      });
+      const stop = () => new Promise<void>((r) => server.close(() => r()).closeAllConnections());
+      cleanups.push(stop);
+      return { url: `http://${host}:${port}`, stop };
+    },
+  };
+}
+
 describe('guestProbe (run here by a real sh)', () => {
   it('exits 0 naming the tool while the daemon listens, 1 once it is gone; values stay out of the script', async () => {
-    const log: string[] = [];
-    const b = await bundle([tcpDaemon('supervise', log)]);
+    const b = await bundle([httpDaemon('supervise')]);
     const daemon = b.daemons[0]!;
     const argv = guestProbe(daemon, '127.0.0.1');
     expect(argv.slice(0, 2)).toEqual(['sh', '-c']);

@@ -1,10 +1,11 @@
+// The engines load per backend kind, when one is opened or probed: `exec` on Docker loads the
+// docker adapter, not smolvm's, podman's or the fake.
 import { join } from 'node:path';
 import { stateRoot } from '../host/state.ts';
-import { DockerEngine, probeDocker } from '../engines/docker/engine.ts';
-import { PodmanEngine, probePodman } from '../engines/podman/engine.ts';
-import { SmolvmEngine } from '../engines/smolvm/engine.ts';
+import type { probeDocker as probeDockerEngine } from '../engines/docker/engine.ts';
+import type { probePodman as probePodmanEngine } from '../engines/podman/engine.ts';
 import type { Engine } from '../engine/types.ts';
-import { missingFeatures, readSmolvmVersion, requireSmolvmVersion, type SmolvmVersion } from '../engines/smolvm/version.ts';
+import type { SmolvmVersion } from '../engines/smolvm/version.ts';
 import { createExecaTransport } from '../transport/execa.ts';
 import type { Transport } from '../transport/types.ts';
 import { ConfigError } from '../errors.ts';
@@ -38,6 +39,7 @@ export interface SmolvmProbe {
 }
 
 export async function probeSmolvm(transport: Transport): Promise<SmolvmProbe> {
+  const { missingFeatures, readSmolvmVersion } = await import('../engines/smolvm/version.ts');
   try {
     const version = await readSmolvmVersion(transport);
     return { installed: true, version, missing: missingFeatures(version) };
@@ -46,7 +48,11 @@ export async function probeSmolvm(transport: Transport): Promise<SmolvmProbe> {
   }
 }
 
-export { probeDocker, probePodman };
+/** Whether a Docker engine answers through this transport, and its version; never throws for an absent one. */
+export const probeDocker: typeof probeDockerEngine = async (...args) => (await import('../engines/docker/engine.ts')).probeDocker(...args);
+
+/** Whether podman runs through this transport, and its version; never throws for an absent one. */
+export const probePodman: typeof probePodmanEngine = async (...args) => (await import('../engines/podman/engine.ts')).probePodman(...args);
 
 /** `CLAUDE_BOTTLE_FIREWALL=off`: container routes without their per-bottle firewall (unsafe; for hosts without root or iptables). */
 export const FIREWALL_ENV = 'CLAUDE_BOTTLE_FIREWALL';
@@ -63,31 +69,48 @@ function containerOptions(io: Io): { firewall?: 'off' } {
 
 export async function openBackend(choice: BackendChoice, io: Io, transport: Transport = createExecaTransport({ env: io.env })): Promise<BackendHandle> {
   if (choice === 'smolvm') {
-    const version = await requireSmolvmVersion(transport);
-    return { kind: 'smolvm', engine: new SmolvmEngine({ transport, version }), close: async () => {} };
+    const { requireSmolvmVersion } = await import('../engines/smolvm/version.ts');
+    return openSmolvm(transport, await requireSmolvmVersion(transport));
   }
-  if (choice === 'docker') return { kind: 'docker', engine: new DockerEngine({ transport, ...containerOptions(io) }), close: async () => {} };
-  if (choice === 'podman') return { kind: 'podman', engine: new PodmanEngine({ transport, hostEnv: io.env, ...containerOptions(io) }), close: async () => {} };
+  if (choice === 'docker') return openDocker(transport, io);
+  if (choice === 'podman') return openPodman(transport, io);
   if (choice === 'fake') return openFake(io);
 
   const smolvm = await probeSmolvm(transport);
   if (smolvm.installed && smolvm.missing.length === 0) {
     io.notice(`backend auto: using smolvm ${smolvm.version?.raw}`);
-    return { kind: 'smolvm', engine: new SmolvmEngine({ transport, ...(smolvm.version ? { version: smolvm.version } : {}) }), close: async () => {} };
+    return openSmolvm(transport, smolvm.version);
   }
   const docker = await probeDocker(transport);
   if (docker.answers) {
     io.notice(`backend auto: ${smolvmWhy(smolvm)}; using docker ${docker.version}`);
-    return { kind: 'docker', engine: new DockerEngine({ transport, ...containerOptions(io) }), close: async () => {} };
+    return openDocker(transport, io);
   }
   const podman = await probePodman(transport, io.env);
   if (podman.answers) {
     io.notice(`backend auto: ${smolvmWhy(smolvm)}, no Docker engine answers; using podman ${podman.version}`);
-    return { kind: 'podman', engine: new PodmanEngine({ transport, hostEnv: io.env, ...containerOptions(io) }), close: async () => {} };
+    return openPodman(transport, io);
   }
   const fake = await openFake(io);
   io.notice(`backend auto: ${smolvmWhy(smolvm)}, no Docker engine answers, no podman runs; using the in-memory fake smolvm (state in ${fakeStateDir(io)})`);
   return fake;
+}
+
+const nothingToClose = async (): Promise<void> => {};
+
+async function openSmolvm(transport: Transport, version: SmolvmVersion | undefined): Promise<BackendHandle> {
+  const { SmolvmEngine } = await import('../engines/smolvm/engine.ts');
+  return { kind: 'smolvm', engine: new SmolvmEngine({ transport, ...(version ? { version } : {}) }), close: nothingToClose };
+}
+
+async function openDocker(transport: Transport, io: Io): Promise<BackendHandle> {
+  const { DockerEngine } = await import('../engines/docker/engine.ts');
+  return { kind: 'docker', engine: new DockerEngine({ transport, ...containerOptions(io) }), close: nothingToClose };
+}
+
+async function openPodman(transport: Transport, io: Io): Promise<BackendHandle> {
+  const { PodmanEngine } = await import('../engines/podman/engine.ts');
+  return { kind: 'podman', engine: new PodmanEngine({ transport, hostEnv: io.env, ...containerOptions(io) }), close: nothingToClose };
 }
 
 function smolvmWhy(probe: SmolvmProbe): string {
@@ -105,7 +128,7 @@ export function fakeStateDir(io: Pick<Io, 'env'>): string {
  * file) writes nothing.
  */
 async function openFake(io: Io): Promise<BackendHandle> {
-  const { openPersistentFakeSmolvm, claudeStandIn } = await import('../../fakes/index.ts');
+  const [{ openPersistentFakeSmolvm, claudeStandIn }, { SmolvmEngine }] = await Promise.all([import('../../fakes/index.ts'), import('../engines/smolvm/engine.ts')]);
   let opened: ReturnType<typeof openPersistentFakeSmolvm> | undefined;
   const open = () =>
     (opened ??= openPersistentFakeSmolvm(fakeStateDir(io), { env: io.env }).then((persistent) => {

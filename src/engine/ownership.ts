@@ -2,7 +2,6 @@
  * The one place that decides whether a machine or network is ours to delete: read it back and
  * find this launch's id in its labels. Never by name, never by an error's text.
  */
-import { randomBytes } from 'node:crypto';
 import { ClaudeBottleError } from '../errors.ts';
 import { BOTTLE_LABEL, type Engine, LAUNCH_LABEL } from './types.ts';
 
@@ -13,7 +12,8 @@ const LAUNCH_ID = /^[a-z0-9]{8,40}$/;
 
 /** A fresh launch id: 16 hex digits. */
 export function newLaunchId(): string {
-  return randomBytes(8).toString('hex');
+  // node:crypto loaded on first use: `exec` imports this module (through the bottle) but never makes an id.
+  return process.getBuiltinModule('node:crypto').randomBytes(8).toString('hex');
 }
 
 export function checkLaunchId(id: string): string {

@@ -37,7 +37,12 @@ describe('readBoundedFile', () => {
       open: async (path: string, flags: string | number) => {
         const handle = await nodeHostFs.open(path, flags);
         const read = handle.read?.bind(handle);
-        return Object.assign(handle, { read: (...args: Parameters<NonNullable<typeof read>>) => (reads++, (read as NonNullable<typeof read>)(...args)) });
+        return Object.assign(handle, {
+          read: (...args: Parameters<NonNullable<typeof read>>) => {
+            reads++;
+            return (read as NonNullable<typeof read>)(...args);
+          },
+        });
       },
     };
     expect(await problem(readBoundedFile(fs, join(tmp, 'f'), { maxBytes: 100, check: () => 'is not the one' }))).toBe('is not the one');

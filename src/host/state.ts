@@ -2,7 +2,6 @@
  * Where claude-bottle keeps host state: one private directory per agent (its prompt file),
  * next to the bottles registry. Everything here is 0700/0600: prompts and env may be secret.
  */
-import { randomBytes } from 'node:crypto';
 import { homedir as osHomedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
@@ -68,7 +67,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   const fs = options.fs ?? nodeHostFs;
   const mode = options.mode ?? PRIVATE_FILE_MODE;
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // node:crypto loaded on first use: most commands import this module and never write.
+  const temp = join(dirname(path), `.${basename(path)}.${process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex')}.tmp`);
   let created = false;
   let handle: HostFileHandle | undefined;
   try {

@@ -183,7 +183,10 @@ describe('CLI: image', () => {
     expect(HELP).toContain('claude-bottle image build [--backend docker|podman] [--force]');
     const stderr = process.stderr.write;
     const written: string[] = [];
-    process.stderr.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
     try {
       expect(await main(['image'])).toBe(2);
       expect(await main(['image', 'frobnicate'])).toBe(2);

@@ -59,7 +59,7 @@ describe('egress plans', () => {
     const runDir = join(work, 'run', 'tls-0001');
     const bundle = await startBundle(bundleFor(plan, runDir).specs, { host: '127.0.0.1' });
     try {
-      const config = parse(await readFile(join(runDir, 'pipelock', 'pipelock.yaml'), 'utf8')) as Record<string, any>;
+      const config = parse(await readFile(join(runDir, 'pipelock', 'pipelock.yaml'), 'utf8')) as Record<string, unknown>;
       expect(config.tls_interception).toMatchObject({ enabled: true, ca_cert: plan.ca!.hostPath, ca_key: key });
       expect(config.api_allowlist).toEqual(['api.anthropic.com']);
     } finally {

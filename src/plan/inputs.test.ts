@@ -167,7 +167,13 @@ describe('skills are bounded in number of entries, bytes and guest path length',
     for (let i = 0; i < MAX_SKILL_ENTRIES; i++) files[`/h/.claude/skills/${i % 2 ? 'a' : 'b'}/f${i}`] = '';
     const { fs } = memfs(files);
     let lstats = 0;
-    const counting: HostFs = { ...fs.promises, lstat: (path, options) => (lstats++, fs.promises.lstat(path, options)) } as HostFs;
+    const counting: HostFs = {
+      ...fs.promises,
+      lstat: (path, options) => {
+        lstats++;
+        return fs.promises.lstat(path, options);
+      },
+    } as HostFs;
     const error = await refusedAt('skills', { name: 'a', skills: ['a', 'b'] }, { fs: counting, homedir: '/h' });
     expect(error.message).toBe(`skills: hold more than ${MAX_SKILL_ENTRIES} files and directories in all (skills dir /h/.claude/skills)`);
     expect(lstats).toBeLessThanOrEqual(MAX_SKILL_ENTRIES);

@@ -1,67 +1,45 @@
 /**
- * The git gate with real git on both sides: a temp host repository, the gate on 127.0.0.1, and
- * clones pushing through it. Every refusal must reach `git push`'s stderr and leave the host's
- * refs exactly as they were.
+ * The git gate's HTTP, with raw requests on a temp host repository: the credential, the routes,
+ * the size caps, a gzip body, and a push decided by the gate's policy or taken by receive-pack,
+ * without a git client. The same behaviours with git on both sides (clones, pushes, races, large
+ * packs) are in integration/git/pushes.test.ts.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pkt, FLUSH } from './pktline.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLUSH, parseReport, pkt, readPkts } from './pktline.ts';
 import { GATE_REPO_PATH, type GitGate, startGitGate } from './server.ts';
 
 const run = promisify(execFile);
 const PREFIX = 'bottle/reviewer/';
-/** The bottle's credential; the test's git sends it as the guest's config does. */
 const TOKEN = 'test-token-0123456789';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
+const ZERO = '0'.repeat(40);
 
 /** git isolated from the host user's and system config, with a fixed identity. */
 const GIT_ENV: Record<string, string> = {
   ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('GIT_'))),
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_TERMINAL_PROMPT: '0',
   GIT_AUTHOR_NAME: 'tester',
   GIT_AUTHOR_EMAIL: 'tester@example.invalid',
   GIT_COMMITTER_NAME: 'tester',
   GIT_COMMITTER_EMAIL: 'tester@example.invalid',
-  GIT_CONFIG_COUNT: '1',
-  GIT_CONFIG_KEY_0: 'http.extraHeader',
-  GIT_CONFIG_VALUE_0: `Authorization: Bearer ${TOKEN}`,
 };
 
-interface GitResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function git(cwd: string, ...args: string[]): Promise<GitResult> {
-  try {
-    const { stdout, stderr } = await run('git', args, { cwd, env: GIT_ENV, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-async function ok(cwd: string, ...args: string[]): Promise<string> {
-  const result = await git(cwd, ...args);
-  if (result.code !== 0) throw new Error(`git ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-  return result.stdout;
-}
+const ok = async (cwd: string, ...args: string[]): Promise<string> => (await run('git', args, { cwd, env: GIT_ENV })).stdout;
 
 let work: string;
 let host: string;
+let main: string;
 let gate: GitGate;
 
-beforeEach(async () => {
+beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'claude-bottle-gitgate-'));
   host = join(work, 'host');
   await ok(work, 'init', '-q', '-b', 'main', host);
@@ -69,178 +47,36 @@ beforeEach(async () => {
   await ok(host, 'add', 'README');
   await ok(host, 'commit', '-q', '-m', 'first');
   await ok(host, 'branch', `${PREFIX}existing`);
+  main = (await ok(host, 'rev-parse', 'main')).trim();
   gate = await startGitGate({ repo: host, prefix: PREFIX, token: TOKEN });
 });
 
-afterEach(async () => {
-  await gate.close();
+afterAll(async () => {
+  await gate?.close();
   await rm(work, { recursive: true, force: true });
 });
 
 const hostRefs = () => ok(host, 'for-each-ref', '--format=%(objectname) %(refname)');
 
-/** A clone through the gate with one new commit on HEAD. */
-async function cloneWithCommit(name = `c-${randomBytes(3).toString('hex')}`, file = 'change.txt', content = `${name}\n`): Promise<string> {
-  const dir = join(work, name);
-  await ok(work, 'clone', '-q', gate.url, dir);
-  await writeFile(join(dir, file), content);
-  await ok(dir, 'add', file);
-  await ok(dir, 'commit', '-q', '-m', `commit in ${name}`);
-  return dir;
+/** A receive-pack request: the command lines (capabilities on the first), a flush, then `pack`. */
+function pushBody(commands: readonly string[], capabilities: string, pack: Buffer = Buffer.alloc(0)): Buffer {
+  return Buffer.concat([...commands.map((c, i) => pkt(i === 0 ? `${c}\0${capabilities}\n` : `${c}\n`)), FLUSH, pack]);
 }
 
-describe('the git gate', () => {
-  it('serves a clone and a fetch of the whole repository', async () => {
+const receivePack = (body: Buffer, to: GitGate = gate) =>
+  fetch(`${to.url}/git-receive-pack`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-git-receive-pack-request', ...AUTH } });
+
+/** A pack of no objects, as git sends when every pushed commit is already on the other side. */
+function emptyPack(): Buffer {
+  const head = Buffer.concat([Buffer.from('PACK', 'latin1'), Buffer.from([0, 0, 0, 2, 0, 0, 0, 0])]);
+  return Buffer.concat([head, createHash('sha1').update(head).digest()]);
+}
+
+describe('the git gate over HTTP', () => {
+  it('answers only with the credential, and only smart HTTP under /repo.git', async () => {
     expect(gate.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/repo\.git$/);
-    const dir = join(work, 'clone');
-    await ok(work, 'clone', '-q', gate.url, dir);
-    expect(await ok(dir, 'log', '--format=%s')).toBe('first\n');
-    expect((await ok(dir, 'branch', '-r')).split('\n').map((l) => l.trim())).toContain(`origin/${PREFIX}existing`);
-    await writeFile(join(host, 'README'), 'changed\n');
-    await ok(host, 'commit', '-q', '-am', 'second');
-    await ok(dir, 'pull', '-q', '--ff-only');
-    expect(await ok(dir, 'log', '--format=%s')).toBe('second\nfirst\n');
-    expect(gate.pushes).toEqual([]);
-  });
-
-  it('streams a large pack to a clone, and takes a large push', async () => {
-    const big = randomBytes(6 * 1024 * 1024);
-    await writeFile(join(host, 'big.bin'), big);
-    await ok(host, 'add', 'big.bin');
-    await ok(host, 'commit', '-q', '-m', 'big');
-    const dir = await cloneWithCommit('large', 'big2.bin', randomBytes(3 * 1024 * 1024).toString('hex'));
-    expect(await ok(dir, 'hash-object', 'big.bin')).toBe(await ok(host, 'hash-object', 'big.bin'));
-    expect(await git(dir, 'push', 'origin', `HEAD:${PREFIX}large`)).toMatchObject({ code: 0 });
-    expect((await ok(host, 'rev-parse', `${PREFIX}large`)).trim()).toBe((await ok(dir, 'rev-parse', 'HEAD')).trim());
-  });
-
-  it('an allowed push lands in the host repository: a new branch under the prefix, then a fast-forward', async () => {
-    const dir = await cloneWithCommit('allowed');
-    const pushed = await git(dir, 'push', 'origin', `HEAD:${PREFIX}feature`);
-    expect(pushed, pushed.stderr).toMatchObject({ code: 0 });
-    expect(pushed.stderr).toContain(`* [new branch]      HEAD -> ${PREFIX}feature`);
-    const head = (await ok(dir, 'rev-parse', 'HEAD')).trim();
-    expect((await ok(host, 'rev-parse', `refs/heads/${PREFIX}feature`)).trim()).toBe(head);
-    expect(await ok(host, 'log', '--format=%s', `${PREFIX}feature`)).toBe('commit in allowed\nfirst\n');
-
-    await writeFile(join(dir, 'more.txt'), 'more\n');
-    await ok(dir, 'add', 'more.txt');
-    await ok(dir, 'commit', '-q', '-m', 'more');
-    expect(await git(dir, 'push', 'origin', `HEAD:${PREFIX}feature`)).toMatchObject({ code: 0 });
-    expect((await ok(host, 'rev-parse', `${PREFIX}feature`)).trim()).toBe((await ok(dir, 'rev-parse', 'HEAD')).trim());
-    expect(gate.pushes.map((p) => [p.decidedBy, p.accepted, p.results])).toEqual([
-      ['receive-pack', true, [{ ref: `refs/heads/${PREFIX}feature`, ok: true }]],
-      ['receive-pack', true, [{ ref: `refs/heads/${PREFIX}feature`, ok: true }]],
-    ]);
-  });
-
-  it('refuses a branch outside the prefix, with the reason in git push output; the host refs are unchanged', async () => {
-    const dir = await cloneWithCommit('outside');
-    const before = await hostRefs();
-    for (const target of ['main', 'other/feature', `${PREFIX.slice(0, -1)}`, `bottle/someone-else/x`]) {
-      const pushed = await git(dir, 'push', 'origin', `HEAD:${target}`);
-      expect(pushed.code).not.toBe(0);
-      expect(pushed.stderr).toContain(`! [remote rejected] HEAD -> ${target} (claude-bottle git gate: only branches ${PREFIX}* may be pushed)`);
-      expect(pushed.stderr).toContain(`remote: error: refs/heads/${target}: claude-bottle git gate: only branches ${PREFIX}* may be pushed`);
-    }
-    await ok(dir, 'tag', 'v1');
-    const tag = await git(dir, 'push', 'origin', 'v1');
-    expect(tag.stderr).toContain('! [remote rejected] v1 -> v1 (claude-bottle git gate: only branches');
-    expect(await hostRefs()).toBe(before);
-    expect(gate.pushes.every((p) => p.decidedBy === 'gate' && !p.accepted)).toBe(true);
-    expect(gate.pushes).toHaveLength(5);
-  });
-
-  it('refuses a force push (non-fast-forward) under the prefix; the host ref keeps its commit', async () => {
-    const dir = await cloneWithCommit('force');
-    expect(await git(dir, 'push', 'origin', `HEAD:${PREFIX}f`)).toMatchObject({ code: 0 });
-    await ok(dir, 'commit', '-q', '--amend', '-m', 'rewritten');
-    const before = await hostRefs();
-    const forced = await git(dir, 'push', '--force', 'origin', `HEAD:${PREFIX}f`);
-    expect(forced.code).not.toBe(0);
-    expect(forced.stderr).toContain(`! [remote rejected] HEAD -> ${PREFIX}f (non-fast-forward)`);
-    expect(forced.stderr).toContain(`remote: error: denying non-fast-forward refs/heads/${PREFIX}f`);
-    // A plus-refspec is the same thing.
-    expect((await git(dir, 'push', 'origin', `+HEAD:${PREFIX}f`)).stderr).toContain('(non-fast-forward)');
-    // So is replacing a branch the host created with unrelated history.
-    await ok(dir, 'checkout', '-q', '--orphan', 'unrelated');
-    await ok(dir, 'commit', '-q', '-m', 'unrelated');
-    expect((await git(dir, 'push', '--force', 'origin', `HEAD:${PREFIX}existing`)).stderr).toContain(`! [remote rejected] HEAD -> ${PREFIX}existing (non-fast-forward)`);
-    expect(await hostRefs()).toBe(before);
-    expect(gate.pushes.at(-1)).toMatchObject({ decidedBy: 'receive-pack', accepted: false, results: [{ ref: `refs/heads/${PREFIX}existing`, ok: false, reason: 'non-fast-forward' }] });
-  });
-
-  it('refuses a deletion, inside the prefix and outside it', async () => {
-    const dir = await cloneWithCommit('delete');
-    expect(await git(dir, 'push', 'origin', `HEAD:${PREFIX}gone`)).toMatchObject({ code: 0 });
-    const before = await hostRefs();
-    for (const args of [['push', 'origin', `:${PREFIX}gone`], ['push', 'origin', '--delete', `${PREFIX}existing`], ['push', 'origin', '--delete', 'main']]) {
-      const deleted = await git(dir, ...args);
-      expect(deleted.code).not.toBe(0);
-      expect(deleted.stderr).toMatch(/! \[remote rejected\] \S+ \(claude-bottle git gate: deleting refs is not allowed\)/);
-    }
-    expect(await hostRefs()).toBe(before);
-  });
-
-  it('refuses a whole push when one of its refs is refused', async () => {
-    const dir = await cloneWithCommit('mixed');
-    const before = await hostRefs();
-    const mixed = await git(dir, 'push', 'origin', `HEAD:${PREFIX}ok`, 'HEAD:main');
-    expect(mixed.code).not.toBe(0);
-    expect(mixed.stderr).toContain(`! [remote rejected] HEAD -> ${PREFIX}ok (claude-bottle git gate: not pushed, another ref in this push was refused)`);
-    expect(mixed.stderr).toContain('! [remote rejected] HEAD -> main (claude-bottle git gate: only branches');
-    expect(await hostRefs()).toBe(before);
-  });
-
-  it('takes concurrent pushes: distinct branches all land; two creating the same branch, exactly one wins', async () => {
-    const dirs = await Promise.all(Array.from({ length: 6 }, (_, i) => cloneWithCommit(`par-${i}`)));
-    const results = await Promise.all(dirs.map((dir, i) => git(dir, 'push', 'origin', `HEAD:${PREFIX}par-${i}`)));
-    expect(results.map((r) => r.code)).toEqual(Array(6).fill(0));
-    for (const [i, dir] of dirs.entries()) {
-      expect((await ok(host, 'rev-parse', `${PREFIX}par-${i}`)).trim()).toBe((await ok(dir, 'rev-parse', 'HEAD')).trim());
-    }
-    const racers = await Promise.all([cloneWithCommit('race-a'), cloneWithCommit('race-b')]);
-    const race = await Promise.all(racers.map((dir) => git(dir, 'push', 'origin', `HEAD:${PREFIX}race`)));
-    expect(race.filter((r) => r.code === 0)).toHaveLength(1);
-    const winner = racers[race.findIndex((r) => r.code === 0)] ?? '';
-    expect((await ok(host, 'rev-parse', `${PREFIX}race`)).trim()).toBe((await ok(winner, 'rev-parse', 'HEAD')).trim());
-  });
-
-  it('refuses a request body over the cap (413), plain or gzip, and a push that large leaves the host unchanged', async () => {
-    await gate.close();
-    gate = await startGitGate({ repo: host, prefix: PREFIX, token: TOKEN, maxRequestBytes: 64 * 1024 });
-    const dir = await cloneWithCommit('big', 'big.bin', randomBytes(512 * 1024).toString('base64'));
-    const before = await hostRefs();
-    const pushed = await git(dir, 'push', 'origin', `HEAD:${PREFIX}big`);
-    expect(pushed.code).not.toBe(0);
-    expect(pushed.stderr).toMatch(/413/);
-    expect(await hostRefs()).toBe(before);
-
-    const post = (body: Buffer, headers: Record<string, string> = {}) =>
-      fetch(`${gate.url}/git-receive-pack`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-git-receive-pack-request', ...AUTH, ...headers } });
-    const plain = await post(Buffer.alloc(65 * 1024, 0x30));
-    expect(plain.status).toBe(413);
-    expect(await plain.text()).toContain('request body larger than 65536 bytes');
-    // A small gzip body that inflates past the cap is refused too.
-    const bomb = await post(gzipSync(Buffer.alloc(10 * 1024 * 1024, 0x30)), { 'Content-Encoding': 'gzip' });
-    expect(bomb.status).toBe(413);
-  });
-
-  it('decodes a gzip request body (git gzips large fetch negotiations)', async () => {
-    const head = (await ok(host, 'rev-parse', 'main')).trim();
-    const request = Buffer.concat([pkt(`want ${head} ofs-delta\n`), FLUSH, pkt('done\n')]);
-    const post = (body: Buffer, headers: Record<string, string> = {}) =>
-      fetch(`${gate.url}/git-upload-pack`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-git-upload-pack-request', ...AUTH, ...headers } });
-    const plain = Buffer.from(await (await post(request)).arrayBuffer());
-    const gzipped = await post(gzipSync(request), { 'Content-Encoding': 'gzip' });
-    expect(gzipped.status).toBe(200);
-    expect(gzipped.headers.get('content-type')).toBe('application/x-git-upload-pack-result');
-    const body = Buffer.from(await gzipped.arrayBuffer());
-    expect(body.includes(Buffer.from('PACK'))).toBe(true);
-    expect(body).toEqual(plain);
-  });
-
-  it('serves smart HTTP under /repo.git only', async () => {
+    const anonymous = await fetch(`${gate.url}/info/refs?service=git-upload-pack`);
+    expect(anonymous.status).toBe(401);
     const base = gate.url.slice(0, -GATE_REPO_PATH.length);
     const get = (url: string) => fetch(url, { headers: AUTH });
     expect((await get(`${base}/other.git/info/refs?service=git-upload-pack`)).status).toBe(404);
@@ -253,6 +89,73 @@ describe('the git gate', () => {
     expect(await refs.text()).toContain('# service=git-receive-pack');
     const garbage = await fetch(`${gate.url}/git-receive-pack`, { method: 'POST', body: 'not pkt-lines', headers: AUTH });
     expect(garbage.status).toBe(400);
+  });
+
+  it('decodes a gzip request body (git gzips large fetch negotiations)', async () => {
+    const request = Buffer.concat([pkt(`want ${main} ofs-delta\n`), FLUSH, pkt('done\n')]);
+    const post = (body: Buffer, headers: Record<string, string> = {}) =>
+      fetch(`${gate.url}/git-upload-pack`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-git-upload-pack-request', ...AUTH, ...headers } });
+    const plain = Buffer.from(await (await post(request)).arrayBuffer());
+    const gzipped = await post(gzipSync(request), { 'Content-Encoding': 'gzip' });
+    expect(gzipped.status).toBe(200);
+    expect(gzipped.headers.get('content-type')).toBe('application/x-git-upload-pack-result');
+    const body = Buffer.from(await gzipped.arrayBuffer());
+    expect(body.includes(Buffer.from('PACK'))).toBe(true);
+    expect(body).toEqual(plain);
+  });
+
+  it('refuses a request body over the cap (413), plain or gzip', async () => {
+    await using small = await startGitGate({ repo: host, prefix: PREFIX, token: TOKEN, maxRequestBytes: 64 * 1024 });
+    const before = await hostRefs();
+    const plain = await receivePack(Buffer.alloc(65 * 1024, 0x30), small);
+    expect(plain.status).toBe(413);
+    expect(await plain.text()).toContain('request body larger than 65536 bytes');
+    // A small gzip body that inflates past the cap is refused too.
+    const bomb = await fetch(`${small.url}/git-receive-pack`, {
+      method: 'POST',
+      body: gzipSync(Buffer.alloc(10 * 1024 * 1024, 0x30)),
+      headers: { 'Content-Type': 'application/x-git-receive-pack-request', 'Content-Encoding': 'gzip', ...AUTH },
+    });
+    expect(bomb.status).toBe(413);
+    expect(await hostRefs()).toBe(before);
+  });
+
+  it('refuses a push by its policy before receive-pack: every ref ng in the report, the reasons on side-band 2, the host unchanged', async () => {
+    const before = await hostRefs();
+    const pushesBefore = gate.pushes.length;
+    const commands = [`${ZERO} ${main} refs/heads/${PREFIX}new`, `${ZERO} ${main} refs/heads/main`, `${main} ${ZERO} refs/heads/${PREFIX}existing`];
+    // Whatever pack follows the command list is read to the end, never handed on.
+    const res = await receivePack(pushBody(commands, 'report-status side-band-64k', Buffer.from('PACK not really a pack')));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-git-receive-pack-result');
+    const answer = Buffer.from(await res.arrayBuffer());
+    const results = [
+      { ref: `refs/heads/${PREFIX}new`, ok: false, reason: 'claude-bottle git gate: not pushed, another ref in this push was refused' },
+      { ref: 'refs/heads/main', ok: false, reason: `claude-bottle git gate: only branches ${PREFIX}* may be pushed` },
+      { ref: `refs/heads/${PREFIX}existing`, ok: false, reason: 'claude-bottle git gate: deleting refs is not allowed' },
+    ];
+    expect(parseReport(answer, true)).toEqual({ unpack: 'ok', results });
+    const messages = [...readPkts(answer)].flatMap((p) => (p.kind === 'data' && p.data[0] === 2 ? [p.data.subarray(1).toString('utf8')] : [])).join('');
+    expect(messages).toBe(
+      `error: refs/heads/main: claude-bottle git gate: only branches ${PREFIX}* may be pushed\nerror: refs/heads/${PREFIX}existing: claude-bottle git gate: deleting refs is not allowed\n`,
+    );
+    expect(gate.pushes.slice(pushesBefore)).toMatchObject([{ decidedBy: 'gate', accepted: false, results, commands: commands.map((c) => ({ ref: c.split(' ')[2] })) }]);
+
+    // Without side-band the report is the whole answer.
+    const plain = await receivePack(pushBody([`${ZERO} ${main} refs/heads/other`], 'report-status'));
+    expect(parseReport(Buffer.from(await plain.arrayBuffer()), false)).toEqual({
+      unpack: 'ok',
+      results: [{ ref: 'refs/heads/other', ok: false, reason: `claude-bottle git gate: only branches ${PREFIX}* may be pushed` }],
+    });
+    expect(await hostRefs()).toBe(before);
+  });
+
+  it('hands an allowed push to receive-pack, which updates the host and reports each ref', async () => {
+    const res = await receivePack(pushBody([`${ZERO} ${main} refs/heads/${PREFIX}via-http`], 'report-status side-band-64k', emptyPack()));
+    expect(res.status).toBe(200);
+    expect(parseReport(Buffer.from(await res.arrayBuffer()), true)).toEqual({ unpack: 'ok', results: [{ ref: `refs/heads/${PREFIX}via-http`, ok: true }] });
+    expect((await ok(host, 'rev-parse', `refs/heads/${PREFIX}via-http`)).trim()).toBe(main);
+    expect(gate.pushes.at(-1)).toMatchObject({ decidedBy: 'receive-pack', accepted: true, results: [{ ref: `refs/heads/${PREFIX}via-http`, ok: true }] });
   });
 
   it('needs a git repository', async () => {

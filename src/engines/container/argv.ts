@@ -116,8 +116,6 @@ export function containerArgv(cli: ContainerCliArgs) {
     /** Ids of containers attached to a network. */
     listOnNetwork: (network: string): string[] => [p, 'ps', '-a', '-q', '--no-trunc', '--filter', `network=${checkNetworkName(network)}`],
 
-    imageInspect: (image: string, format?: string): string[] => [p, 'image', 'inspect', ...(format !== undefined ? ['--format', format] : []), checkImage(image)],
-
     /** A per-bottle network that reaches only the host (`--internal`): the bundle listens on its gateway. */
     networkCreate: (name: string, labels: Readonly<Record<string, string>>, ipam?: { readonly subnet: string; readonly gateway: string }): string[] => [
       p,
@@ -176,7 +174,7 @@ export function checkImage(image: string): string {
   return image;
 }
 
-export function checkLabelKey(key: string): string {
+function checkLabelKey(key: string): string {
   if (key === '' || key.includes('=')) {
     throw new ConfigError(`invalid label key ${JSON.stringify(key)}`, [{ path: 'labels', message: 'empty or contains "="' }]);
   }

@@ -5,9 +5,9 @@
 import type { EngineCommandError, EngineErrorKind } from '../../errors.ts';
 import type { MachineInfo, MachineState, NetworkInfo } from '../../engine/types.ts';
 import type { CommandResult } from '../../transport/types.ts';
-import { z } from 'zod';
 import type { ContainerCliArgs } from './argv.ts';
 import type { CliEnvNames } from './env.ts';
+import { array, nullish, object, optional, readJson, record, string } from './json.ts';
 
 export type FailedCommand = Pick<CommandResult, 'argv' | 'exitCode' | 'stderr' | 'stdout' | 'timedOut'>;
 
@@ -58,21 +58,18 @@ const STATES: Readonly<Record<string, MachineState>> = {
 };
 
 // docker and podman print the same fields for a container; docker's Name has a leading "/".
-const InspectJson = z.array(
-  z.object({
-    Id: z.string(),
-    Name: z.string(),
-    State: z.object({ Status: z.string() }),
-    Config: z.object({
-      Image: z.string().optional(),
-      Labels: z.record(z.string(), z.string()).nullish(),
-    }),
+const InspectJson = array(
+  object({
+    Id: string,
+    Name: string,
+    State: object({ Status: string }),
+    Config: object({ Image: optional(string), Labels: nullish(record(string)) }),
   }),
 );
 
 export function parseContainers(stdout: string): MachineInfo[] {
   if (stdout.trim() === '') return [];
-  return InspectJson.parse(JSON.parse(stdout)).map((c) => ({
+  return readJson(stdout, InspectJson, 'container inspect').map((c) => ({
     id: c.Id,
     name: c.Name.replace(/^\//, ''),
     state: STATES[c.State.Status] ?? 'unknown',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.ts';
-import { checkGuestPath, dockerArgv, KEEP_ALIVE } from './argv.ts';
+import { checkGuestPath, KEEP_ALIVE } from '../container/argv.ts';
+import { dockerArgv } from './argv.ts';
 
 describe('docker argv', () => {
   it('create: never pulls, marks the bottle, and ends with the keep-alive', () => {
@@ -43,8 +44,6 @@ describe('docker argv', () => {
     expect(dockerArgv.inspect(['m', 'n'])).toEqual(['docker', 'container', 'inspect', 'm', 'n']);
     expect(dockerArgv.info()).toEqual(['docker', 'info', '--format', '{{json .ServerVersion}}']);
     expect(dockerArgv.serverVersion()).toEqual(['docker', 'version', '--format', '{{.Server.Version}}']);
-    expect(dockerArgv.imageInspect('img:1')).toEqual(['docker', 'image', 'inspect', 'img:1']);
-    expect(dockerArgv.imageInspect('img:1', '{{.Id}}')).toEqual(['docker', 'image', 'inspect', '--format', '{{.Id}}', 'img:1']);
   });
 
   it('list filters on the bottle marker and every label', () => {

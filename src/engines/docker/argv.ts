@@ -1,19 +1,6 @@
 /** docker's argv: the shared container-CLI builder for the `docker` binary, which keeps a tar's owners as it is. */
 import { type ContainerCliArgs, containerArgv } from '../container/argv.ts';
 
-export {
-  checkContainerName,
-  checkEnvKey,
-  checkGuestPath,
-  checkImage,
-  checkNetworkName,
-  KEEP_ALIVE,
-  STOP_TIMEOUT_S,
-  type CreateArgs,
-  type ExecArgs,
-  type GuestIds,
-} from '../container/argv.ts';
-
 export const DOCKER = 'docker';
 
 export const DOCKER_ARGS: ContainerCliArgs = { program: DOCKER, copyInFlags: [], networkCreateFlags: [] };

@@ -1,18 +1,18 @@
 /** The docker CLI as the shared container engine drives it. */
-import { z } from 'zod';
 import type { ContainerCli, ParsedNetwork } from '../container/cli.ts';
+import { array, nullish, object, optional, readJson, record, string, unknown } from '../container/json.ts';
 import { DOCKER_ARGS } from './argv.ts';
 import { isDockerCliEnvName } from './env.ts';
 import { DockerError, dockerMissingBinary, isDockerFailure, isNoSuchDockerNetwork } from './errors.ts';
 
-const NetworkJson = z.array(
-  z.object({
-    Id: z.string(),
-    Name: z.string(),
-    Labels: z.record(z.string(), z.string()).nullish(),
-    IPAM: z.object({ Config: z.array(z.object({ Subnet: z.string().optional(), Gateway: z.string().optional() })).nullish() }).optional(),
-    Containers: z.record(z.string(), z.unknown()).nullish(),
-    Options: z.record(z.string(), z.string()).nullish(),
+const NetworkJson = array(
+  object({
+    Id: string,
+    Name: string,
+    Labels: nullish(record(string)),
+    IPAM: optional(object({ Config: nullish(array(object({ Subnet: optional(string), Gateway: optional(string) }))) })),
+    Containers: nullish(record(unknown)),
+    Options: nullish(record(string)),
   }),
 );
 
@@ -20,7 +20,7 @@ const NetworkJson = z.array(
 const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 
 export function parseDockerNetworks(stdout: string): ParsedNetwork[] {
-  return NetworkJson.parse(JSON.parse(stdout)).map((n) => {
+  return readJson(stdout, NetworkJson, 'docker network inspect').map((n) => {
     const config = n.IPAM?.Config?.find((c) => c.Gateway);
     const prefixLength = config?.Subnet ? Number(config.Subnet.split('/')[1]) : undefined;
     return {

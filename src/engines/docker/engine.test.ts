@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packTar, unpackTar } from '../../archive/tar.ts';
-import { KEEP_ALIVE } from './argv.ts';
+import { KEEP_ALIVE } from '../container/argv.ts';
 import { DockerError } from './errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
 import { DockerEngine } from './engine.ts';
@@ -188,6 +188,18 @@ describe('DockerEngine', () => {
     expect(await engine.status('m1')).toBeUndefined();
     reply = { exitCode: 1, stderr: 'Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?\n' };
     await expect(engine.status('m1')).rejects.toBeInstanceOf(DockerError);
+    reply = { stdout: JSON.stringify([{ Id: 'abc', Name: '/m1', State: { Status: 'running' }, Config: { Labels: { 'claude-bottle': 1 } } }]) };
+    await expect(engine.status('m1')).rejects.toThrow(/unexpected shape: \[0\]\.Config\.Labels\["claude-bottle"\]: expected a string, got number 1/);
+  });
+
+  it('serverVersion reads docker info\'s JSON string, and nothing else', async () => {
+    let reply: Partial<CommandResult> = { stdout: '"27.5.1"\n' };
+    const { transport, calls } = scriptedTransport(() => reply);
+    const engine = new DockerEngine({ transport });
+    expect(await engine.serverVersion()).toBe('27.5.1');
+    expect(calls[0]?.argv).toEqual(['docker', 'info', '--format', '{{json .ServerVersion}}']);
+    reply = { stdout: 'null\n' };
+    await expect(engine.serverVersion()).rejects.toThrow('`docker info` printed JSON of an unexpected shape: (top): expected a string, got null');
   });
 
   it('list inspects the labelled ids and tolerates one vanishing in between', async () => {

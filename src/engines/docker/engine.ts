@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import type { EngineCapabilities } from '../../engine/types.ts';
 import type { Transport } from '../../transport/types.ts';
 import { ContainerEngine, type ContainerEngineOptions } from '../container/engine.ts';
+import { readJson, string } from '../container/json.ts';
 import { dockerArgv } from './argv.ts';
 import { DOCKER_CLI } from './cli.ts';
 import { DockerError } from './errors.ts';
@@ -25,7 +25,7 @@ export class DockerEngine extends ContainerEngine {
   /** The engine's version; throws a DockerError when no engine answers. */
   async serverVersion(): Promise<string> {
     const result = await this.ok(dockerArgv.info());
-    return z.string().parse(JSON.parse(result.stdout));
+    return readJson(result.stdout, string, 'docker info');
   }
 }
 

@@ -21,7 +21,7 @@ export class DockerError extends EngineCommandError {
   }
 }
 
-export interface ParsedDockerStderr {
+interface ParsedDockerStderr {
   readonly kind: EngineErrorKind;
   readonly reason: string;
 }
@@ -30,7 +30,7 @@ export interface ParsedDockerStderr {
 const DOCKER_FAILURE_LINE =
   /^(Error response from daemon: |Error: No such (container|object)|Cannot connect to the Docker daemon|error during connect|failed to connect to the docker API)/;
 
-export function parseDockerStderr(stderr: string, exitCode: number): ParsedDockerStderr {
+function parseDockerStderr(stderr: string, exitCode: number): ParsedDockerStderr {
   const lines = stderr
     .split(/\r?\n/)
     .map((l) => l.trim())

@@ -55,4 +55,12 @@ describe('docker network inspect', () => {
       { id: 'b1', name: 'm', labels: {}, machines: 0, hostInterface: 'cb-br' },
     ]);
   });
+
+  it('refuses JSON of another shape, naming where and what it expected', () => {
+    expect(() => parseDockerNetworks(JSON.stringify([{ Name: 'n', Id: 'a', Labels: ['a=b'] }]))).toThrow(
+      '`docker network inspect` printed JSON of an unexpected shape: [0].Labels: expected an object, got an array',
+    );
+    expect(() => parseDockerNetworks(JSON.stringify([{ Name: 'n', Id: 'a', IPAM: { Config: [{ Gateway: 1 }] } }]))).toThrow(/\[0\]\.IPAM\.Config\[0\]\.Gateway: expected a string, got number 1/);
+    expect(() => parseDockerNetworks('')).toThrow(/not JSON/);
+  });
 });

@@ -1,26 +1,26 @@
 /** The podman CLI as the shared container engine drives it. */
-import { z } from 'zod';
 import type { ContainerCli, ParsedNetwork } from '../container/cli.ts';
 import { cliEnvNames } from '../container/env.ts';
+import { array, nullish, object, optional, readJson, record, string } from '../container/json.ts';
 import { PODMAN_ARGS } from './argv.ts';
 import { isNoSuchPodmanNetwork, isPodmanFailure, PodmanError, podmanMissingBinary } from './errors.ts';
 
 /** Names podman (and its libraries: containers/common, storage, image) read from its own environment. */
-export const isPodmanCliEnvName = cliEnvNames(['CONTAINERS_', 'CONTAINER_', 'PODMAN_', 'BUILDAH_', 'STORAGE_', 'REGISTRIES_'], ['REGISTRY_AUTH_FILE', 'NOTIFY_SOCKET']);
+const isPodmanCliEnvName = cliEnvNames(['CONTAINERS_', 'CONTAINER_', 'PODMAN_', 'BUILDAH_', 'STORAGE_', 'REGISTRIES_'], ['REGISTRY_AUTH_FILE', 'NOTIFY_SOCKET']);
 
 // podman 4.x (netavark): lower-case keys, subnets with their gateway, no attached containers.
-const NetworkJson = z.array(
-  z.object({
-    id: z.string(),
-    name: z.string(),
-    labels: z.record(z.string(), z.string()).nullish(),
-    network_interface: z.string().optional(),
-    subnets: z.array(z.object({ subnet: z.string(), gateway: z.string().optional() })).nullish(),
+const NetworkJson = array(
+  object({
+    id: string,
+    name: string,
+    labels: nullish(record(string)),
+    network_interface: optional(string),
+    subnets: nullish(array(object({ subnet: string, gateway: optional(string) }))),
   }),
 );
 
 export function parsePodmanNetworks(stdout: string): ParsedNetwork[] {
-  return NetworkJson.parse(JSON.parse(stdout)).map((n) => {
+  return readJson(stdout, NetworkJson, 'podman network inspect').map((n) => {
     const subnet = n.subnets?.find((s) => s.gateway);
     const prefixLength = subnet ? Number(subnet.subnet.split('/')[1]) : undefined;
     // (An internal network without DNS has no gateway: see PodmanEngine.createRouteNetwork.)

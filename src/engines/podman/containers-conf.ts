@@ -52,7 +52,7 @@ export async function readLimitFacts(proc = '/proc/self', uid: number | undefine
   const capEff = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0';
   return {
     root: uid === 0,
-    capSysResource: (BigInt(`0x${capEff}`) >> BigInt(CAP_SYS_RESOURCE)) & 1n ? true : false,
+    capSysResource: ((BigInt(`0x${capEff}`) >> BigInt(CAP_SYS_RESOURCE)) & 1n) === 1n,
     hardNofile: hard('Max open files'),
     hardNproc: hard('Max processes'),
   };

@@ -22,7 +22,7 @@ export class PodmanError extends EngineCommandError {
 }
 
 /** podman prints `Error: <what>` last and exits 125 (exec's own failures: 125, or 255 on 4.3 for a stopped container). */
-export function parsePodmanStderr(stderr: string, exitCode: number): { kind: EngineErrorKind; reason: string } {
+function parsePodmanStderr(stderr: string, exitCode: number): { kind: EngineErrorKind; reason: string } {
   const lines = stderr
     .split(/\r?\n/)
     .map((l) => l.trim())

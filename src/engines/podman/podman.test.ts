@@ -101,6 +101,13 @@ describe('podman errors', () => {
       },
     ]);
   });
+
+  it('refuses network inspect JSON of another shape (docker\'s keys), naming what it expected', () => {
+    expect(() => parsePodmanNetworks(JSON.stringify([{ Id: 'x', Name: 'n' }]))).toThrow(
+      '`podman network inspect` printed JSON of an unexpected shape: [0].id: expected a string, got nothing',
+    );
+    expect(() => parsePodmanNetworks(JSON.stringify([{ id: 'x', name: 'n', subnets: [{ gateway: '10.0.0.1' }] }]))).toThrow(/\[0\]\.subnets\[0\]\.subnet: expected a string/);
+  });
 });
 
 describe('podman containers.conf', () => {

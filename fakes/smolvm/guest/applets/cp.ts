@@ -77,22 +77,33 @@ function copy(p: AppletProcess, source: string, dest: string, flags: Flags, foll
     st = (flags.deref || followTop ? vol.statSync(from) : vol.lstatSync(from)) as Stat;
   } catch (error) {
     if (flags.symlink || flags.hardlink) return link(p, source, dest, flags);
-    return complain(p, `can't stat '${source}': ${errno(error)}`), false;
+    complain(p, `can't stat '${source}': ${errno(error)}`);
+    return false;
   }
   const existing = tryStat(p, dest, false);
   if (existing) {
-    if (existing.ino === st.ino) return complain(p, `'${source}' and '${dest}' are the same file`), false;
+    if (existing.ino === st.ino) {
+      complain(p, `'${source}' and '${dest}' are the same file`);
+      return false;
+    }
     if (flags.noClobber) return true;
   }
   if (st.isDirectory()) {
-    if (!flags.recursive) return complain(p, `omitting directory '${source}'`), false;
-    if (existing && !existing.isDirectory()) return complain(p, `target '${dest}' is not a directory`), false;
+    if (!flags.recursive) {
+      complain(p, `omitting directory '${source}'`);
+      return false;
+    }
+    if (existing && !existing.isDirectory()) {
+      complain(p, `target '${dest}' is not a directory`);
+      return false;
+    }
     if (!existing) {
       try {
         vol.mkdirSync(to);
         vol.chmodSync(to, (flags.preserve ? Number(st.mode) : Number(st.mode) & ~UMASK) | 0o700);
       } catch (error) {
-        return complain(p, `can't create directory '${dest}': ${errno(error)}`), false;
+        complain(p, `can't create directory '${dest}': ${errno(error)}`);
+        return false;
       }
     }
     let ok = true;
@@ -120,7 +131,8 @@ function copy(p: AppletProcess, source: string, dest: string, flags: Flags, foll
       preserve(p, to, st, flags);
     }
   } catch (error) {
-    return complain(p, `can't create '${dest}': ${errno(error)}`), false;
+    complain(p, `can't create '${dest}': ${errno(error)}`);
+    return false;
   }
   if (flags.verbose) p.stdout.write(`'${source}' -> '${dest}'\n`);
   return true;
@@ -144,12 +156,16 @@ function link(p: AppletProcess, source: string, dest: string, flags: Flags): boo
   try {
     make();
   } catch (error) {
-    if (codeOf(error) !== 'EEXIST') return complain(p, `can't create '${dest}': ${errno(error)}`), false;
+    if (codeOf(error) !== 'EEXIST') {
+      complain(p, `can't create '${dest}': ${errno(error)}`);
+      return false;
+    }
     try {
       vol.unlinkSync(abs(p, dest));
       make();
     } catch (again) {
-      return complain(p, `can't create link '${dest}': ${errno(again)}`), false;
+      complain(p, `can't create link '${dest}': ${errno(again)}`);
+      return false;
     }
   }
   return true;

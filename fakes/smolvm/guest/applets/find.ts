@@ -200,7 +200,10 @@ function parse(p: AppletProcess, args: string[]): Plan {
       case '-print':
       case '-print0':
         plan.printByDefault = false;
-        return (n) => (p.stdout.write(`${n.path}${a === '-print0' ? '\0' : '\n'}`), true);
+        return (n) => {
+          p.stdout.write(`${n.path}${a === '-print0' ? '\0' : '\n'}`);
+          return true;
+        };
       case '-prune':
         return () => {
           plan.pruned = true;
@@ -228,7 +231,10 @@ function parse(p: AppletProcess, args: string[]): Plan {
           if (argv.filter((x) => x === '{}').length > 1) die(p, "only one '{}' allowed for -exec +");
           const entry: [string[], string[]] = [argv.slice(0, -1), []];
           plan.pending.push(entry);
-          return (n) => (entry[1].push(n.path), true);
+          return (n) => {
+            entry[1].push(n.path);
+            return true;
+          };
         }
         return async (n) => (await runExec(p, argv.map((x) => x.replaceAll('{}', n.path)))) === 0;
       }

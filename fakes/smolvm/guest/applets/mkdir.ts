@@ -57,7 +57,10 @@ export const mkdir: Applet = {
     const o = getopt(p, p.argv.slice(1), { short: 'm:pv', long: { mode: 'm:', parents: 'p', verbose: 'v' } });
     const raw = o.value('m');
     const mode = raw === undefined ? undefined : applyMode(raw, 0o777, true);
-    if (raw !== undefined && mode === undefined) return complain(p, `invalid mode '${raw}'`), 1;
+    if (raw !== undefined && mode === undefined) {
+      complain(p, `invalid mode '${raw}'`);
+      return 1;
+    }
     if (o.operands.length === 0) throw new UsageFailure();
     let status = 0;
     for (const dir of o.operands) {

@@ -12,7 +12,10 @@ export const printf: Applet = {
     const [format, ...args] = argv;
     if (format === undefined) {
       // As ash's builtin (applet_name "sh") it answers like bash.
-      if (p.name !== 'printf') return complain(p, 'usage: printf FORMAT [ARGUMENT...]'), 2;
+      if (p.name !== 'printf') {
+        complain(p, 'usage: printf FORMAT [ARGUMENT...]');
+        return 2;
+      }
       throw new UsageFailure();
     }
     let status = 0;

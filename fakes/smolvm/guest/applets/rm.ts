@@ -34,25 +34,34 @@ export function removeFile(p: AppletProcess, path: string, flags: { force: boole
   try {
     isDir = p.fs.vol.lstatSync(full).isDirectory();
   } catch (error) {
-    if (codeOf(error) !== 'ENOENT') return complain(p, `can't stat '${path}': ${errno(error)}`), false;
+    if (codeOf(error) !== 'ENOENT') {
+      complain(p, `can't stat '${path}': ${errno(error)}`);
+      return false;
+    }
     if (flags.force) return true;
-    return complain(p, `can't remove '${path}': ${errno(error)}`), false;
+    complain(p, `can't remove '${path}': ${errno(error)}`);
+    return false;
   }
   if (isDir) {
-    if (!flags.recursive) return complain(p, `'${path}' is a directory`), false;
+    if (!flags.recursive) {
+      complain(p, `'${path}' is a directory`);
+      return false;
+    }
     let ok = true;
     let names: string[];
     try {
       names = p.fs.vol.readdirSync(full) as string[];
     } catch (error) {
-      return complain(p, `can't open '${path}': ${errno(error)}`), false;
+      complain(p, `can't open '${path}': ${errno(error)}`);
+      return false;
     }
     for (const name of names) if (!removeFile(p, posix.join(path, name), flags)) ok = false;
     if (!ok) return false;
     try {
       p.fs.vol.rmdirSync(full);
     } catch (error) {
-      return complain(p, `can't remove '${path}': ${errno(error)}`), false;
+      complain(p, `can't remove '${path}': ${errno(error)}`);
+      return false;
     }
     if (flags.verbose) p.stdout.write(`removed directory: '${path}'\n`);
     return true;
@@ -60,7 +69,8 @@ export function removeFile(p: AppletProcess, path: string, flags: { force: boole
   try {
     p.fs.vol.unlinkSync(full);
   } catch (error) {
-    return complain(p, `can't remove '${path}': ${errno(error)}`), false;
+    complain(p, `can't remove '${path}': ${errno(error)}`);
+    return false;
   }
   if (flags.verbose) p.stdout.write(`removed '${path}'\n`);
   return true;

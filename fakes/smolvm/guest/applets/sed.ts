@@ -120,14 +120,17 @@ class Run {
     else if (!c.a2) on = this.#matches(c.a1, line, last, text);
     else if (c.active) {
       const a2 = c.a2;
-      if (a2.kind === 'rel') on = true, (c.active = line < (c.end ?? 0));
-      else if (a2.kind === 'line') on = true, (c.active = line < a2.n);
-      else on = true, (c.active = !this.#matches(a2, line, last, text));
+      on = true;
+      if (a2.kind === 'rel') c.active = line < (c.end ?? 0);
+      else if (a2.kind === 'line') c.active = line < a2.n;
+      else c.active = !this.#matches(a2, line, last, text);
     } else if (this.#matches(c.a1, line, last, text)) {
       on = true;
       const a2 = c.a2;
-      if (a2.kind === 'rel') (c.end = line + a2.n), (c.active = a2.n > 0);
-      else if (a2.kind === 'line') c.active = a2.n > line;
+      if (a2.kind === 'rel') {
+        c.end = line + a2.n;
+        c.active = a2.n > 0;
+      } else if (a2.kind === 'line') c.active = a2.n > line;
       else c.active = !last;
     } else on = false;
     return on !== c.negate;
@@ -280,7 +283,7 @@ class Run {
 
   /** `do_subst_command`: replace the chosen match(es); an empty match right after a match is skipped. */
   #substitute(c: Command, text: string): string | undefined {
-    const re = new RegExp(this.#regex({ re: c.re ?? null }), 'g' + (c.ignoreCase ? 'i' : ''));
+    const re = new RegExp(this.#regex({ re: c.re ?? null }), `g${c.ignoreCase ? 'i' : ''}`);
     let out = '';
     let pos = 0;
     let count = 0;

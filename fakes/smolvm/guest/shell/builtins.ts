@@ -137,8 +137,11 @@ const read: Builtin = (sh, argv) => {
   for (; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '-r') raw = true;
-    else if (a === '-p') out(sh, '') /* the prompt goes to a terminal only */, i++;
-    else if (a === '-s') continue;
+    else if (a === '-p') {
+      // The prompt goes to a terminal only.
+      out(sh, '');
+      i++;
+    } else if (a === '-s') continue;
     else if (a === '-t') i++;
     else if (a.startsWith('-') && a !== '-') {
       sh.report(`read: illegal option ${a}`, 'read');
@@ -290,7 +293,10 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
   printf: applet('printf'),
   test: applet('test'),
   '[': applet('['),
-  pwd: (sh) => (out(sh, `${sh.cwd}\n`), 0),
+  pwd: (sh) => {
+    out(sh, `${sh.cwd}\n`);
+    return 0;
+  },
   cd,
   export: exportOrReadonly('exported'),
   readonly: exportOrReadonly('readonly'),

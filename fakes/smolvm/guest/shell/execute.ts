@@ -186,13 +186,22 @@ export async function applyRedirects(sh: Shell, redirects: readonly Redirect[], 
       else if (r.op === '>&' && !/^\d+$/.test(target)) {
         // `>&FILE` is `>FILE 2>&1` in ash.
         const opened = openFile(sh.p.fs, sh.p.user, sh.cwd, target, '>', sh.umask);
-        if (typeof opened === 'string') return sh.report(opened), undefined;
+        if (typeof opened === 'string') {
+          sh.report(opened);
+          return undefined;
+        }
         fds.set(1, opened).set(2, opened);
-      } else return sh.report(`${target}: bad file descriptor`), undefined;
+      } else {
+        sh.report(`${target}: bad file descriptor`);
+        return undefined;
+      }
       continue;
     }
     const opened = openFile(sh.p.fs, sh.p.user, sh.cwd, target, r.op, sh.umask);
-    if (typeof opened === 'string') return sh.report(opened), undefined;
+    if (typeof opened === 'string') {
+      sh.report(opened);
+      return undefined;
+    }
     fds.set(r.fd, opened);
   }
   return fds;
