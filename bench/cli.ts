@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { ensureTestImage } from '../integration/docker/image.ts';
 import { installPackage } from '../integration/cli/installed.ts';
 import { DockerEngine } from '../src/engines/docker/engine.ts';
-import { createExecaTransport } from '../src/transport/execa.ts';
+import { createProcessTransport } from '../src/transport/process.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError(`BENCH_RUNS must be a positive integer, got ${process.env.BENCH_RUNS}`);
@@ -59,7 +59,7 @@ try {
   const help = compare({ help: [process.execPath, bin, '--help'], node: [process.execPath, '-e', '0'] }, env);
   line('claude-bottle --help', help.help ?? Number.NaN, help.node ?? Number.NaN, 'node -e 0', HELP_TARGET);
 
-  const transport = createExecaTransport();
+  const transport = createProcessTransport();
   const docker = await new DockerEngine({ transport }).serverVersion().then(
     () => undefined,
     (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n').filter(Boolean).at(-1) ?? 'no answer',

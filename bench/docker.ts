@@ -11,7 +11,7 @@ import { launch } from '../src/bottle/launch.ts';
 import { DockerEngine } from '../src/engines/docker/engine.ts';
 import { packTar, type TarEntry } from '../src/archive/tar.ts';
 import { prepare } from '../src/plan/prepare.ts';
-import { createExecaTransport } from '../src/transport/execa.ts';
+import { createProcessTransport } from '../src/transport/process.ts';
 import type { CommandResult, Transport } from '../src/transport/types.ts';
 import { ensureTestImage } from '../integration/docker/image.ts';
 
@@ -94,7 +94,7 @@ async function skip(reason: string): Promise<never> {
   process.exit(0);
 }
 
-const transport = createExecaTransport();
+const transport = createProcessTransport();
 try {
   await new DockerEngine({ transport }).serverVersion();
 } catch (error) {
@@ -124,7 +124,7 @@ try {
   let handCalls = 0;
   // Run 0 warms docker up and checks both sides land the same tree; runs alternate to share the noise.
   for (let run = 0; run <= RUNS; run++) {
-    const sdkTransport = timed(createExecaTransport());
+    const sdkTransport = timed(createProcessTransport());
     let started = performance.now();
     const plan = await prepare(agent, { env });
     const bottle = await launch(plan, { engine: new DockerEngine({ transport: sdkTransport }), labels: { [BENCH_LABEL]: '1' } });

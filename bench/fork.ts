@@ -17,7 +17,7 @@ import { DockerEngine } from '../src/engines/docker/engine.ts';
 import { SmolvmEngine } from '../src/engines/smolvm/engine.ts';
 import { AGENT_IMAGE } from '../src/image/recipe.ts';
 import { prepare } from '../src/plan/prepare.ts';
-import { createExecaTransport } from '../src/transport/execa.ts';
+import { createProcessTransport } from '../src/transport/process.ts';
 import type { Transport } from '../src/transport/types.ts';
 import { hostGit } from '../src/testing/doubles.ts';
 
@@ -138,14 +138,14 @@ async function measure(side: Side, work: string): Promise<void> {
 const work = await mkdtemp(join(tmpdir(), 'claude-bottle-fork-bench-'));
 try {
   const fakeBin = fileURLToPath(new URL('../fakes/bin/smolvm', import.meta.url));
-  const fakeCounter = counting(createExecaTransport({ env: { ...process.env, SMOLVM_BIN: fakeBin, FAKE_SMOLVM_STATE: join(work, 'fake-state') } }));
+  const fakeCounter = counting(createProcessTransport({ env: { ...process.env, SMOLVM_BIN: fakeBin, FAKE_SMOLVM_STATE: join(work, 'fake-state') } }));
   await measure({ label: 'fake CLI (fakes/bin/smolvm)', engine: new SmolvmEngine({ transport: fakeCounter }), counter: fakeCounter, image: 'alpine', git: false }, join(work, 'fake'));
 
   const docker = await execa('docker', ['image', 'inspect', AGENT_IMAGE], { reject: false });
   if (docker.exitCode !== 0) {
     console.log(`\ndocker: skipped (${AGENT_IMAGE} is not present: claude-bottle image build)`);
   } else {
-    const dockerCounter = counting(createExecaTransport());
+    const dockerCounter = counting(createProcessTransport());
     await measure(
       { label: 'docker (agent image)', engine: new DockerEngine({ transport: dockerCounter }), counter: dockerCounter, image: AGENT_IMAGE, user: { name: 'node', uid: 1000, gid: 1000, home: '/home/node' }, git: true },
       join(work, 'docker'),

@@ -9,7 +9,7 @@ import { launch } from '../src/bottle/launch.ts';
 import { SmolvmEngine } from '../src/engines/smolvm/engine.ts';
 import { prepare } from '../src/plan/prepare.ts';
 import type { FileTransfer } from '../src/provision/files.ts';
-import { createExecaTransport } from '../src/transport/execa.ts';
+import { createProcessTransport } from '../src/transport/process.ts';
 import type { Transport } from '../src/transport/types.ts';
 
 const FAKE_BIN = fileURLToPath(new URL('../fakes/bin/smolvm', import.meta.url));
@@ -58,7 +58,7 @@ try {
       // 1000 per-file uploads through a subprocess each take minutes: once is enough to show the trend.
       const runs = transfer === 'per-file' && count >= 100 ? 1 : RUNS;
       for (let run = 0; run < runs; run++) {
-        const transport = counting(createExecaTransport({ env }));
+        const transport = counting(createProcessTransport({ env }));
         const engine = new SmolvmEngine({ transport });
         const agent = parseAgentSpec({ name: `bench-${count}`, prompt: 'You are a benchmark.', skills, skillsDir });
         const plan = await prepare(agent, { env });

@@ -4,7 +4,7 @@
  * ```ts block is type-checked as a module of its own, with `claude-bottle` (and its `/fakes` and
  * `/testing` subpaths) mapped to this checkout's sources; then the "SDK" block runs as it is
  * (it uses the in-memory fake), and the "Adding a backend" block runs as the vitest file it is,
- * its `MyEngine` played by the smolvm adapter over the fake (`createExecaTransport` answers with
+ * its `MyEngine` played by the smolvm adapter over the fake (`createProcessTransport` answers with
  * the fake there, and `my-test-image:1` is a test image the fake has).
  */
 import { execFile } from 'node:child_process';
@@ -60,7 +60,7 @@ const SHIM = `export * from '${REPO}src/index.ts';
 import { createFakeSmolvm } from '${REPO}fakes/index.ts';
 import { registerNodeImage } from '${REPO}src/testing/fake-node-image.ts';
 
-export function createExecaTransport() {
+export function createProcessTransport() {
   const fake = createFakeSmolvm();
   registerNodeImage(fake);
   return fake;

@@ -28,6 +28,8 @@ export { DockerEngine, DockerError, probeDocker, type DockerEngineOptions } from
 export { PodmanEngine, PodmanError, probePodman, type PodmanEngineOptions } from './engines/podman/engine.ts';
 export type { ContainerEngineOptions } from './engines/container/engine.ts';
 export { FirewallUnavailableError, IptablesFirewall, type BridgeRoute, type HostFirewall, type IptablesFirewallOptions } from './engines/container/firewall.ts';
+export { createProcessTransport, type ProcessTransportOptions } from './transport/process.ts';
+/** The earlier name of `createProcessTransport`. */
 export { createExecaTransport, type ExecaTransportOptions } from './transport/execa.ts';
 export type { CommandResult, RunOptions, Transport } from './transport/types.ts';
 

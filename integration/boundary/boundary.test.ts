@@ -29,14 +29,14 @@ import { GUEST_GIT_CREDENTIAL_FILE } from '../../src/provision/git.ts';
 import { hostGit } from '../../src/testing/backend-contract.ts';
 import { recordCalls } from '../../src/testing/engine-contract.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 const docker = inject('docker');
 const agentImage = inject('agentImage');
 const inCI = process.env.CI === 'true';
 const skipReason = docker.engine !== 'ready' ? docker.reason : agentImage.state !== 'ready' ? `agent image: ${agentImage.reason}` : undefined;
 const run = randomBytes(3).toString('hex');
-const { transport, calls } = recordCalls(createExecaTransport());
+const { transport, calls } = recordCalls(createProcessTransport());
 const engine = new DockerEngine({ transport });
 const outsiderName = `cb-outsider-${run}`;
 
@@ -233,7 +233,7 @@ describe('a bottle on Docker is a boundary', () => {
     for (const s of secrets) expect(record).not.toContain(s);
 
     const chain = chainName(target.bottle.launchId ?? '');
-    const listed = async () => (await createExecaTransport().run(['iptables', '-w', '-S'])).stdout;
+    const listed = async () => (await createProcessTransport().run(['iptables', '-w', '-S'])).stdout;
     expect(await listed()).toContain(`-N ${chain}`);
     expect((await engine.listRouteLeftovers()).map((l) => l.launchId)).toContain(target.bottle.launchId);
     await target.bottle.remove();
@@ -246,7 +246,7 @@ describe('a bottle on Docker is a boundary', () => {
     const plan = await prepare(parseAgentSpec({ name: `bc-${run}`, image: docker.image, supervise: {} }), { env: { HOME: join(dir, 'home'), CLAUDE_BOTTLE_STATE_DIR: join(dir, 'state-c') } });
     const bottle = await launch(plan, { engine });
     const chain = chainName(bottle.launchId ?? '');
-    const raw = createExecaTransport();
+    const raw = createProcessTransport();
     expect((await raw.run(['iptables', '-w', '-S'])).stdout).toContain(`-N ${chain}`);
     // What another tool does: the container, then the network, by plain docker commands.
     expect((await raw.run(['docker', 'rm', '-f', bottle.name])).exitCode).toBe(0);

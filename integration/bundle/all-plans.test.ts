@@ -25,14 +25,14 @@ import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE } from '../../src/plan/plan.ts';
 import { prepare } from '../../src/plan/prepare.ts';
 import { connectOutcome, hostGit, observeHostRoutes } from '../../src/testing/backend-contract.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 const docker = inject('docker');
 const agentImage = inject('agentImage');
 const inCI = process.env.CI === 'true';
 const skipReason = docker.engine !== 'ready' ? docker.reason : agentImage.state !== 'ready' ? `agent image: ${agentImage.reason}` : undefined;
 const run = randomBytes(3).toString('hex');
-const transport = createExecaTransport();
+const transport = createProcessTransport();
 const execFileAsync = promisify(execFile);
 
 

@@ -19,13 +19,13 @@ import { pipelockDaemon } from '../../src/daemons/pipelock/daemon.ts';
 import { proxyEnv } from '../../src/provision/proxy-env.ts';
 import { superviseDaemon } from '../../src/daemons/supervise/server.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 const setup = inject('docker');
 const inCI = process.env.CI === 'true';
 const skipReason = setup.engine === 'ready' ? undefined : setup.reason;
 const run = randomBytes(3).toString('hex');
-const transport = createExecaTransport();
+const transport = createProcessTransport();
 
 async function docker(...args: string[]): Promise<string> {
   const result = await transport.run(['docker', ...args]);

@@ -108,11 +108,11 @@ describe('claude-bottle as an installed package (npm pack, then the bundled dist
     await writeFile(
       consumer,
       [
-        "import { createExecaTransport, launch, prepare, SmolvmEngine, type Transport } from 'claude-bottle';",
+        "import { createProcessTransport, launch, prepare, SmolvmEngine, type Transport } from 'claude-bottle';",
         "import { createFakeSmolvm } from 'claude-bottle/fakes';",
         "import { describeEngineContract } from 'claude-bottle/testing';",
         'const transport: Transport = createFakeSmolvm();',
-        'export const used = [createExecaTransport, launch, prepare, new SmolvmEngine({ transport }), describeEngineContract];',
+        'export const used = [createProcessTransport, launch, prepare, new SmolvmEngine({ transport }), describeEngineContract];',
         '',
       ].join('\n'),
     );

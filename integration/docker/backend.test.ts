@@ -2,7 +2,7 @@ import { describe, inject, it } from 'vitest';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { describeBackendContract } from '../../src/testing/backend-contract.ts';
 import { recordCalls } from '../../src/testing/engine-contract.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 const setup = inject('docker');
 const agentImage = inject('agentImage');
@@ -23,7 +23,7 @@ describeBackendContract(
   'docker',
   () => {
     if (setup.engine !== 'ready') throw new Error(`docker test image unavailable: ${setup.reason}`);
-    const { transport, calls } = recordCalls(createExecaTransport());
+    const { transport, calls } = recordCalls(createProcessTransport());
     return {
       engine: new DockerEngine({ transport }),
       image: setup.image,

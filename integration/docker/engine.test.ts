@@ -6,7 +6,7 @@ import { DockerError } from '../../src/engines/docker/errors.ts';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import type { MachineConfig } from '../../src/engine/types.ts';
 import { describeEngineContract, recordCalls } from '../../src/testing/engine-contract.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 import type { Transport } from '../../src/transport/types.ts';
 import { CONTENT_LABEL, ensureTestImage } from './image.ts';
 
@@ -26,7 +26,7 @@ describe('docker engine availability', () => {
 describeEngineContract(
   'docker',
   () => {
-    const { transport, calls } = recordCalls(createExecaTransport());
+    const { transport, calls } = recordCalls(createProcessTransport());
     return { engine: new DockerEngine({ transport }), image: readyImage(), calls };
   },
   skipReason !== undefined ? { skip: skipReason } : {},
@@ -34,7 +34,7 @@ describeEngineContract(
 
 describe('docker engine specifics', () => {
   const run = randomBytes(3).toString('hex');
-  const transport: Transport = createExecaTransport();
+  const transport: Transport = createProcessTransport();
   const engine = new DockerEngine({ transport });
   const names = new Set<string>();
   const images = new Set<string>();
@@ -194,7 +194,7 @@ describe('docker engine specifics', () => {
   test('DOCKER_HOST is honoured: an engine pointed at a missing socket fails clearly', async () => {
     const socket = `/tmp/cbd-${run}-no-such-docker.sock`;
     const viaOption = new DockerEngine({ transport, env: { DOCKER_HOST: `unix://${socket}` } });
-    const viaProcessEnv = new DockerEngine({ transport: createExecaTransport({ env: { ...process.env, DOCKER_HOST: `unix://${socket}` } }) });
+    const viaProcessEnv = new DockerEngine({ transport: createProcessTransport({ env: { ...process.env, DOCKER_HOST: `unix://${socket}` } }) });
     for (const unreachable of [viaOption, viaProcessEnv]) {
       await expect(unreachable.serverVersion()).rejects.toThrow(socket);
       // Unreachable is not "no such machine": status must not answer undefined.

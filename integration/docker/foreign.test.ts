@@ -9,7 +9,7 @@ import { stateRoot } from '../../src/host/state.ts';
 import { main } from '../../src/cli/main.ts';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { BOTTLE_LABEL } from '../../src/engine/types.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 const setup = inject('docker');
@@ -30,7 +30,7 @@ describe.skipIf(reason !== undefined)(`containers claude-bottle did not create${
       .withEntrypoint(['sh', '-c', 'trap "exit 0" TERM; sleep 600 & wait'])
       .withLabels({ 'example.owner': 'someone-else' })
       .start();
-    const engine = new DockerEngine({ transport: createExecaTransport() });
+    const engine = new DockerEngine({ transport: createProcessTransport() });
     const name = foreign.getName().replace(/^\//, '');
     expect((await engine.status(name))?.state).toBe('running');
     expect((await engine.list({ [BOTTLE_LABEL]: '1' })).map((m) => m.name)).not.toContain(name);

@@ -7,7 +7,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 import { ensureTestImage } from './image.ts';
 
 export type DockerTestSetup =
@@ -24,7 +24,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  const transport = createExecaTransport();
+  const transport = createProcessTransport();
   let serverVersion: string;
   try {
     serverVersion = await new DockerEngine({ transport }).serverVersion();

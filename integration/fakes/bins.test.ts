@@ -11,7 +11,7 @@ import { createFakeSmolvm } from '../../fakes/index.ts';
 import { freePort } from '../../src/daemon/daemon.ts';
 import { pipelockConfigYaml } from '../../src/daemons/pipelock/config.ts';
 import { readSmolvmVersion } from '../../src/engines/smolvm/version.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 import type { Transport } from '../../src/transport/types.ts';
 
 const FAKE_SMOLVM = fileURLToPath(new URL('../../fakes/bin/smolvm', import.meta.url));
@@ -65,7 +65,7 @@ describe('fakes/bin/smolvm and the in-memory fake agree', () => {
     await writeFile(hostFile, 'twelve bytes');
     const inMemory = await scenario(createFakeSmolvm(), hostFile);
     const viaCli = await scenario(
-      createExecaTransport({ env: { ...process.env, SMOLVM_BIN: FAKE_SMOLVM, FAKE_SMOLVM_STATE: join(work, 'twin-state') } }),
+      createProcessTransport({ env: { ...process.env, SMOLVM_BIN: FAKE_SMOLVM, FAKE_SMOLVM_STATE: join(work, 'twin-state') } }),
       hostFile,
     );
     expect(viaCli).toEqual(inMemory);

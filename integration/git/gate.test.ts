@@ -19,7 +19,7 @@ import { hostGitEnv } from '../../src/daemons/gitgate/repo.ts';
 import { startGitGate } from '../../src/daemons/gitgate/server.ts';
 import { prepare } from '../../src/plan/prepare.ts';
 import { recordCalls } from '../../src/testing/engine-contract.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 const setup = inject('agentImage');
 const inCI = process.env.CI === 'true';
@@ -27,7 +27,7 @@ const skipReason = setup.state === 'ready' ? undefined : setup.reason;
 const run = randomBytes(3).toString('hex');
 const ONLINE = { enabled: true, allowHosts: [], allowCidrs: [] } as const;
 const execFileAsync = promisify(execFile);
-const { transport } = recordCalls(createExecaTransport());
+const { transport } = recordCalls(createProcessTransport());
 
 const HOST_GIT_ENV = {
   ...hostGitEnv(),

@@ -22,7 +22,7 @@ import { CA_ENV, GUEST_CA_BUNDLE } from '../../src/provision/ca.ts';
 import { describeClaudeProof, standInEnv } from '../../src/testing/claude-proof.ts';
 import { recordCalls } from '../../src/testing/engine-contract.ts';
 import { listedSkills, startMessagesApiStandIn, systemText } from '../../src/testing/messages-api.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 import { makeTestPki } from './tls.ts';
 
 const setup = inject('agentImage');
@@ -31,7 +31,7 @@ const skipReason = setup.state === 'ready' ? undefined : setup.reason;
 const run = randomBytes(3).toString('hex');
 const ONLINE = { enabled: true, allowHosts: [], allowCidrs: [] } as const;
 
-const { transport, calls } = recordCalls(createExecaTransport());
+const { transport, calls } = recordCalls(createProcessTransport());
 
 /** The test's own `--internal` network: its gateway is this machine, and nothing beyond it is reachable. */
 let networkPromise: Promise<{ name: string; gateway: string }> | undefined;

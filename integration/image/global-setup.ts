@@ -6,7 +6,7 @@
 import type { TestProject } from 'vitest/node';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { buildAgentImage } from '../../src/image/build.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 export type AgentImageSetup =
   /** No engine answers: skip (but fail in CI). */
@@ -22,7 +22,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  const transport = createExecaTransport();
+  const transport = createProcessTransport();
   const inCI = process.env.CI === 'true';
   try {
     await new DockerEngine({ transport }).serverVersion();

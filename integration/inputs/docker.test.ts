@@ -16,10 +16,10 @@ import type { Plan } from '../../src/plan/plan.ts';
 import { prepare } from '../../src/plan/prepare.ts';
 import { ProvisionError } from '../../src/provision/error.ts';
 import { type FileTransfer, provisionFiles } from '../../src/provision/files.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 const setup = inject('docker');
-const engine = new DockerEngine({ transport: createExecaTransport() });
+const engine = new DockerEngine({ transport: createProcessTransport() });
 const NODE = { name: 'node', uid: 1000, gid: 1000, home: '/home/node' };
 const SECRET = `host-secret-${randomBytes(6).toString('hex')}`;
 const TRANSFERS: FileTransfer[] = ['tree', 'archive', 'per-file'];

@@ -13,7 +13,7 @@ import { parseAgentSpec } from '../../src/agent/spec.ts';
 import { launch, LaunchError } from '../../src/bottle/launch.ts';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { prepare } from '../../src/plan/prepare.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 const docker = inject('docker');
 const run = randomBytes(3).toString('hex');
@@ -43,7 +43,7 @@ describe('a foreign network in the way of a route', () => {
     const plan = await prepare(parseAgentSpec({ name: `fn-${run}`, image: docker.image, supervise: {} }), {
       env: { HOME: join(dir, 'home'), CLAUDE_BOTTLE_STATE_DIR: join(dir, 'state') },
     });
-    const engine = new DockerEngine({ transport: createExecaTransport() });
+    const engine = new DockerEngine({ transport: createProcessTransport() });
     // The race: the name check passes (the container appears just after it), then the route's network is taken.
     const hidden = new Proxy(engine, {
       get(target, prop) {

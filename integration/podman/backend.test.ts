@@ -7,7 +7,7 @@ import { inject } from 'vitest';
 import { PodmanEngine } from '../../src/engines/podman/engine.ts';
 import { describeBackendContract } from '../../src/testing/backend-contract.ts';
 import { recordCalls } from '../../src/testing/engine-contract.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 const setup = inject('podman');
 const skipReason = setup.engine === 'ready' ? undefined : setup.reason;
@@ -16,7 +16,7 @@ describeBackendContract(
   'podman',
   () => {
     if (setup.engine !== 'ready') throw new Error(`podman test image unavailable: ${setup.reason}`);
-    const { transport, calls } = recordCalls(createExecaTransport());
+    const { transport, calls } = recordCalls(createProcessTransport());
     return {
       engine: new PodmanEngine({ transport }),
       image: setup.image,

@@ -8,7 +8,7 @@ import type { MachineConfig } from '../../src/engine/types.ts';
 import { podmanEnvironment } from '../../src/engines/podman/containers-conf.ts';
 import { PodmanEngine, PodmanError } from '../../src/engines/podman/engine.ts';
 import { describeEngineContract, recordCalls } from '../../src/testing/engine-contract.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
 const setup = inject('podman');
 const skipReason = setup.engine === 'ready' ? undefined : setup.reason;
@@ -26,7 +26,7 @@ describeEngineContract(
   'podman',
   () => {
     if (setup.engine !== 'ready') throw new Error(`podman test image unavailable: ${setup.reason}`);
-    const { transport, calls } = recordCalls(createExecaTransport());
+    const { transport, calls } = recordCalls(createProcessTransport());
     return { engine: new PodmanEngine({ transport }), image: setup.image, calls };
   },
   skipReason !== undefined ? { skip: skipReason } : {},
@@ -34,7 +34,7 @@ describeEngineContract(
 
 describe('podman engine specifics', () => {
   const run = randomBytes(3).toString('hex');
-  const transport = createExecaTransport();
+  const transport = createProcessTransport();
   const engine = new PodmanEngine({ transport });
   const names = new Set<string>();
   const machineName = (role: string): string => {

@@ -7,7 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { podmanEnvironment } from '../../src/engines/podman/containers-conf.ts';
 import { PodmanEngine } from '../../src/engines/podman/engine.ts';
 import { buildAgentImage } from '../../src/image/build.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 import { ensureTestImage } from '../docker/image.ts';
 
 export type PodmanTestSetup =
@@ -31,7 +31,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  const transport = createExecaTransport();
+  const transport = createProcessTransport();
   let version: string;
   try {
     version = await new PodmanEngine({ transport }).version();

@@ -15,9 +15,9 @@ import { SmolvmError } from '../../src/engines/smolvm/errors.ts';
 import { compareVersions, parseSmolvmVersion, requireSmolvmVersion, type SmolvmVersion } from '../../src/engines/smolvm/version.ts';
 import { describeBackendContract } from '../../src/testing/backend-contract.ts';
 import { describeEngineContract, recordCalls } from '../../src/testing/engine-contract.ts';
-import { createExecaTransport } from '../../src/transport/execa.ts';
+import { createProcessTransport } from '../../src/transport/process.ts';
 
-const transport = createExecaTransport();
+const transport = createProcessTransport();
 /** A smolvm verb sent as it is, for flags the engine does not expose. */
 const smolvm = async (argv: string[]): Promise<void> => {
   const result = await transport.run(argv);
@@ -115,7 +115,7 @@ describe.skipIf(reason !== undefined)(title, () => {
 describeEngineContract(
   'smolvm',
   () => {
-    const recorded = recordCalls(createExecaTransport());
+    const recorded = recordCalls(createProcessTransport());
     return { engine: new SmolvmEngine({ transport: recorded.transport }), image: 'alpine', calls: recorded.calls };
   },
   reason !== undefined ? { skip: reason } : {},
@@ -126,7 +126,7 @@ describeEngineContract(
 describeBackendContract(
   'smolvm',
   () => {
-    const { transport, calls } = recordCalls(createExecaTransport());
+    const { transport, calls } = recordCalls(createProcessTransport());
     return { engine: new SmolvmEngine({ transport }), image: 'alpine', calls };
   },
   reason !== undefined ? { skip: reason } : {},

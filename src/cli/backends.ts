@@ -6,7 +6,7 @@ import type { probeDocker as probeDockerEngine } from '../engines/docker/engine.
 import type { probePodman as probePodmanEngine } from '../engines/podman/engine.ts';
 import type { Engine } from '../engine/types.ts';
 import type { SmolvmVersion } from '../engines/smolvm/version.ts';
-import { createExecaTransport } from '../transport/execa.ts';
+import { createProcessTransport } from '../transport/process.ts';
 import type { Transport } from '../transport/types.ts';
 import { ConfigError } from '../errors.ts';
 import type { Io } from './io.ts';
@@ -67,7 +67,7 @@ function containerOptions(io: Io): { firewall?: 'off' } {
   return { firewall: 'off' };
 }
 
-export async function openBackend(choice: BackendChoice, io: Io, transport: Transport = createExecaTransport({ env: io.env })): Promise<BackendHandle> {
+export async function openBackend(choice: BackendChoice, io: Io, transport: Transport = createProcessTransport({ env: io.env })): Promise<BackendHandle> {
   if (choice === 'smolvm') {
     const { requireSmolvmVersion } = await import('../engines/smolvm/version.ts');
     return openSmolvm(transport, await requireSmolvmVersion(transport));

@@ -20,7 +20,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ImageCli, imageArgv, labelChanges } from '../engines/container/images.ts';
 import type { Env } from '../host/state.ts';
-import { createExecaTransport } from '../transport/execa.ts';
+import { createProcessTransport } from '../transport/process.ts';
 import type { Transport } from '../transport/types.ts';
 import { layOutTools } from './layer.ts';
 import { fetchNpmTarball, spec } from './npm.ts';
@@ -128,7 +128,7 @@ function plan(options: BuildAgentImageOptions): Build {
   const hashes = recipeHashes(arch);
   const cli = options.engine ?? 'docker';
   return {
-    run: new BuildRun(options.transport ?? createExecaTransport({ env }), options),
+    run: new BuildRun(options.transport ?? createProcessTransport({ env }), options),
     cli,
     images: imageArgv(cli),
     options,

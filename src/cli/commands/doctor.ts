@@ -3,7 +3,7 @@ import { stateRoot } from '../../host/state.ts';
 import { agentImageStatus, type AgentImageStatus } from '../../image/build.ts';
 import { findPipelock, PIPELOCK_BIN_ENV } from '../../daemons/pipelock/daemon.ts';
 import { SMOLVM_MIN_VERSION } from '../../engines/smolvm/version.ts';
-import { createExecaTransport } from '../../transport/execa.ts';
+import { createProcessTransport } from '../../transport/process.ts';
 import type { ContainersConfSetup } from '../../engines/podman/containers-conf.ts';
 import { FIREWALL_ENV, probeDocker, probePodman, probeSmolvm } from '../backends.ts';
 import { IptablesFirewall } from '../../engines/container/firewall.ts';
@@ -11,7 +11,7 @@ import { EXIT, type Io } from '../io.ts';
 import { imageStatusLine } from './image.ts';
 
 export async function doctorCommand(io: Io): Promise<number> {
-  const transport = createExecaTransport({ env: io.env });
+  const transport = createProcessTransport({ env: io.env });
   const [smolvm, docker, podman, pipelock, firewall] = await Promise.all([
     probeSmolvm(transport),
     probeDocker(transport),
@@ -68,7 +68,7 @@ export async function doctorCommand(io: Io): Promise<number> {
 
 /** The per-bottle firewall Docker and Podman host routes install (iptables, as root). */
 async function probeFirewall(
-  transport: ReturnType<typeof createExecaTransport>,
+  transport: ReturnType<typeof createProcessTransport>,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<{ mode: 'on' | 'off'; available: boolean; version: string | null; error?: string }> {
   const mode = env[FIREWALL_ENV] === 'off' ? 'off' : 'on';
@@ -89,7 +89,7 @@ function firewallLine(f: Awaited<ReturnType<typeof probeFirewall>>): string {
 
 /** pipelock runs on the host beside egress-proxied bottles; only those plans need it. */
 async function probePipelock(
-  transport: ReturnType<typeof createExecaTransport>,
+  transport: ReturnType<typeof createProcessTransport>,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<{ binary: string; found: boolean; path: string | null; version: string | null; error?: string }> {
   const binary = env[PIPELOCK_BIN_ENV] ?? 'pipelock';

@@ -1,7 +1,7 @@
 import type { ImageCli } from '../../engines/container/images.ts';
 import { agentImageStatus, buildAgentImage, imageCacheDir } from '../../image/build.ts';
 import { AGENT_IMAGE } from '../../image/recipe.ts';
-import { createExecaTransport } from '../../transport/execa.ts';
+import { createProcessTransport } from '../../transport/process.ts';
 import { EXIT, type Io, UsageError } from '../io.ts';
 
 /** `image build [--force]`: build (or confirm) the agent image; `image status`: is it there and current. */
@@ -9,7 +9,7 @@ export async function imageCommand(io: Io, args: { action: string | undefined; f
   const engine = imageEngine(args.backend);
   // podman's calls carry its containers.conf decision (see `doctor`), as every podman call of claude-bottle does.
   const engineEnv = engine === 'podman' ? (await (await import('../../engines/podman/containers-conf.ts')).podmanEnvironment(io.env)).env : {};
-  const transport = createExecaTransport({ env: { ...io.env, ...engineEnv } });
+  const transport = createProcessTransport({ env: { ...io.env, ...engineEnv } });
   switch (args.action) {
     case 'build': {
       // A build takes a minute or two: progress goes to stderr whether or not it is a terminal.

@@ -7,7 +7,7 @@ import { removeOwnedMachine, removeOwnedNetwork } from '../../engine/ownership.t
 import { AGENT_NAME_RULE, agentNameProblem } from '../../agent/names.ts';
 import { AGENT_LABEL, BOTTLE_LABEL, LAUNCH_LABEL } from '../../engine/types.ts';
 import { stateRoot } from '../../host/state.ts';
-import { createExecaTransport } from '../../transport/execa.ts';
+import { createProcessTransport } from '../../transport/process.ts';
 import { type BackendChoice, type BackendKind, openBackend, probeDocker, probePodman, probeSmolvm } from '../backends.ts';
 import { EXIT, type Io, UsageError } from '../io.ts';
 import { bottleState } from './ls.ts';
@@ -30,7 +30,7 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
   const records = (await registry.list()).filter((r) => args.agent === undefined || r.agent === args.agent);
   const kinds = new Set<BackendKind>(args.backend !== 'auto' ? [args.backend] : ['fake', ...records.map((r) => r.backend as BackendKind)]);
   if (args.backend === 'auto') {
-    const transport = createExecaTransport({ env: io.env });
+    const transport = createProcessTransport({ env: io.env });
     const [smolvm, docker, podman] = await Promise.all([probeSmolvm(transport), probeDocker(transport), probePodman(transport, io.env)]);
     if (smolvm.installed && smolvm.missing.length === 0) kinds.add('smolvm');
     if (docker.answers) kinds.add('docker');

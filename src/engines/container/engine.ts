@@ -7,7 +7,6 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packTar } from '../../archive/tar.ts';
 import { ConfigError } from '../../errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
 import {
@@ -309,7 +308,8 @@ export class ContainerEngine implements Engine {
   async upload(name: string, hostPath: string, guestPath: string, options: UploadOptions): Promise<void> {
     checkGuestPath(guestPath);
     checkUploadOptions(options);
-    const [data, hostStat] = await Promise.all([readFile(hostPath), stat(hostPath)]);
+    // tar (and zlib under it) loads on the first upload: exec never needs it.
+    const [data, hostStat, { packTar }] = await Promise.all([readFile(hostPath), stat(hostPath), import('../../archive/tar.ts')]);
     await this.uploadTree(
       name,
       packTar([{ path: guestPath.slice(1), type: 'file', mode: options.mode, uid: options.uid, gid: options.gid, data, mtime: Math.floor(hostStat.mtimeMs / 1000) }]),

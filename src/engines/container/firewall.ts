@@ -22,7 +22,6 @@
  * script it. IPv6 needs no rules: Docker disables IPv6 inside containers whose networks are not
  * IPv6 (the route's network never is), which the boundary tests check.
  */
-import { createHash } from 'node:crypto';
 import type { RouteLeftover } from '../../engine/types.ts';
 import { BinaryNotFoundError, EngineCommandError } from '../../errors.ts';
 import type { CommandResult, Transport } from '../../transport/types.ts';
@@ -62,7 +61,7 @@ export class FirewallUnavailableError extends EngineCommandError {
 /** `CB-<launch id>`, or `CB-<24 hex of its sha256>` for an id too long for a chain name. */
 export function chainName(launchId: string): string {
   const direct = `${CHAIN_PREFIX}${launchId}`;
-  return direct.length <= MAX_CHAIN ? direct : `${CHAIN_PREFIX}${createHash('sha256').update(launchId).digest('hex').slice(0, MAX_CHAIN - CHAIN_PREFIX.length)}`;
+  return direct.length <= MAX_CHAIN ? direct : `${CHAIN_PREFIX}${process.getBuiltinModule('node:crypto').createHash('sha256').update(launchId).digest('hex').slice(0, MAX_CHAIN - CHAIN_PREFIX.length)}`;
 }
 
 const IFACE = /^[A-Za-z0-9_.-]{1,15}$/;
