@@ -22,7 +22,11 @@ const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({
   comment: `${name} may not import a layer above it`,
   severity: 'error',
   from: { path, pathNot: '\\.test\\.ts$' },
-  to: { path: LAYERS.slice(i + 1).map(([, p]) => `(${p})`).join('|') },
+  to: {
+    path: LAYERS.slice(i + 1)
+      .map(([, p]) => `(${p})`)
+      .join('|'),
+  },
 }));
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -32,7 +36,8 @@ export default {
     {
       name: 'no-circular',
       severity: 'error',
-      comment: 'a cycle makes the layers meaningless (a cycle of type-only imports, e.g. an interpreter and its builtins sharing a type, is not one at run time)',
+      comment:
+        'a cycle makes the layers meaningless (a cycle of type-only imports, e.g. an interpreter and its builtins sharing a type, is not one at run time)',
       from: {},
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
     },

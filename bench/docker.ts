@@ -77,7 +77,23 @@ async function handWritten(image: string, name: string, promptFile: string, skil
   };
   for (const skill of skills) await addTree(join(skillsRoot, skill), `.claude/skills/${skill}`);
   const keepAlive = ['-c', 'trap "exit 0" TERM INT; sleep infinity & wait'];
-  await execa('docker', ['create', '--pull', 'never', '--name', name, '--label', `${BENCH_LABEL}=1`, '--network', 'none', '--user', `${uid}:${gid}`, '--entrypoint', 'sh', image, ...keepAlive]);
+  await execa('docker', [
+    'create',
+    '--pull',
+    'never',
+    '--name',
+    name,
+    '--label',
+    `${BENCH_LABEL}=1`,
+    '--network',
+    'none',
+    '--user',
+    `${uid}:${gid}`,
+    '--entrypoint',
+    'sh',
+    image,
+    ...keepAlive,
+  ]);
   await execa('docker', ['start', name]);
   await execa('docker', ['cp', '-', `${name}:${USER.home}`], { input: packTar(entries) });
   return 3;
@@ -159,7 +175,11 @@ try {
   console.log(`ratio sdk/hand-written ${ratio.toFixed(2)} (target <= ${TARGET}): ${ratio <= TARGET ? 'within target' : 'over target'}`);
   console.log('sdk calls, median ms each:');
   for (const [i, { verb }] of calls.entries()) {
-    console.log(`  ${String(i + 1).padStart(2)}. docker ${verb.padEnd(44)} ${median(sdkCalls.map((log) => log[i]?.ms ?? NaN)).toFixed(0).padStart(5)}`);
+    console.log(
+      `  ${String(i + 1).padStart(2)}. docker ${verb.padEnd(44)} ${median(sdkCalls.map((log) => log[i]?.ms ?? NaN))
+        .toFixed(0)
+        .padStart(5)}`,
+    );
   }
 } finally {
   await removeAll();

@@ -39,7 +39,8 @@ function counting(inner: Transport): Transport & { calls: number; bytes: number;
       counter.calls++;
       if (options.stdin !== undefined) counter.bytes += typeof options.stdin === 'string' ? Buffer.byteLength(options.stdin) : options.stdin.byteLength;
       // smolvm's `machine cp HOSTFILE NAME:PATH`: an upload of that file.
-      if (argv[1] === 'machine' && argv[2] === 'cp' && argv[3] && !argv[3].includes(':')) counter.bytes += (await stat(argv[3]).catch(() => ({ size: 0 }))).size;
+      if (argv[1] === 'machine' && argv[2] === 'cp' && argv[3] && !argv[3].includes(':'))
+        counter.bytes += (await stat(argv[3]).catch(() => ({ size: 0 }))).size;
       return inner.run(argv, options);
     },
   };
@@ -123,13 +124,17 @@ async function measure(side: Side, work: string): Promise<void> {
 
     const ratio = forkMs / launchMs;
     const mb = (n: number) => (n >= 100_000 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`);
-    console.log(`\n${side.label}: ${FORKS} forks of a golden vs ${FORKS} launches (${SKILLS} skills${repo ? `, a ${REPO_MB} MB repository cloned through the gate` : ''})`);
+    console.log(
+      `\n${side.label}: ${FORKS} forks of a golden vs ${FORKS} launches (${SKILLS} skills${repo ? `, a ${REPO_MB} MB repository cloned through the gate` : ''})`,
+    );
     console.log('| side | engine calls | bytes to the engine | wall ms |');
     console.log('| --- | --- | --- | --- |');
     console.log(`| ${FORKS} launches (in parallel) | ${launched.calls} | ${mb(launched.bytes)} | ${launchMs.toFixed(0)} |`);
     console.log(`| golden launch (once) | | | ${goldenMs.toFixed(0)} |`);
     console.log(`| ${FORKS} forks | ${forked.calls} | ${mb(forked.bytes)} | ${forkMs.toFixed(0)} |`);
-    console.log(`forks / launches wall time: ${ratio.toFixed(2)}${side.label.startsWith('docker') ? ` (target <= ${TARGET}: ${ratio <= TARGET ? 'met' : 'NOT met'})` : ''}`);
+    console.log(
+      `forks / launches wall time: ${ratio.toFixed(2)}${side.label.startsWith('docker') ? ` (target <= ${TARGET}: ${ratio <= TARGET ? 'met' : 'NOT met'})` : ''}`,
+    );
   } finally {
     for (const bottle of made.reverse()) await bottle.remove({ cascade: true }).catch(() => undefined);
   }
@@ -139,7 +144,10 @@ const work = await mkdtemp(join(tmpdir(), 'claude-bottle-fork-bench-'));
 try {
   const fakeBin = fileURLToPath(new URL('../fakes/bin/smolvm', import.meta.url));
   const fakeCounter = counting(createProcessTransport({ env: { ...process.env, SMOLVM_BIN: fakeBin, FAKE_SMOLVM_STATE: join(work, 'fake-state') } }));
-  await measure({ label: 'fake CLI (fakes/bin/smolvm)', engine: new SmolvmEngine({ transport: fakeCounter }), counter: fakeCounter, image: 'alpine', git: false }, join(work, 'fake'));
+  await measure(
+    { label: 'fake CLI (fakes/bin/smolvm)', engine: new SmolvmEngine({ transport: fakeCounter }), counter: fakeCounter, image: 'alpine', git: false },
+    join(work, 'fake'),
+  );
 
   const docker = await execa('docker', ['image', 'inspect', AGENT_IMAGE], { reject: false });
   if (docker.exitCode !== 0) {
@@ -147,7 +155,14 @@ try {
   } else {
     const dockerCounter = counting(createProcessTransport());
     await measure(
-      { label: 'docker (agent image)', engine: new DockerEngine({ transport: dockerCounter }), counter: dockerCounter, image: AGENT_IMAGE, user: { name: 'node', uid: 1000, gid: 1000, home: '/home/node' }, git: true },
+      {
+        label: 'docker (agent image)',
+        engine: new DockerEngine({ transport: dockerCounter }),
+        counter: dockerCounter,
+        image: AGENT_IMAGE,
+        user: { name: 'node', uid: 1000, gid: 1000, home: '/home/node' },
+        git: true,
+      },
       join(work, 'docker'),
     );
   }

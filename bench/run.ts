@@ -68,7 +68,9 @@ try {
         calls = transport.calls;
         await bottle.remove();
       }
-      console.log(`${String(count).padStart(6)}  ${transfer.padEnd(9)}  ${String(calls).padStart(12)}  ${median(times).toFixed(0).padStart(7)}  ${times.length}`);
+      console.log(
+        `${String(count).padStart(6)}  ${transfer.padEnd(9)}  ${String(calls).padStart(12)}  ${median(times).toFixed(0).padStart(7)}  ${times.length}`,
+      );
     }
   }
 } finally {

@@ -91,7 +91,10 @@ export async function checkReadme(readme = join(REPO, 'README.md')): Promise<Rea
     for (const { block, file } of files) {
       if (block.section === 'SDK') {
         // As a script, from the checkout (it launches examples/reviewer), with claude-bottle mapped to the sources.
-        await writeFile(join(dir, 'sdk.test.ts'), `import { it } from 'vitest';\nit('README: SDK', async () => {\n  process.chdir(${JSON.stringify(REPO)});\n  await import('./${file}');\n}, 60_000);\n`);
+        await writeFile(
+          join(dir, 'sdk.test.ts'),
+          `import { it } from 'vitest';\nit('README: SDK', async () => {\n  process.chdir(${JSON.stringify(REPO)});\n  await import('./${file}');\n}, 60_000);\n`,
+        );
         runs.push({ section: 'SDK', ...(await vitest(dir, 'sdk.test.ts', false, state)) });
       } else if (block.section === 'Adding a backend') {
         runs.push({ section: 'Adding a backend', ...(await vitest(dir, file, true, state)) });

@@ -30,15 +30,7 @@ export function formatArgv(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
 
-export type EngineErrorKind =
-  | 'not-found'
-  | 'not-running'
-  | 'already-exists'
-  | 'usage'
-  | 'agent'
-  | 'image-missing'
-  | 'timeout'
-  | 'unknown';
+export type EngineErrorKind = 'not-found' | 'not-running' | 'already-exists' | 'usage' | 'agent' | 'image-missing' | 'timeout' | 'unknown';
 
 /**
  * The one error type for a failed engine command: argv, exit code and stderr, classified.

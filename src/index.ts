@@ -14,7 +14,16 @@ export { BOTTLE_NAME_RULE, bottleNameProblem, PROTECTED_GUEST_DIRS } from './age
 // Launch and the bottle.
 export { launch, LaunchError, NameTakenError, type GitGateEndpoint, type LaunchOptions, type LaunchStep } from './bottle/launch.ts';
 export type { FileTransfer } from './provision/files.ts';
-export { Bottle, BottleFrozenError, BottleHasForksError, BottleRemovedError, type BottleDaemons, type BottleExecOptions, type BottleRecord, type ForkOptions } from './bottle/bottle.ts';
+export {
+  Bottle,
+  BottleFrozenError,
+  BottleHasForksError,
+  BottleRemovedError,
+  type BottleDaemons,
+  type BottleExecOptions,
+  type BottleRecord,
+  type ForkOptions,
+} from './bottle/bottle.ts';
 export { FORK_OF_LABEL, ForkError, MAX_FORKS, type ForkStep } from './bottle/fork.ts';
 export { BottleRegistry } from './bottle/registry.ts';
 export { stateRoot, type Env } from './host/state.ts';
@@ -23,7 +32,14 @@ export type { AgentFileFs, HostFileHandle, HostFs, HostStats } from './host/fs.t
 // Engines and the transport.
 export { SmolvmEngine, type SmolvmEngineOptions } from './engines/smolvm/engine.ts';
 export { SmolvmError } from './engines/smolvm/errors.ts';
-export { readSmolvmVersion, requireSmolvmVersion, SMOLVM_MIN_VERSION, SmolvmVersionError, type SmolvmFeatures, type SmolvmVersion } from './engines/smolvm/version.ts';
+export {
+  readSmolvmVersion,
+  requireSmolvmVersion,
+  SMOLVM_MIN_VERSION,
+  SmolvmVersionError,
+  type SmolvmFeatures,
+  type SmolvmVersion,
+} from './engines/smolvm/version.ts';
 export { DockerEngine, DockerError, probeDocker, type DockerEngineOptions } from './engines/docker/engine.ts';
 export { PodmanEngine, PodmanError, probePodman, type PodmanEngineOptions } from './engines/podman/engine.ts';
 export type { ContainerEngineOptions } from './engines/container/engine.ts';

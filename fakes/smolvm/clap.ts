@@ -75,8 +75,7 @@ export function parseArgs(spec: CommandSpec, args: readonly string[]): ParsedArg
   let rest: string[] = [];
   const seen: string[] = [];
   const slots = spec.positionals ?? [];
-  const usage = (message: string, tip?: string): UsageError =>
-    new UsageError(clapError(message, spec.usage, tip));
+  const usage = (message: string, tip?: string): UsageError => new UsageError(clapError(message, spec.usage, tip));
   const unexpected = (arg: string): UsageError =>
     usage(
       `unexpected argument '${arg}' found`,
@@ -118,7 +117,7 @@ export function parseArgs(spec: CommandSpec, args: readonly string[]): ParsedArg
   let afterDashDash = false;
   while (i < args.length) {
     const arg = args[i] as string;
-    if (afterDashDash || (!arg.startsWith('-') || arg === '-')) {
+    if (afterDashDash || !arg.startsWith('-') || arg === '-') {
       if (spec.rest?.kind === 'trailing' && positionals.length >= slots.length) {
         rest = args.slice(i);
         break;
@@ -259,8 +258,7 @@ export function portMapping(raw: string): string {
 
 /** `smolfile::parse_cidr`: a CIDR, or a bare address widened to a host route. */
 export function cidr(raw: string): string {
-  const bad = (): InvalidValue =>
-    new InvalidValue(`invalid CIDR '${raw}': expected format like 10.0.0.0/8 or 1.1.1.1`);
+  const bad = (): InvalidValue => new InvalidValue(`invalid CIDR '${raw}': expected format like 10.0.0.0/8 or 1.1.1.1`);
   const [addr, prefix, extra] = raw.split('/');
   if (extra !== undefined || addr === undefined) throw bad();
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);

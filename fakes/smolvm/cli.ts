@@ -85,9 +85,7 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
   process.exit(code);
 }
 
-async function loadExtension(
-  path: string | undefined,
-): Promise<{ commands: Record<string, GuestCommandHandler>; images: Record<string, FakeImage> }> {
+async function loadExtension(path: string | undefined): Promise<{ commands: Record<string, GuestCommandHandler>; images: Record<string, FakeImage> }> {
   if (!path) return { commands: {}, images: {} };
   const module = (await import(pathToFileURL(resolve(path)).href)) as {
     default?: Record<string, GuestCommandHandler>;

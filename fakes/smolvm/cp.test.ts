@@ -141,7 +141,11 @@ describe('cp download', () => {
   });
 
   it('refuses --mode/--uid/--gid', async () => {
-    for (const flags of [['--mode', '644'], ['--uid', '0'], ['--gid', '0']]) {
+    for (const flags of [
+      ['--mode', '644'],
+      ['--uid', '0'],
+      ['--gid', '0'],
+    ]) {
       expect(await sm('machine', 'cp', ...flags, 'vm1:/out/f', '/work/f')).toMatchObject({
         exitCode: 1,
         stderr: 'Error: config operation failed: cp: --mode/--uid/--gid apply to uploads only (host -> machine)\n',
@@ -172,9 +176,7 @@ describe('cp download', () => {
   });
 
   it('refuses a guest directory', async () => {
-    expect((await sm('machine', 'cp', 'vm1:/out', '/work/o')).stderr).toBe(
-      'Error: agent operation failed: read file: not a regular file: /out\n',
-    );
+    expect((await sm('machine', 'cp', 'vm1:/out', '/work/o')).stderr).toBe('Error: agent operation failed: read file: not a regular file: /out\n');
   });
 });
 
@@ -182,8 +184,7 @@ describe('cp direction and preconditions', () => {
   it('needs a machine:path on one side', async () => {
     expect(await sm('machine', 'cp', '/work/hello.txt', '/work/b')).toMatchObject({
       exitCode: 1,
-      stderr:
-        'Error: config operation failed: cp: one of SRC or DST must use machine:path syntax (e.g., myvm:/workspace/file)\n',
+      stderr: 'Error: config operation failed: cp: one of SRC or DST must use machine:path syntax (e.g., myvm:/workspace/file)\n',
     });
   });
 
@@ -191,8 +192,7 @@ describe('cp direction and preconditions', () => {
     const r = await sm('machine', 'cp', './a:b', 'vm1:/x');
     expect(r).toMatchObject({
       exitCode: 1,
-      stderr:
-        'Error: config operation failed: validate machine name: machine name must start with a letter or digit (got: "./a")\n',
+      stderr: 'Error: config operation failed: validate machine name: machine name must start with a letter or digit (got: "./a")\n',
     });
   });
 
@@ -201,8 +201,7 @@ describe('cp direction and preconditions', () => {
     await sm('machine', 'stop', '--name', 'vm1');
     expect(await sm('machine', 'cp', '/work/hello.txt', 'vm1:/x')).toMatchObject({
       exitCode: 1,
-      stderr:
-        "Error: agent operation failed: connect: machine 'vm1' is not running. Use 'smolvm machine start --name vm1' first.\n",
+      stderr: "Error: agent operation failed: connect: machine 'vm1' is not running. Use 'smolvm machine start --name vm1' first.\n",
     });
     expect(fake.machine('vm1')?.state).toBe('stopped');
   });

@@ -69,9 +69,7 @@ export async function cp(model: SmolvmModel, args: ParsedArgs, io: Io): Promise<
     throw new CommandFailure(t.readSourceFile(t.ioError(codeOf(error))));
   }
   writeGuestFile(model, machine, guestPath, data, { mode, uid, gid });
-  io.stderr.write(
-    t.progressLine(`Uploading ${local} -> ${guestPath}`, data.length, data.length, performance.now() - startedAt),
-  );
+  io.stderr.write(t.progressLine(`Uploading ${local} -> ${guestPath}`, data.length, data.length, performance.now() - startedAt));
   return 0;
 }
 
@@ -117,29 +115,19 @@ function writeGuestFile(
       throw new CommandFailure(
         t.agentFailed(
           operation,
-          container
-            ? t.containerCreateFailed(raw, parent, io)
-            : streaming
-              ? `failed to open staging file: ${io}`
-              : t.createDirFailed(parent, io),
+          container ? t.containerCreateFailed(raw, parent, io) : streaming ? `failed to open staging file: ${io}` : t.createDirFailed(parent, io),
         ),
       );
     }
     const base = posix.basename(target);
-    const staging = posix.join(
-      parent,
-      container ? t.containerStagingName(base, AGENT_PID) : t.stagingName(base, AGENT_PID, model.uploadCounter++),
-    );
+    const staging = posix.join(parent, container ? t.containerStagingName(base, AGENT_PID) : t.stagingName(base, AGENT_PID, model.uploadCounter++));
     vol.writeFileSync(staging, data);
     vol.chmodSync(staging, 0o644); // 0666 & umask 022
     if (vol.existsSync(target) && vol.statSync(target).isDirectory()) {
       vol.unlinkSync(staging);
       const io = t.ioError('EISDIR');
       throw new CommandFailure(
-        t.agentFailed(
-          streaming ? 'stream write chunk' : 'write file',
-          container ? t.containerRenameFailed(raw, io) : t.renameOntoFailed(raw, io),
-        ),
+        t.agentFailed(streaming ? 'stream write chunk' : 'write file', container ? t.containerRenameFailed(raw, io) : t.renameOntoFailed(raw, io)),
       );
     }
     vol.renameSync(staging, target);

@@ -30,9 +30,7 @@ describe('machine create', () => {
     const r = await sm(fake, 'machine', 'create', '-n', 'dup');
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(
-      "Error: config operation failed: create machine: machine 'dup' already exists or is being created\n",
-    );
+    expect(r.stderr).toBe("Error: config operation failed: create machine: machine 'dup' already exists or is being created\n");
   });
 
   it.each([
@@ -81,8 +79,27 @@ describe('machine create', () => {
   it('records labels, env, workdir and network flags', async () => {
     const fake = createFakeSmolvm({ env: { FROM_HOST: 'yes' } });
     await sm(
-      fake, 'machine', 'create', '-n', 'rec', '--label', 'owner=bottle', '--label', 'token=a=b',
-      '-e', 'A=1', '-e', 'FROM_HOST', '-e', 'MISSING', '-w', '/work', '--allow-host', 'example.com', '--allow-cidr', '1.1.1.1',
+      fake,
+      'machine',
+      'create',
+      '-n',
+      'rec',
+      '--label',
+      'owner=bottle',
+      '--label',
+      'token=a=b',
+      '-e',
+      'A=1',
+      '-e',
+      'FROM_HOST',
+      '-e',
+      'MISSING',
+      '-w',
+      '/work',
+      '--allow-host',
+      'example.com',
+      '--allow-cidr',
+      '1.1.1.1',
     );
     expect(fake.machine('rec')).toMatchObject({
       labels: { owner: 'bottle', token: 'a=b' },

@@ -43,9 +43,7 @@ export async function create(model: SmolvmModel, args: ParsedArgs, io: Io): Prom
   if (source === '-') throw new CommandFailure(t.stdinImageUnsupported);
   if (source !== null && looksLocal(source)) {
     if (!model.images.has(source)) throw new CommandFailure(t.localImageMissing(source));
-    image = /\.(tar|tar\.gz|tgz)$/.test(source)
-      ? `local:${createHash('sha256').update(source).digest('hex')}`
-      : `local-dir:${resolveHostPath(source)}`;
+    image = /\.(tar|tar\.gz|tgz)$/.test(source) ? `local:${createHash('sha256').update(source).digest('hex')}` : `local-dir:${resolveHostPath(source)}`;
   }
 
   const labels: Record<string, string> = {};
@@ -128,8 +126,6 @@ export async function create(model: SmolvmModel, args: ParsedArgs, io: Io): Prom
   };
   // An image machine's rootfs arrives with the first pull, at start.
   model.machines.set(name, { record, fs: source === null ? model.bareRootfs() : new GuestFs() });
-  io.stdout.write(
-    t.createSuccess({ name, cpus, mem, mounts: mounts.length, ports: ports.length, init: record.init.length }),
-  );
+  io.stdout.write(t.createSuccess({ name, cpus, mem, mounts: mounts.length, ports: ports.length, init: record.init.length }));
   return 0;
 }

@@ -96,9 +96,7 @@ async function dispatch(model: SmolvmModel, args: readonly string[], io: Io): Pr
       throw new CommandFailure(t.notModelled(top));
     default:
       throw new UsageError(
-        top.startsWith('-')
-          ? clapError(`unexpected argument '${top}' found`, TOP_USAGE)
-          : clapError(`unrecognized subcommand '${top}'`, TOP_USAGE),
+        top.startsWith('-') ? clapError(`unexpected argument '${top}' found`, TOP_USAGE) : clapError(`unrecognized subcommand '${top}'`, TOP_USAGE),
       );
   }
   if (sub === undefined) {
@@ -114,9 +112,7 @@ async function dispatch(model: SmolvmModel, args: readonly string[], io: Io): Pr
   if (!command) {
     if (UNMODELLED_SUBCOMMANDS.has(name)) throw new CommandFailure(t.notModelled(`machine ${name}`));
     throw new UsageError(
-      sub.startsWith('-')
-        ? clapError(`unexpected argument '${sub}' found`, MACHINE_USAGE)
-        : clapError(`unrecognized subcommand '${sub}'`, MACHINE_USAGE),
+      sub.startsWith('-') ? clapError(`unexpected argument '${sub}' found`, MACHINE_USAGE) : clapError(`unrecognized subcommand '${sub}'`, MACHINE_USAGE),
     );
   }
   const [spec, handler] = command;

@@ -20,9 +20,7 @@ export const DNS_TIMEOUT_MS = 10_000;
 
 /** `getaddrinfo`'s EAI_NONAME text as Rust shows it: `gai_strerror` differs between libcs. */
 export function noSuchHost(platform: NodeJS.Platform = process.platform): string {
-  return `failed to lookup address information: ${
-    platform === 'darwin' ? 'nodename nor servname provided, or not known' : 'Name or service not known'
-  }`;
+  return `failed to lookup address information: ${platform === 'darwin' ? 'nodename nor servname provided, or not known' : 'Name or service not known'}`;
 }
 
 /**
@@ -34,8 +32,7 @@ export const fakeResolver: HostResolver = async (host) => {
   const name = host.toLowerCase().replace(/\.$/, '');
   if (name === 'localhost') return ['127.0.0.1', '::1'];
   const labels = name.split('.');
-  const valid =
-    name.length <= 253 && labels.every((l) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(l));
+  const valid = name.length <= 253 && labels.every((l) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(l));
   if (!valid || labels.at(-1) === 'invalid') throw new Error(noSuchHost());
   const octet = (createHash('sha256').update(name).digest()[0] ?? 0) % 254;
   return [`198.51.100.${octet + 1}`];

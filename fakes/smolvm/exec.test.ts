@@ -24,16 +24,13 @@ describe('exec preconditions', () => {
     await sm('machine', 'stop', '--name', 'vm1');
     expect(await exec('true')).toMatchObject({
       exitCode: 1,
-      stderr:
-        "Error: agent operation failed: connect: machine 'vm1' is not running. Use 'smolvm machine start --name vm1' first.\n",
+      stderr: "Error: agent operation failed: connect: machine 'vm1' is not running. Use 'smolvm machine start --name vm1' first.\n",
     });
     expect(fake.machine('vm1')?.state).toBe('stopped');
   });
 
   it('without --name targets "default"', async () => {
-    expect((await sm('machine', 'exec', '--', 'true')).stderr).toBe(
-      "Error: agent operation failed: connect: machine 'default' not found\n",
-    );
+    expect((await sm('machine', 'exec', '--', 'true')).stderr).toBe("Error: agent operation failed: connect: machine 'default' not found\n");
     await sm('machine', 'create', '-n', 'default');
     expect((await sm('machine', 'exec', '--', 'true')).stderr).toBe(
       "Error: agent operation failed: connect: machine 'default' is not running. Use 'smolvm machine start' first.\n",
@@ -109,9 +106,7 @@ describe('exec results', () => {
     const zero = await sm('machine', 'exec', '--name', 'vm1', '--timeout', '0s', '--', 'true');
     expect(zero.exitCode).toBe(2);
     expect(zero.stderr).toMatch(/^error: invalid value '0s' for '--timeout <DURATION>': timeout must be greater than 0/);
-    expect((await sm('machine', 'exec', '--name', 'vm1', '--timeout', '30', '--', 'true')).stderr).toMatch(
-      /time unit needed, for example 30sec or 30s/,
-    );
+    expect((await sm('machine', 'exec', '--name', 'vm1', '--timeout', '30', '--', 'true')).stderr).toMatch(/time unit needed, for example 30sec or 30s/);
   });
 
   it('fails when a stream passes 11 MiB, and not at exactly 11 MiB', async () => {
@@ -147,11 +142,15 @@ describe('exec stdin, env, workdir, user', () => {
   });
 
   it('resolves -e KEY=VAL and bare -e KEY from the call env, over the machine env', async () => {
-    const r = await fake.run(
-      ['smolvm', 'machine', 'exec', '--name', 'vm1', '-e', 'A=1', '-e', 'SECRET', '-e', 'HOST_TOKEN', '-e', 'UNSET', '--', 'env'],
-      { env: { SECRET: 's3cr3t value' } },
+    const r = await fake.run(['smolvm', 'machine', 'exec', '--name', 'vm1', '-e', 'A=1', '-e', 'SECRET', '-e', 'HOST_TOKEN', '-e', 'UNSET', '--', 'env'], {
+      env: { SECRET: 's3cr3t value' },
+    });
+    const env = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
-    const env = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     expect(env).toMatchObject({ A: '1', SECRET: 's3cr3t value', HOST_TOKEN: 'from-host', BAKED: '1', HOME: '/root' });
     expect(env).not.toHaveProperty('UNSET');
     // The secret value never appears in argv or the call log.
@@ -241,22 +240,22 @@ describe('registered guest commands', () => {
       { stdin: 'prompt', env: { ANTHROPIC_API_KEY: 'sk-test' } },
     );
     expect(r).toMatchObject({ exitCode: 3, stdout: 'answer\n', stderr: 'warn\n' });
-    expect(seen).toEqual([
-      { argv: ['/usr/local/bin/claude', '-p', 'hi'], stdin: 'prompt', key: 'sk-test', cwd: '/tmp', machineName: 'vm1', user: 'root' },
-    ]);
+    expect(seen).toEqual([{ argv: ['/usr/local/bin/claude', '-p', 'hi'], stdin: 'prompt', key: 'sk-test', cwd: '/tmp', machineName: 'vm1', user: 'root' }]);
     expect(fake.guestFs('vm1').existsSync('/root/.claude.json')).toBe(true);
     expect((await exec('sh', '-c', 'command -v claude')).stdout).toBe('/usr/local/bin/claude\n');
   });
 
   it('can be called from sh and see the abort signal on timeout', async () => {
     let aborted = false;
-    fake.registerCommand('waiter', ({ signal }) =>
-      new Promise((resolve) => {
-        signal.addEventListener('abort', () => {
-          aborted = true;
-          resolve({ exitCode: 137 });
-        });
-      }),
+    fake.registerCommand(
+      'waiter',
+      ({ signal }) =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve({ exitCode: 137 });
+          });
+        }),
     );
     const r = await sm('machine', 'exec', '--name', 'vm1', '--timeout', '50ms', '--', 'sh', '-c', 'waiter');
     expect(r.exitCode).toBe(124);

@@ -24,11 +24,15 @@ describe('the Transport surface', () => {
     const fake = createFakeSmolvm();
     await boot(fake);
     let killed = false;
-    fake.registerCommand('slow', ({ signal }) =>
-      new Promise((resolve) => signal.addEventListener('abort', () => {
-        killed = true;
-        resolve({ exitCode: 137 });
-      })),
+    fake.registerCommand(
+      'slow',
+      ({ signal }) =>
+        new Promise((resolve) =>
+          signal.addEventListener('abort', () => {
+            killed = true;
+            resolve({ exitCode: 137 });
+          }),
+        ),
     );
     const t0 = performance.now();
     const r = await fake.run(['smolvm', 'machine', 'exec', '--name', 'vm1', '--', 'sh', '-c', 'echo x > /root/a; slow; echo y > /root/b'], { timeoutMs: 80 });
@@ -134,7 +138,17 @@ describe('state export and restore', () => {
     const fake = createFakeSmolvm({ generateShortId: () => 'abcd1234' });
     await fake.run(['smolvm', 'machine', 'create', '--label', 'k=v', '-e', 'A=1']);
     await fake.run(['smolvm', 'machine', 'start', '--name', 'vm-abcd1234']);
-    await fake.run(['smolvm', 'machine', 'exec', '--name', 'vm-abcd1234', '--', 'sh', '-c', 'mkdir -p /w && printf "\\001\\377" > /w/bin && chmod 4750 /w/bin && chown 5:6 /w/bin']);
+    await fake.run([
+      'smolvm',
+      'machine',
+      'exec',
+      '--name',
+      'vm-abcd1234',
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p /w && printf "\\001\\377" > /w/bin && chmod 4750 /w/bin && chown 5:6 /w/bin',
+    ]);
     await fake.run(['smolvm', 'machine', 'create', '--name', 'idle']);
 
     const state = JSON.parse(JSON.stringify(fake.exportState())) as ReturnType<FakeSmolvm['exportState']>;

@@ -53,9 +53,7 @@ export interface CallRecord {
   readonly terminal?: { readonly stdout: string; readonly stderr: string };
 }
 
-export type Fault =
-  | { readonly exitCode: number; readonly stderr: string; readonly stdout?: string }
-  | { readonly timeout: true };
+export type Fault = { readonly exitCode: number; readonly stderr: string; readonly stdout?: string } | { readonly timeout: true };
 
 /** A 1-based call number counted from the `injectFault` call (1 = the next call), or a predicate on argv. */
 export type FaultMatch = number | ((argv: readonly string[]) => boolean);
@@ -121,9 +119,7 @@ export class FakeSmolvm implements Transport {
   /** Calls whose arguments after the binary start with `prefix` (`vm` counts as `machine`). */
   callsMatching(prefix: readonly string[]): CallRecord[] {
     const canonical = (a: string, i: number): string => (i === 0 && a === 'vm' ? 'machine' : a);
-    return this.#calls.filter((c) =>
-      prefix.every((p, i) => c.argv[i + 1] !== undefined && canonical(c.argv[i + 1] as string, i) === canonical(p, i)),
-    );
+    return this.#calls.filter((c) => prefix.every((p, i) => c.argv[i + 1] !== undefined && canonical(c.argv[i + 1] as string, i) === canonical(p, i)));
   }
 
   /** Fail matching calls without side effects; `times` (default 1) consecutive calls or matches. */
@@ -212,10 +208,7 @@ export class FakeSmolvm implements Transport {
     const callNumber = ++this.#started;
     const stdinBytes = toBytes(options.stdin ?? new Uint8Array());
     const envKeys = Object.keys(options.env ?? {});
-    const finish = (
-      outcome: { exitCode: number; stdout: Uint8Array; stderr: string; timedOut: boolean },
-      faulted: boolean,
-    ): CommandResult => {
+    const finish = (outcome: { exitCode: number; stdout: Uint8Array; stderr: string; timedOut: boolean }, faulted: boolean): CommandResult => {
       const hidden = options.inheritStdio === true;
       const result: CommandResult = {
         argv: [...argv],
@@ -275,10 +268,7 @@ export class FakeSmolvm implements Transport {
         return finish({ exitCode: outcome, stdout: stdout.bytes(), stderr: stderr.text(), timedOut: false }, false);
       }
       kill.abort(new Error(`smolvm killed (${outcome})`));
-      return finish(
-        { exitCode: -1, stdout: stdout.bytes(), stderr: stderr.text(), timedOut: outcome === 'timeout' },
-        false,
-      );
+      return finish({ exitCode: -1, stdout: stdout.bytes(), stderr: stderr.text(), timedOut: outcome === 'timeout' }, false);
     } finally {
       clearTimeout(timer);
       if (onAbort) options.signal?.removeEventListener('abort', onAbort);

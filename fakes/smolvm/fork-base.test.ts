@@ -126,7 +126,9 @@ describe('delete of a fork base (vm_common.rs delete_vm; machine.rs DeleteCmd)',
 
   it('a clone deletes like any machine', async () => {
     const fake = await frozen();
-    expect((await sm(fake, 'machine', 'delete', '-n', 'c1', '-f')).stdout).toBe("Stopping machine 'c1'...\nCleaning up data directory for vm: c1\nDeleted machine: c1\n");
+    expect((await sm(fake, 'machine', 'delete', '-n', 'c1', '-f')).stdout).toBe(
+      "Stopping machine 'c1'...\nCleaning up data directory for vm: c1\nDeleted machine: c1\n",
+    );
     expect(fake.machine('g')?.state).toBe('frozen');
   });
 });

@@ -41,7 +41,7 @@ describe('the forkpoint wait (fork.rs wait_for_forkpoint; machine.rs forkpoint_t
     for (const flag of ['--wait-ready', '--hold']) {
       const fake = await golden(false);
       const r = await sm(fake, 'machine', 'fork', '--golden', 'g', '-n', 'c', flag, '--ready-timeout', '50ms');
-      expect(r.stderr).toContain("did not become ready within 0.05s (exit 124)");
+      expect(r.stderr).toContain('did not become ready within 0.05s (exit 124)');
     }
   });
 
@@ -74,7 +74,14 @@ describe('a batch (vm_common.rs fork_vm_batch; machine.rs render_indexed_fork_en
     const batchId = env('w-0').SMOLVM_FORK_BATCH_ID;
     expect(batchId).toMatch(/^[0-9a-f]{32}$/);
     // Identity keys given with -e are replaced by the real ones.
-    expect(env('w-2')).toEqual({ BASE: '1', SEED: '2', SMOLVM_FORK_INDEX: '2', SMOLVM_FORK_NAME: 'w-2', SMOLVM_FORK_BATCH_ID: batchId, SMOLVM_FORK_BATCH_SIZE: '3' });
+    expect(env('w-2')).toEqual({
+      BASE: '1',
+      SEED: '2',
+      SMOLVM_FORK_INDEX: '2',
+      SMOLVM_FORK_NAME: 'w-2',
+      SMOLVM_FORK_BATCH_ID: batchId,
+      SMOLVM_FORK_BATCH_SIZE: '3',
+    });
     expect(read(fake, 'w-1', '/etc/smolvm/fork-env')).toBe(
       `SEED=1\nSMOLVM_FORK_INDEX=1\nSMOLVM_FORK_NAME=w-1\nSMOLVM_FORK_BATCH_ID=${batchId}\nSMOLVM_FORK_BATCH_SIZE=3\n`,
     );
@@ -105,7 +112,9 @@ describe('held slots and fork-release (vm_common.rs release_held_fork; fork.rs a
     expect(fake.machine('h-1')).toMatchObject({ forkpointHeld: true, env: { BASE: '1', MODE: 'train', SMOLVM_FORK_INDEX: '1', SMOLVM_FORK_NAME: 'h-1' } });
     expect(exists(fake, 'h-1', '/run/smolvm/forkpoint/release')).toBe(false);
     expect(JSON.parse((await sm(fake, 'machine', 'status', '-n', 'h-1', '--json')).stdout).forkpoint_held).toBe(true);
-    expect((await sm(fake, 'machine', 'ls', '-v')).stdout).toContain('h-1                  running          4   8192 MiB       0       0   20 GiB   10 GiB\n  PID: 41002\n  Fork slot: held\n');
+    expect((await sm(fake, 'machine', 'ls', '-v')).stdout).toContain(
+      'h-1                  running          4   8192 MiB       0       0   20 GiB   10 GiB\n  PID: 41002\n  Fork slot: held\n',
+    );
     const single = await sm(fake, 'machine', 'fork', '--golden', 'g', '-n', 'one', '--hold');
     expect(single.stderr.endsWith("Forked 'g' -> held slot 'one'. Release it with `smolvm machine fork-release --name one`.\n")).toBe(true);
   });

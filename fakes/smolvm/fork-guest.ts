@@ -95,8 +95,7 @@ export function releaseForkpoint(fs: GuestFs): void {
  */
 export function activateHeld(fs: GuestFs, env: ReadonlyArray<readonly [string, string]>, token: string): number {
   const exists = (path: string): boolean => fs.as(ROOT, () => fs.vol.existsSync(path));
-  const read = (path: string): string | undefined =>
-    fs.as(ROOT, () => (fs.vol.existsSync(path) ? String(fs.vol.readFileSync(path, 'utf8')) : undefined));
+  const read = (path: string): string | undefined => fs.as(ROOT, () => (fs.vol.existsSync(path) ? String(fs.vol.readFileSync(path, 'utf8')) : undefined));
   if (exists(RELEASE_PATH)) return read(ACTIVATION_PATH) === `${token}\n` ? 0 : 42;
   if (!exists(READY_PATH)) return 43;
   fs.as(ROOT, () => fs.vol.rmSync(WORKER_READY_PATH, { force: true }));

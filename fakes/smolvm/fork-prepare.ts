@@ -146,9 +146,7 @@ function prepareClone(model: SmolvmModel, g: Machine, spec: CloneSpec, reserved:
       return { host, guest: p.guest };
     });
   }
-  const env = spec.forkEnv.length
-    ? [...gr.env.filter(([k]) => !spec.forkEnv.some(([fk]) => fk === k)), ...spec.forkEnv]
-    : gr.env;
+  const env = spec.forkEnv.length ? [...gr.env.filter(([k]) => !spec.forkEnv.some(([fk]) => fk === k)), ...spec.forkEnv] : gr.env;
   const { vmm: _vmm, golden: _golden, forkpointHeld: _held, forkEnv: _forkEnv, ...inherited } = structuredClone(gr);
   const record: MachineRecord = {
     ...inherited,

@@ -24,13 +24,21 @@ describe('start --forkable (machine.rs StartCmd; vm_common.rs start_vm_named_wit
     const r = await sm(fake, 'machine', 'start', '-n', 'g', '--forkable');
     expect(r).toMatchObject({ exitCode: 0, stdout: "Machine 'g' running (PID: 41000)\n", stderr: "Starting machine 'g'...\n" });
     // `forkable` is `VmRecord::forkable_on_start()`, a Smolfile's flag; the launch flag is per boot.
-    expect(JSON.parse((await sm(fake, 'machine', 'status', '-n', 'g', '--json')).stdout)).toMatchObject({ state: 'running', forkable: false, forkpoint_held: false });
+    expect(JSON.parse((await sm(fake, 'machine', 'status', '-n', 'g', '--json')).stdout)).toMatchObject({
+      state: 'running',
+      forkable: false,
+      forkpoint_held: false,
+    });
     expect((await sm(fake, 'machine', 'ls', '-v')).stdout).not.toContain('Forkable');
   });
 
   it('gives the guest the forkpoint state dir and helper links; the helper refuses honestly', async () => {
     const fake = await golden();
-    const r = await sh(fake, 'g', 'stat -c "%a %U" /run/smolvm/forkpoint; readlink /usr/local/bin/smolvm-fork-ready; readlink /usr/local/bin/smolvm-worker-ready');
+    const r = await sh(
+      fake,
+      'g',
+      'stat -c "%a %U" /run/smolvm/forkpoint; readlink /usr/local/bin/smolvm-fork-ready; readlink /usr/local/bin/smolvm-worker-ready',
+    );
     expect(r.stdout).toBe('1777 root\n/usr/local/bin/smolvm-agent\n/usr/local/bin/smolvm-agent\n');
     const helper = await sh(fake, 'g', 'smolvm-fork-ready');
     expect(helper).toMatchObject({ exitCode: 1, stderr: 'smolvm-fork-ready: not modelled by the fake smolvm\n' });
@@ -114,7 +122,11 @@ describe('one clone (vm_common.rs fork_vm; fork.rs prepare_forks_reusing, prepar
   it('gives the clone its own identity and its fork env (build_rejuvenation_script, write_fork_env)', async () => {
     const fake = await golden();
     await sm(fake, 'machine', 'fork', '--golden', 'g', '-n', 'c', '-e', 'JOB=7');
-    const r = await sh(fake, 'c', 'hostname; cat /etc/hostname /etc/smolvm/fork-env; stat -c "%a" /etc/smolvm/fork-env /run/smolvm/forkpoint/restored; cat /run/smolvm/forkpoint/restored');
+    const r = await sh(
+      fake,
+      'c',
+      'hostname; cat /etc/hostname /etc/smolvm/fork-env; stat -c "%a" /etc/smolvm/fork-env /run/smolvm/forkpoint/restored; cat /run/smolvm/forkpoint/restored',
+    );
     expect(r.stdout).toBe('c\nc\nJOB=7\n600\n600\nsmolvm-forkpoint-restored-v1\n');
     const id = read(fake, 'c', '/etc/machine-id');
     expect(id).toMatch(/^[0-9a-f]{32}\n$/);
@@ -178,7 +190,10 @@ describe('refusals before anything is frozen (machine.rs ForkCmd::run, clap)', (
     [['--count', '2', '-n', 'c'], 'config operation failed: fork: --name cannot be used with --count greater than 1; use --name-prefix'],
     [['--count', '2'], 'config operation failed: fork: --name-prefix is required with --count greater than 1'],
     [['--count', '2', '--name-prefix', 'w', '--forkable'], 'config operation failed: fork: --forkable is not supported for batch clones'],
-    [['--count', '2', '--name-prefix', 'w', '-p', '1:2'], 'config operation failed: fork: pinned --port mappings are not supported for a batch; inherited ports are remapped automatically'],
+    [
+      ['--count', '2', '--name-prefix', 'w', '-p', '1:2'],
+      'config operation failed: fork: pinned --port mappings are not supported for a batch; inherited ports are remapped automatically',
+    ],
   ];
   for (const [extra, text] of cases) {
     it(`refuses ${extra.join(' ') || 'no name'}`, async () => {
@@ -215,7 +230,10 @@ describe('refusals while preparing (fork.rs prepare_forks_reusing), after "Freez
       [['-n', 'bad-'], 'config operation failed: clone name: clone name cannot end with a hyphen (got: "bad-")'],
       [['-n', 'a/b'], 'config operation failed: clone name: clone name cannot contain path separators'],
       [['-n', 'c', '-e', '1X=v'], "config operation failed: fork env: invalid key '1X': must match [A-Za-z_][A-Za-z0-9_]*"],
-      [['-n', 'c', '--forkable'], 'agent operation failed: fork: nested fork is not supported: a clone cannot be re-forked, so `forkable` on a fork has no effect (drop it)'],
+      [
+        ['-n', 'c', '--forkable'],
+        'agent operation failed: fork: nested fork is not supported: a clone cannot be re-forked, so `forkable` on a fork has no effect (drop it)',
+      ],
       [['-n', 'taken'], "agent operation failed: fork: machine 'taken' already exists"],
       [['-n', 'c', '-p', '1:2', '-p', '1:3'], 'config operation failed: fork: host port 1 is assigned to more than one clone'],
     ];

@@ -6,16 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { ParsedArgs } from './clap.ts';
 import { activateHeld, releaseForkpoint } from './fork-guest.ts';
-import {
-  bootPrepared,
-  prepareForks,
-  rollbackFailedFork,
-  validateForkEnv,
-  waitForForkpoint,
-  type CloneSpec,
-  type Env,
-  type Port,
-} from './fork-prepare.ts';
+import { bootPrepared, prepareForks, rollbackFailedFork, validateForkEnv, waitForForkpoint, type CloneSpec, type Env, type Port } from './fork-prepare.ts';
 import { agentAnswers } from './fork-state.ts';
 import * as ft from './fork-texts.ts';
 import { refuseUnmodelled } from './lifecycle.ts';

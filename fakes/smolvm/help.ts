@@ -9,10 +9,8 @@ const ABOUT = 'Build and run portable, self-contained virtual machines';
 // `long_about = include_str!("../AGENTS.md")`. The fake keeps its heading and first paragraph
 // only (it does not vendor smolvm's 30 KB reference); see fakes/README.md.
 const LONG_ABOUT =
-  '# smolvm — Agent Reference\n\n' +
-  'A tool to build and run portable, self-contained virtual machines locally. <200ms boot time. No daemon, no Docker.\n';
-const AFTER_HELP =
-  'Agents: run `smolvm --help` for full documentation including CLI reference and Smolfile schema';
+  '# smolvm — Agent Reference\n\n' + 'A tool to build and run portable, self-contained virtual machines locally. <200ms boot time. No daemon, no Docker.\n';
+const AFTER_HELP = 'Agents: run `smolvm --help` for full documentation including CLI reference and Smolfile schema';
 
 export const TOP_USAGE = 'smolvm <COMMAND>';
 

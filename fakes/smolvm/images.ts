@@ -48,9 +48,7 @@ const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz'];
 
 /** `image_source::looks_local`: an explicit path prefix or an archive suffix. */
 export function looksLocal(ref: string): boolean {
-  return (
-    ref.startsWith('/') || ref.startsWith('./') || ref.startsWith('../') || ARCHIVE_SUFFIXES.some((s) => ref.endsWith(s))
-  );
+  return ref.startsWith('/') || ref.startsWith('./') || ref.startsWith('../') || ARCHIVE_SUFFIXES.some((s) => ref.endsWith(s));
 }
 
 /** `alpine`, `alpine:3.20`, `docker.io/library/alpine:latest` are one image. */
@@ -151,9 +149,7 @@ function resolveUser(fs: GuestFs, spec: string, ref: string): GuestUser {
   if (spec === '' || spec === 'root' || spec === '0') return ROOT;
   const [userPart = '', groupPart] = spec.split(':');
   const passwd = readPasswd(fs);
-  const entry = /^\d+$/.test(userPart)
-    ? passwd.find((p) => p.uid === Number(userPart))
-    : passwd.find((p) => p.name === userPart);
+  const entry = /^\d+$/.test(userPart) ? passwd.find((p) => p.uid === Number(userPart)) : passwd.find((p) => p.name === userPart);
   if (!entry && !/^\d+$/.test(userPart)) {
     throw new Error(`fake image ${ref}: USER '${userPart}' is not in the image's /etc/passwd`);
   }

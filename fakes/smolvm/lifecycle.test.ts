@@ -20,9 +20,7 @@ describe('smolvm --version and top level', () => {
   it('rejects unknown subcommands clap-style with exit 2', async () => {
     const r = await sm(createFakeSmolvm(), 'machin');
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toBe(
-      "error: unrecognized subcommand 'machin'\n\nUsage: smolvm <COMMAND>\n\nFor more information, try '--help'.\n",
-    );
+    expect(r.stderr).toBe("error: unrecognized subcommand 'machin'\n\nUsage: smolvm <COMMAND>\n\nFor more information, try '--help'.\n");
     const s = await sm(createFakeSmolvm(), 'machine', 'frobnicate');
     expect(s.exitCode).toBe(2);
     expect(s.stderr).toContain("error: unrecognized subcommand 'frobnicate'");

@@ -274,7 +274,15 @@ export async function ls(model: SmolvmModel, args: ParsedArgs, io: Io): Promise<
   const records = [...model.machines.values()].map((m) => m.record).sort((a, b) => (a.name < b.name ? -1 : 1));
   const stateOf = (r: MachineRecord) => resolvedState(model, r);
   if (args.has('json')) {
-    io.stdout.write(records.length ? `${JSON.stringify(records.map((r) => statusJson(r, stateOf(r))), null, 2)}\n` : '[]\n');
+    io.stdout.write(
+      records.length
+        ? `${JSON.stringify(
+            records.map((r) => statusJson(r, stateOf(r))),
+            null,
+            2,
+          )}\n`
+        : '[]\n',
+    );
   } else {
     io.stdout.write(records.length ? lsTable(records, args.has('verbose'), stateOf) : t.noMachines);
   }

@@ -184,10 +184,7 @@ export class SmolvmModel {
         resolve('timed-out');
       }, run.timeoutMs);
     });
-    const launched = this.userland.launch(
-      guest,
-      { ...run, stdin: new StdinRef(run.stdin), user, signal: controller.signal },
-    );
+    const launched = this.userland.launch(guest, { ...run, stdin: new StdinRef(run.stdin), user, signal: controller.signal });
     launched.catch(() => {}); // a program killed by the timeout rejects after we stopped waiting
     try {
       const code = await Promise.race([launched, timedOut]);

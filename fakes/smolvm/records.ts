@@ -157,9 +157,7 @@ export function statusJson(r: MachineRecord, state: ResolvedState): Record<strin
 /** `vm_common::list_vms` table rows (names truncated to 18 in 1.9.2). */
 export function lsTable(records: readonly MachineRecord[], verbose: boolean, stateOf: (r: MachineRecord) => ResolvedState): string {
   const row = (cells: string[]): string => {
-    const [name, state, cpus, mem, mounts, ports, storage, overlay] = cells as [
-      string, string, string, string, string, string, string, string,
-    ];
+    const [name, state, cpus, mem, mounts, ports, storage, overlay] = cells as [string, string, string, string, string, string, string, string];
     return `${name.padEnd(20)} ${state.padEnd(12)} ${cpus.padStart(5)} ${mem.padStart(10)} ${mounts.padStart(7)} ${ports.padStart(7)} ${storage.padStart(8)} ${overlay.padStart(8)}\n`;
   };
   let out = row(['NAME', 'STATE', 'CPUS', 'MEMORY', 'MOUNTS', 'PORTS', 'STORAGE', 'OVERLAY']);

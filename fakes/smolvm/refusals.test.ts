@@ -57,8 +57,7 @@ describe('--allow-host is resolved at create (src/cli/machine.rs resolve_egress_
 
   it('bounds a lookup in time, and reports an empty answer', async () => {
     let aborted = false;
-    const hang: HostResolver = (_host, signal) =>
-      new Promise(() => signal.addEventListener('abort', () => (aborted = true)));
+    const hang: HostResolver = (_host, signal) => new Promise(() => signal.addEventListener('abort', () => (aborted = true)));
     const slow = createFakeSmolvm({ resolveHost: hang, dnsTimeoutMs: 20 });
     expect((await create(slow, '-n', 'm', '--allow-host', 'slow.example')).stderr).toBe(
       "Error: config operation failed: --allow-host: DNS resolution for 'slow.example' timed out after 10 seconds\n",
@@ -180,7 +179,7 @@ describe('volume host paths (src/data/storage.rs HostMount, src/data/errors.rs)'
     );
   });
 
-  it.each(['/work/src', ':/data', '/work/src:', 'ro'])('refuses the malformed %j in smolvm\'s words', async (spec) => {
+  it.each(['/work/src', ':/data', '/work/src:', 'ro'])("refuses the malformed %j in smolvm's words", async (spec) => {
     expect(await vol(spec)).toMatchObject({
       exitCode: 1,
       stderr: `Error: invalid mount path: invalid format '${spec}' (expected host:guest[:ro|:rw])\n`,

@@ -3,8 +3,7 @@ import { packTar } from '../../src/archive/tar.ts';
 import { createFakeSmolvm, type FakeSmolvm } from '../index.ts';
 
 let fake: FakeSmolvm;
-const sh = (script: string, ...args: string[]) =>
-  fake.run(['smolvm', 'machine', 'exec', '--name', 'vm1', '--', 'sh', '-c', script, ...args]);
+const sh = (script: string, ...args: string[]) => fake.run(['smolvm', 'machine', 'exec', '--name', 'vm1', '--', 'sh', '-c', script, ...args]);
 const run = (...argv: string[]) => fake.run(['smolvm', 'machine', 'exec', '--name', 'vm1', '--', ...argv]);
 const mode = (path: string) => Number(fake.guestFs('vm1').statSync(path).mode) & 0o7777;
 
@@ -42,10 +41,8 @@ describe('sh -c', () => {
   });
 
   it('quotes: single quotes are literal, double quotes expand', async () => {
-    const r = await fake.run(
-      ['smolvm', 'machine', 'exec', '--name', 'vm1', '-e', 'WHO=world wide', '--', 'sh', '-c', `echo '$WHO' "$WHO" "a  b" it\\'s`],
-    );
-    expect(r.stdout).toBe('$WHO world wide a  b it\'s\n');
+    const r = await fake.run(['smolvm', 'machine', 'exec', '--name', 'vm1', '-e', 'WHO=world wide', '--', 'sh', '-c', `echo '$WHO' "$WHO" "a  b" it\\'s`]);
+    expect(r.stdout).toBe("$WHO world wide a  b it's\n");
   });
 
   it('splits unquoted expansions into fields', async () => {
@@ -55,16 +52,12 @@ describe('sh -c', () => {
   });
 
   it('passes positional args after sh -c SCRIPT NAME', async () => {
-    expect((await sh('echo "$0|$1|$2|$#"; printf "<%s>" "$@"; echo', 'myname', 'first arg', 'x')).stdout).toBe(
-      'myname|first arg|x|2\n<first arg><x>\n',
-    );
+    expect((await sh('echo "$0|$1|$2|$#"; printf "<%s>" "$@"; echo', 'myname', 'first arg', 'x')).stdout).toBe('myname|first arg|x|2\n<first arg><x>\n');
   });
 
   it('supports ${VAR:-default}, assignments, export and cd', async () => {
-    expect((await sh('echo ${NOPE:-fallback}; X=1; echo $X; Y=2 sh -c \'echo $Y\'; echo ${Y:-unset}')).stdout).toBe(
-      'fallback\n1\n2\nunset\n',
-    );
-    expect((await sh('export Z=3; sh -c \'echo $Z\'')).stdout).toBe('3\n');
+    expect((await sh("echo ${NOPE:-fallback}; X=1; echo $X; Y=2 sh -c 'echo $Y'; echo ${Y:-unset}")).stdout).toBe('fallback\n1\n2\nunset\n');
+    expect((await sh("export Z=3; sh -c 'echo $Z'")).stdout).toBe('3\n');
     expect((await sh('cd /tmp && pwd; cd /nope')).stdout).toBe('/tmp\n');
     expect((await sh('cd /nope')).stderr).toBe("sh: cd: line 0: can't cd to /nope: No such file or directory\n");
   });
@@ -176,10 +169,7 @@ describe('tar -x', () => {
   ]);
 
   it('extracts from stdin as root, keeping modes and owners and creating missing dirs', async () => {
-    const r = await fake.run(
-      ['smolvm', 'machine', 'exec', '--name', 'vm1', '-i', '--', 'sh', '-c', 'mkdir -p /dest && tar -x -C /dest'],
-      { stdin: archive },
-    );
+    const r = await fake.run(['smolvm', 'machine', 'exec', '--name', 'vm1', '-i', '--', 'sh', '-c', 'mkdir -p /dest && tar -x -C /dest'], { stdin: archive });
     expect(r).toMatchObject({ exitCode: 0, stderr: '' });
     const stat = await run('stat', '-c', '%n %a %u:%g', '/dest/skills', '/dest/skills/run.sh', '/dest/skills/deep', '/dest/skills/deep/notes.md');
     expect(stat.stdout).toBe(

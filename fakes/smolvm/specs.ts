@@ -143,17 +143,6 @@ export const forkReleaseSpec: CommandSpec = {
 };
 
 /** Real subcommands the fake does not model; they fail with an honest `Error:` line. */
-export const UNMODELLED_SUBCOMMANDS = new Set([
-  'run',
-  'egress-events',
-  'resize',
-  'update',
-  'images',
-  'prune',
-  'shell',
-  'monitor',
-  'network-test',
-  'data-dir',
-]);
+export const UNMODELLED_SUBCOMMANDS = new Set(['run', 'egress-events', 'resize', 'update', 'images', 'prune', 'shell', 'monitor', 'network-test', 'data-dir']);
 
 export const MACHINE_ALIASES: Readonly<Record<string, string>> = { rm: 'delete', list: 'ls', sh: 'shell' };

@@ -9,12 +9,9 @@ export const errorLine = (display: string): string => `Error: ${display}\n`;
 
 // §0 `src/data/errors.rs` Display formats.
 export const vmNotFound = (name: string): string => `vm not found: ${name}`;
-export const configFailed = (operation: string, reason: string): string =>
-  `config operation failed: ${operation}: ${reason}`;
-export const agentFailed = (operation: string, reason: string): string =>
-  `agent operation failed: ${operation}: ${reason}`;
-export const mountFailed = (operation: string, reason: string): string =>
-  `mount operation failed: ${operation}: ${reason}`;
+export const configFailed = (operation: string, reason: string): string => `config operation failed: ${operation}: ${reason}`;
+export const agentFailed = (operation: string, reason: string): string => `agent operation failed: ${operation}: ${reason}`;
+export const mountFailed = (operation: string, reason: string): string => `mount operation failed: ${operation}: ${reason}`;
 
 // `smolvm --version` (clap `#[command(version)]`).
 export const versionLine = (version: string): string => `smolvm ${version}\n`;
@@ -36,8 +33,7 @@ export const invalidNameForManager = (reason: string): string => configFailed('v
 export const invalidNameForCreate = (reason: string): string => configFailed('create machine', reason);
 
 // §4 `vm_common::CreateVmReservation::reserve`.
-export const alreadyExists = (name: string): string =>
-  configFailed('create machine', `machine '${name}' already exists or is being created`);
+export const alreadyExists = (name: string): string => configFailed('create machine', `machine '${name}' already exists or is being created`);
 
 // §4 `src/config.rs::validate_image_fetchable` (#807).
 export const imageNeedsNetwork = (image: string): string =>
@@ -51,8 +47,7 @@ export const imageNeedsNetwork = (image: string): string =>
 
 // `src/util.rs::parse_labels`.
 export const labelNotKeyValue = (entry: string): string => configFailed('--label', `expected KEY=VALUE, got '${entry}'`);
-export const labelEmptyKey = (entry: string): string =>
-  configFailed('--label', `label key cannot be empty (in '${entry}')`);
+export const labelEmptyKey = (entry: string): string => configFailed('--label', `label key cannot be empty (in '${entry}')`);
 
 // `src/data/resources.rs::VmResources::validate`.
 export const resourceReasons = {
@@ -64,19 +59,16 @@ export const resourceReasons = {
 
 // `src/data/storage.rs::HostMount::{_parse, new, validate, ensure_unique_targets}`; the variants'
 // Display formats are `src/data/errors.rs` (`InvalidMountPath`, `MountSourceNotFound`, `Mount`).
-export const volumeMalformed = (spec: string): string =>
-  `invalid mount path: invalid format '${spec}' (expected host:guest[:ro|:rw])`;
+export const volumeMalformed = (spec: string): string => `invalid mount path: invalid format '${spec}' (expected host:guest[:ro|:rw])`;
 export const volumeSourceNotFound = (path: string): string => `mount source not found: ${path}`;
 export const volumeNotDirectory = (path: string): string =>
   mountFailed('validate host path', `source path on host must be a directory (virtiofs limitation): ${path}`);
-export const volumeCanonicalize = (path: string, io: string): string =>
-  mountFailed('canonicalize host path', `'${path}': ${io}`);
+export const volumeCanonicalize = (path: string, io: string): string => mountFailed('canonicalize host path', `'${path}': ${io}`);
 export const volumeProtected = (path: string): string =>
   mountFailed('validate host path', `source path on host is a protected system path and cannot be mounted: ${path}`);
 export const volumeGuestNotAbsolute = (guest: string): string =>
   mountFailed('validate guest path', `target path on guest should be an absolute directory: ${guest}`);
-export const volumeDuplicateTarget = (guest: string): string =>
-  mountFailed('validate mounts', `duplicate mount target: ${guest} is specified more than once`);
+export const volumeDuplicateTarget = (guest: string): string => mountFailed('validate mounts', `duplicate mount target: ${guest} is specified more than once`);
 
 // `src/smolfile.rs::resolve_host_to_cidrs`, wrapped by `src/cli/machine.rs::resolve_egress_flags`
 // as `Error::config("--allow-host", e)` at create.
@@ -87,8 +79,7 @@ export const allowHostUnresolved = (host: string, io: string): string => `failed
 export const allowHostNoAddresses = (host: string): string => `'${host}' resolved to no addresses`;
 export const allowHostRefused = (reason: string): string => configFailed('--allow-host', reason);
 // `src/cli/vm_common.rs::start_vm_named_with_db` re-resolves at start and only warns.
-export const allowHostStartWarning = (host: string, reason: string): string =>
-  `Warning: could not resolve '${host}' for egress policy: ${reason}\n`;
+export const allowHostStartWarning = (host: string, reason: string): string => `Warning: could not resolve '${host}' for egress policy: ${reason}\n`;
 
 // `src/network/launch.rs::validate_requested_network_backend`.
 export const portsNeedVirtio = configFailed(
@@ -110,8 +101,7 @@ export const hostPortInUse = (port: number, machine: string): string =>
   configFailed('start machine', `host port ${port} is already in use by running machine '${machine}'`);
 
 // §5 local image sources the fake was not told about. Wording UNCONFIRMED (`image_source::resolve`).
-export const localImageMissing = (path: string): string =>
-  configFailed('--image', `cannot use image source ${path}: No such file or directory (os error 2)`);
+export const localImageMissing = (path: string): string => configFailed('--image', `cannot use image source ${path}: No such file or directory (os error 2)`);
 export const stdinImageUnsupported = configFailed('--image', 'the fake smolvm does not read image archives from stdin');
 
 // `machine create`: machine flags written after `--` (PR #958, `CreateCmd::run`).
@@ -120,14 +110,7 @@ export const strayCreateFlagsNote = (flags: readonly string[]): string =>
   'workload and did not configure the machine. Machine options go before `--`.\n';
 
 // §4 `vm_common::print_create_success` (stdout).
-export function createSuccess(c: {
-  name: string;
-  cpus: number;
-  mem: number;
-  mounts: number;
-  ports: number;
-  init: number;
-}): string {
+export function createSuccess(c: { name: string; cpus: number; mem: number; mounts: number; ports: number; init: number }): string {
   let out = `Created machine: ${c.name}\n  CPUs: ${c.cpus}, Memory: ${c.mem} MiB\n`;
   if (c.mounts) out += `  Mounts: ${c.mounts}\n`;
   if (c.ports) out += `  Ports: ${c.ports}\n`;
@@ -143,11 +126,9 @@ export const starting = (name: string, mounts: number, ports: number): string =>
 export const alreadyRunning = (name: string, pid: number): string => `Machine '${name}' already running (PID: ${pid})\n`;
 export const running = (name: string, pid: number): string => `Machine '${name}' running (PID: ${pid})\n`;
 // `cli::pull_with_progress` prints the progress line and then "done." even when the pull fails.
-export const pulling = (image: string): string =>
-  `Pulling ${image}...\nPulling image ${image}...\rPulling image ${image}... done.${' '.repeat(30)}\n`;
+export const pulling = (image: string): string => `Pulling ${image}...\nPulling image ${image}...\rPulling image ${image}... done.${' '.repeat(30)}\n`;
 // Pull failure text is the guest crane's; this wording is UNCONFIRMED.
-export const pullFailed = (image: string): string =>
-  agentFailed('pull image', `failed to fetch manifest for ${image}: MANIFEST_UNKNOWN: manifest unknown`);
+export const pullFailed = (image: string): string => agentFailed('pull image', `failed to fetch manifest for ${image}: MANIFEST_UNKNOWN: manifest unknown`);
 export const runningInit = (count: number): string => `Running ${count} init command(s)...\n`;
 export const initSkipped = (count: number): string => `Init already completed, skipping ${count} command(s)\n`;
 // `vm_common::format_init_failure`.
@@ -172,8 +153,7 @@ export const cleaningUp = (name: string): string => `Cleaning up data directory 
 export const deleted = (name: string): string => `Deleted machine: ${name}\n`;
 
 // §4 status (`vm_common::status_vm`, `status_vm_json`).
-export const statusLine = (name: string, state: string, pid: number | null): string =>
-  `Machine '${name}': ${state}${pid !== null ? ` (PID: ${pid})` : ''}\n`;
+export const statusLine = (name: string, state: string, pid: number | null): string => `Machine '${name}': ${state}${pid !== null ? ` (PID: ${pid})` : ''}\n`;
 export const statusDefaultNotRunning = "Machine 'default': not running\n";
 export const statusJsonNotFound = (name: string): string => configFailed('machine status', `machine '${name}' not found`);
 
@@ -182,10 +162,7 @@ export const noMachines = 'No machines found\n';
 
 // §3 / §2 `vm_common::ensure_running_and_connect`.
 export const notRunningUseStart = (name: string, explicit: boolean): string =>
-  agentFailed(
-    'connect',
-    `machine '${name}' is not running. Use '${explicit ? `smolvm machine start --name ${name}` : 'smolvm machine start'}' first.`,
-  );
+  agentFailed('connect', `machine '${name}' is not running. Use '${explicit ? `smolvm machine start --name ${name}` : 'smolvm machine start'}' first.`);
 export const defaultNotFound = agentFailed('connect', "machine 'default' not found");
 
 // §3 exec. Spawn failures come from the agent (`handle_vm_exec`, `handle_interactive_vm_exec`).
@@ -193,24 +170,16 @@ export const spawnFailed = agentFailed('vm exec', 'failed to spawn command: No s
 export const interactiveSpawnFailed = agentFailed('vm exec interactive', 'No such file or directory (os error 2)');
 export const MAX_EXEC_OUTPUT = 11 * 1024 * 1024;
 export const outputCapExceeded = (operation: 'vm exec' | 'run command'): string =>
-  agentFailed(
-    operation,
-    `command output exceeded ${MAX_EXEC_OUTPUT} bytes and was truncated. ` +
-      'Use streaming exec (exec_stream / execStream) for large output.',
-  );
+  agentFailed(operation, `command output exceeded ${MAX_EXEC_OUTPUT} bytes and was truncated. Use streaming exec (exec_stream / execStream) for large output.`);
 // Container exec path only; the bare path appends nothing (§3 Timeout).
 export const containerTimedOut = (ms: number): string => `\ncommand timed out after ${ms}ms`;
 // Image machines run through `crun exec`; its not-found text and code are UNCONFIRMED (§10).
-export const crunNotFound = (program: string): string =>
-  `crun: executable file \`${program}\` not found in $PATH: No such file or directory\n`;
+export const crunNotFound = (program: string): string => `crun: executable file \`${program}\` not found in $PATH: No such file or directory\n`;
 export const crunNoCwd = (dir: string): string => `crun: chdir to \`${dir}\`: No such file or directory\n`;
 export const CRUN_NOT_FOUND_EXIT = 127;
 
 // §2 cp (`CpCmd::run`, `AgentClient` file transfer, agent `install_file_atomic` / `nsfile.rs`).
-export const cpNeedsMachinePath = configFailed(
-  'cp',
-  'one of SRC or DST must use machine:path syntax (e.g., myvm:/workspace/file)',
-);
+export const cpNeedsMachinePath = configFailed('cp', 'one of SRC or DST must use machine:path syntax (e.g., myvm:/workspace/file)');
 export const cpMetaOnDownload = configFailed('cp', '--mode/--uid/--gid apply to uploads only (host -> machine)');
 export const cpBadMode = (mode: string): string => configFailed('cp', `invalid octal mode '${mode}' (expected e.g. 644)`);
 export const readLocalFile = (path: string, io: string): string => agentFailed('read local file', `${path}: ${io}`);
@@ -219,13 +188,11 @@ export const writeLocalFile = (path: string, io: string): string => agentFailed(
 export const invalidGuestPath = (path: string, reason: string): string => `invalid guest path ${path}: ${reason}`;
 export const createDirFailed = (dir: string, io: string): string => `failed to create directory ${dir}: ${io}`;
 export const renameOntoFailed = (path: string, io: string): string => `failed to rename onto ${path}: ${io}`;
-export const containerRenameFailed = (path: string, io: string): string =>
-  `failed to write ${path} in the workload container: rename into ${path}: ${io}`;
+export const containerRenameFailed = (path: string, io: string): string => `failed to write ${path} in the workload container: rename into ${path}: ${io}`;
 export const containerCreateFailed = (path: string, dir: string, io: string): string =>
   `failed to write ${path} in the workload container: create ${dir}: ${io}`;
 export const openFailed = (path: string, io: string): string => `failed to open ${path}: ${io}`;
-export const containerOpenFailed = (path: string, io: string): string =>
-  `failed to read ${path} in the workload container: open ${path}: ${io}`;
+export const containerOpenFailed = (path: string, io: string): string => `failed to read ${path} in the workload container: open ${path}: ${io}`;
 export const notRegularFile = (path: string): string => `not a regular file: ${path}`;
 /** Staging names: root namespace `install_file_atomic`, and the container helper in `nsfile.rs`. */
 export const stagingName = (file: string, pid: number, n: number): string => `${file}.smolvm-upload.${pid}.${n}`;

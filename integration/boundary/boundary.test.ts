@@ -76,7 +76,13 @@ describe('a bottle on Docker is a boundary', () => {
 
   const launchTarget = async (slug: string): Promise<Target> => {
     const plan = await prepare(
-      parseAgentSpec({ name: slug, image: agentImage.state === 'ready' ? agentImage.image : '', git: { repo }, supervise: {}, egress: { allowHosts: ['localhost'], allowCidrs: ['127.0.0.0/8'] } }),
+      parseAgentSpec({
+        name: slug,
+        image: agentImage.state === 'ready' ? agentImage.image : '',
+        git: { repo },
+        supervise: {},
+        egress: { allowHosts: ['localhost'], allowCidrs: ['127.0.0.0/8'] },
+      }),
       { env: { HOME: join(dir, 'home'), CLAUDE_BOTTLE_STATE_DIR: join(dir, `state-${slug}`), [PIPELOCK_BIN_ENV]: fakePipelockBin() } },
     );
     const bottle = await launch(plan, { engine });
@@ -84,7 +90,9 @@ describe('a bottle on Docker is a boundary', () => {
     const gateway = new URL(bottle.daemons?.daemons[0]?.url ?? 'http://x').hostname;
     const home = plan.agent.user.home;
     const gitConf = (await bottle.exec(['cat', `${home}/${GUEST_GIT_CREDENTIAL_FILE}`])).stdout;
-    const mcp = JSON.parse((await bottle.exec(['cat', `${home}/${GUEST_MCP_CONFIG_FILE}`])).stdout) as { mcpServers: Record<string, { headers?: { Authorization?: string } }> };
+    const mcp = JSON.parse((await bottle.exec(['cat', `${home}/${GUEST_MCP_CONFIG_FILE}`])).stdout) as {
+      mcpServers: Record<string, { headers?: { Authorization?: string } }>;
+    };
     const gitToken = /Bearer (\S+)/.exec(gitConf)?.[1] ?? '';
     const mcpToken = /^Bearer (\S+)$/.exec(mcp.mcpServers.supervisor?.headers?.Authorization ?? '')?.[1] ?? '';
     expect(gitToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -107,7 +115,12 @@ describe('a bottle on Docker is a boundary', () => {
     await hostGit(repo, 'update-ref', 'refs/private/secret', orphan);
     a = await launchTarget(`ba-${run}`);
     b = await launchTarget(`bb-${run}`);
-    await engine.create({ name: outsiderName, image: agentImage.image, labels: { 'claude-bottle-test.boundary': run }, network: { enabled: true, allowHosts: [], allowCidrs: [] } });
+    await engine.create({
+      name: outsiderName,
+      image: agentImage.image,
+      labels: { 'claude-bottle-test.boundary': run },
+      network: { enabled: true, allowHosts: [], allowCidrs: [] },
+    });
     await engine.start(outsiderName);
   });
   afterAll(async () => {
@@ -132,7 +145,9 @@ describe('a bottle on Docker is a boundary', () => {
   /** What `curl` meets at `url` from a guest: the HTTP status, or `000` (no connection) with curl's exit code. */
   const curlFrom = async (who: Bottle | string, url: string, token?: string): Promise<string> => {
     // The token travels in the environment and is expanded by the guest's shell into a header file, never argv.
-    const script = token ? 'printf "Authorization: Bearer %s\\n" "$TOKEN" > /tmp/h; curl -s -o /dev/null -m 5 -w "%{http_code}" -H @/tmp/h "$1"; echo " $?"' : 'curl -s -o /dev/null -m 5 -w "%{http_code}" "$1"; echo " $?"';
+    const script = token
+      ? 'printf "Authorization: Bearer %s\\n" "$TOKEN" > /tmp/h; curl -s -o /dev/null -m 5 -w "%{http_code}" -H @/tmp/h "$1"; echo " $?"'
+      : 'curl -s -o /dev/null -m 5 -w "%{http_code}" "$1"; echo " $?"';
     const argv = ['sh', '-c', script, 'sh', url];
     const env = { NO_PROXY: '*', no_proxy: '*', ...(token ? { TOKEN: token } : {}) };
     const result = typeof who === 'string' ? await engine.exec(who, argv, { env, timeoutMs: 30_000 }) : await who.exec(argv, { env, timeoutMs: 30_000 });
@@ -141,7 +156,11 @@ describe('a bottle on Docker is a boundary', () => {
 
   it("the bottle's own clone, push into its prefix, MCP call and proxied request work", async (ctx) => {
     const { bottle, gateway, ports } = gate(ctx);
-    const push = await inGuest(bottle, 'cd ~/workspace && echo own > own.txt && git add own.txt && git commit -q -m own && git push -q origin HEAD:"$1" && git rev-parse HEAD', `bottle/ba-${run}/own`);
+    const push = await inGuest(
+      bottle,
+      'cd ~/workspace && echo own > own.txt && git add own.txt && git commit -q -m own && git push -q origin HEAD:"$1" && git rev-parse HEAD',
+      `bottle/ba-${run}/own`,
+    );
     expect(push.exitCode, push.stderr).toBe(0);
     expect(await hostGit(repo, 'rev-parse', `refs/heads/bottle/ba-${run}/own`)).toBe(push.stdout.trim());
     // claude's side of supervise: node reads the MCP config (URL and headers) and calls a tool, as Claude Code does.
@@ -166,10 +185,18 @@ describe('a bottle on Docker is a boundary', () => {
       expect(`${name} ${await curlFrom(outsiderName, url)}`).toMatch(new RegExp(`^${name} 000 (7|28)$`));
       expect(`${name} ${await curlFrom(outsiderName, url, name === 'supervise' ? mcpToken : gitToken)}`).toMatch(new RegExp(`^${name} 000 (7|28)$`));
     }
-    const clone = await inGuest(outsiderName, 'git -c http.extraHeader="Authorization: Bearer $TOKEN" clone -q "$1" /tmp/stolen', `http://${gateway}:${ports['git-gate']}/repo.git`);
+    const clone = await inGuest(
+      outsiderName,
+      'git -c http.extraHeader="Authorization: Bearer $TOKEN" clone -q "$1" /tmp/stolen',
+      `http://${gateway}:${ports['git-gate']}/repo.git`,
+    );
     expect(clone.exitCode).not.toBe(0);
     const before = await hostGit(repo, 'for-each-ref');
-    const pushed = await inGuest(outsiderName, 'cd /tmp && git init -q x && cd x && git -c user.name=o -c user.email=o@x commit -q --allow-empty -m o && git push "$1" HEAD:refs/heads/bottle/t/from-outsider', `http://${gateway}:${ports['git-gate']}/repo.git`);
+    const pushed = await inGuest(
+      outsiderName,
+      'cd /tmp && git init -q x && cd x && git -c user.name=o -c user.email=o@x commit -q --allow-empty -m o && git push "$1" HEAD:refs/heads/bottle/t/from-outsider',
+      `http://${gateway}:${ports['git-gate']}/repo.git`,
+    );
     expect(pushed.exitCode).not.toBe(0);
     expect(await hostGit(repo, 'for-each-ref')).toBe(before);
   });
@@ -189,7 +216,9 @@ describe('a bottle on Docker is a boundary', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'report_progress', arguments: { summary: 'forged by B' } } }),
     });
     expect([res.status, await res.text()]).toEqual([401, '']);
-    const gitRes = await fetch(`http://${target.gateway}:${target.ports['git-gate']}/repo.git/info/refs?service=git-upload-pack`, { headers: { authorization: `Bearer ${other.gitToken}` } });
+    const gitRes = await fetch(`http://${target.gateway}:${target.ports['git-gate']}/repo.git/info/refs?service=git-upload-pack`, {
+      headers: { authorization: `Bearer ${other.gitToken}` },
+    });
     expect([gitRes.status, await gitRes.text()]).toEqual([401, '']);
   });
 
@@ -243,7 +272,9 @@ describe('a bottle on Docker is a boundary', () => {
   it("a network removed behind claude-bottle's back (a neighbour's prune) still has its firewall chain removed by remove()", async (ctx) => {
     gate(ctx);
     if (docker.engine !== 'ready') return;
-    const plan = await prepare(parseAgentSpec({ name: `bc-${run}`, image: docker.image, supervise: {} }), { env: { HOME: join(dir, 'home'), CLAUDE_BOTTLE_STATE_DIR: join(dir, 'state-c') } });
+    const plan = await prepare(parseAgentSpec({ name: `bc-${run}`, image: docker.image, supervise: {} }), {
+      env: { HOME: join(dir, 'home'), CLAUDE_BOTTLE_STATE_DIR: join(dir, 'state-c') },
+    });
     const bottle = await launch(plan, { engine });
     const chain = chainName(bottle.launchId ?? '');
     const raw = createProcessTransport();

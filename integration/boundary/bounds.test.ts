@@ -63,7 +63,9 @@ describe('supervise bounds', () => {
     for (let i = 0; i < 1000; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => call(i + j)));
     await log.flush();
     const growth = heap() - before;
-    console.log(`[bounds] supervise: heap growth after 1000 calls of 15 KiB: ${(growth / MiB).toFixed(1)} MiB; calls in memory ${server.calls.length}, total ${log.total}`);
+    console.log(
+      `[bounds] supervise: heap growth after 1000 calls of 15 KiB: ${(growth / MiB).toFixed(1)} MiB; calls in memory ${server.calls.length}, total ${log.total}`,
+    );
     expect(server.calls).toHaveLength(200);
     expect(log.total).toBe(1050);
     // 1000 calls held whole would be ~30 MiB of strings (UTF-16); the ring of 200 is ~3 MiB.
@@ -73,7 +75,11 @@ describe('supervise bounds', () => {
 
   it('a chunked body over the cap is 413, read no further than the cap', async () => {
     await using server = await startSuperviseServer();
-    const status = await chunkedPost(server.url, { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, Array.from({ length: 4096 }, () => Buffer.alloc(1024, 0x20)));
+    const status = await chunkedPost(
+      server.url,
+      { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      Array.from({ length: 4096 }, () => Buffer.alloc(1024, 0x20)),
+    );
     expect(status).toBe(413);
   });
 
@@ -108,7 +114,18 @@ describe('git gate bounds', () => {
   const TOKEN = 'bounds-token';
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cb-bounds-gate-'));
-    const git = (...args: string[]) => promisify(execFile)('git', args, { cwd: dir, env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' } });
+    const git = (...args: string[]) =>
+      promisify(execFile)('git', args, {
+        cwd: dir,
+        env: {
+          ...process.env,
+          GIT_CONFIG_GLOBAL: '/dev/null',
+          GIT_AUTHOR_NAME: 'a',
+          GIT_AUTHOR_EMAIL: 'a@b',
+          GIT_COMMITTER_NAME: 'a',
+          GIT_COMMITTER_EMAIL: 'a@b',
+        },
+      });
     await git('init', '-q', '-b', 'main');
     await writeFile(join(dir, 'f'), 'x\n');
     await git('add', 'f');

@@ -32,7 +32,7 @@ async function allFiles(dir: string): Promise<{ path: string; text: string }[]> 
   return out;
 }
 
-describe('the CLI never shows a bottle\'s credentials', () => {
+describe("the CLI never shows a bottle's credentials", () => {
   let dir = '';
   let child: ChildProcess | undefined;
   afterAll(async () => {
@@ -53,13 +53,25 @@ describe('the CLI never shows a bottle\'s credentials', () => {
     await hostGit(repo, 'add', '.');
     await hostGit(repo, 'commit', '-q', '-m', 'first');
     const image = agentImage.state === 'ready' ? agentImage.image : '';
-    await writeFile(join(dir, 'agent.yaml'), [`name: sec-${run}`, `image: ${image}`, `git: { repo: ${repo} }`, 'supervise: {}', 'egress: { allowHosts: [example.com] }', ''].join('\n'));
+    await writeFile(
+      join(dir, 'agent.yaml'),
+      [`name: sec-${run}`, `image: ${image}`, `git: { repo: ${repo} }`, 'supervise: {}', 'egress: { allowHosts: [example.com] }', ''].join('\n'),
+    );
     const state = join(dir, 'state');
-    const env = { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), CLAUDE_BOTTLE_STATE_DIR: state, PIPELOCK_BIN: fakePipelockBin(), CLAUDE_BOTTLE_PROGRESS: '1' };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: join(dir, 'home'),
+      CLAUDE_BOTTLE_STATE_DIR: state,
+      PIPELOCK_BIN: fakePipelockBin(),
+      CLAUDE_BOTTLE_PROGRESS: '1',
+    };
 
     let stdout = '';
     let stderr = '';
-    const started = spawn(process.execPath, [BIN, 'launch', join(dir, 'agent.yaml'), '--backend', 'docker', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = spawn(process.execPath, [BIN, 'launch', join(dir, 'agent.yaml'), '--backend', 'docker', '--json'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = started;
     started.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
     started.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -35,8 +35,6 @@ const run = randomBytes(3).toString('hex');
 const transport = createProcessTransport();
 const execFileAsync = promisify(execFile);
 
-
-
 describe('all-plans availability', () => {
   it('a Docker engine answers and the agent image is ready', (ctx) => {
     if (skipReason === undefined) return;
@@ -68,8 +66,21 @@ describe('a bottle with ca, egress, git and supervise, on Docker', () => {
     // The host side: a CA, a repository, and an "allowed host" on this host's loopback.
     const caFile = join(dir, 'ca.crt');
     await execFileAsync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'ca.key'), '-out', caFile, '-days', '2', '-subj', `/CN=claude-bottle all-plans ${run}`,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'ca.key'),
+      '-out',
+      caFile,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=claude-bottle all-plans ${run}`,
     ]);
     const pem = await readFile(caFile, 'utf8');
     const repo = join(dir, 'repo');
@@ -144,7 +155,9 @@ describe('a bottle with ca, egress, git and supervise, on Docker', () => {
     expect(await sh('stat -c "%a %u %g" "$1"', mcpPath)).toBe(`600 ${plan.agent.user.uid} ${plan.agent.user.gid}\n`);
     const supervise = daemons.find((d) => d.name === 'supervise');
     const mcpUrl = `http://${guestHost}:${supervise?.port}/mcp`;
-    expect(JSON.parse(await sh('cat "$1"', mcpPath))).toEqual({ mcpServers: { supervisor: { type: 'http', url: mcpUrl, headers: { Authorization: expect.stringMatching(/^Bearer [A-Za-z0-9_-]{43}$/) } } } });
+    expect(JSON.parse(await sh('cat "$1"', mcpPath))).toEqual({
+      mcpServers: { supervisor: { type: 'http', url: mcpUrl, headers: { Authorization: expect.stringMatching(/^Bearer [A-Za-z0-9_-]{43}$/) } } },
+    });
     expect(bottle.claudeArgv()).toEqual(['claude', '--append-system-prompt-file', plan.prompt.guestPath, '--mcp-config', mcpPath, '--strict-mcp-config']);
     // The header comes from the 0600 config, through the guest's shell: never argv.
     const listed = await sh(

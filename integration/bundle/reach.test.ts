@@ -89,7 +89,12 @@ describe('a bundle reached from a docker guest on an --internal network', () => 
       for (const d of bundle.daemons) expect(d.host).toBe(gateway);
 
       const engine = new DockerEngine({ transport, network });
-      await engine.create({ name: machine, image: setup.image, labels: { 'claude-bottle.bundle-test': run }, network: { enabled: true, allowHosts: [], allowCidrs: [] } });
+      await engine.create({
+        name: machine,
+        image: setup.image,
+        labels: { 'claude-bottle.bundle-test': run },
+        network: { enabled: true, allowHosts: [], allowCidrs: [] },
+      });
       await engine.start(machine);
 
       for (const daemon of bundle.daemons) {
@@ -99,7 +104,12 @@ describe('a bundle reached from a docker guest on an --internal network', () => 
 
       // The agent's side of supervise: one MCP tool call over HTTP from the guest.
       const mcpUrl = bundle.get('supervise')!.url;
-      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'report_progress', arguments: { summary: `from ${machine}` } } });
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'report_progress', arguments: { summary: `from ${machine}` } },
+      });
       // The credential travels in the exec's environment; the guest's shell puts it in the header, never in docker's argv.
       const call = await engine.exec(
         machine,
@@ -132,11 +142,14 @@ describe('a bundle reached from a docker guest on an --internal network', () => 
 
     for (const daemon of bundle.daemons) {
       const probe = await new DockerEngine({ transport, network }).exec(machine, guestProbe(daemon, gateway), { timeoutMs: 60_000 });
-      expect(probe, `${daemon.name} still reachable after stop: ${probe.stdout}`).toMatchObject({ exitCode: 1, stderr: expect.stringContaining(`${daemon.name}: cannot reach`) });
+      expect(probe, `${daemon.name} still reachable after stop: ${probe.stdout}`).toMatchObject({
+        exitCode: 1,
+        stderr: expect.stringContaining(`${daemon.name}: cannot reach`),
+      });
     }
   });
 
-  it('the agent image (no nc or wget: curl) reaches a daemon through the probe\'s fallbacks', async (ctx: TestContext) => {
+  it("the agent image (no nc or wget: curl) reaches a daemon through the probe's fallbacks", async (ctx: TestContext) => {
     if (skipReason !== undefined) ctx.skip(skipReason);
     const agentImage = inject('agentImage');
     if (agentImage.state !== 'ready') ctx.skip(`agent image: ${agentImage.reason}`);
@@ -145,7 +158,12 @@ describe('a bundle reached from a docker guest on an --internal network', () => 
     const name = `${machine}-agent`;
     const engine = new DockerEngine({ transport, network });
     try {
-      await engine.create({ name, image: agentImage.image, labels: { 'claude-bottle.bundle-test': run }, network: { enabled: true, allowHosts: [], allowCidrs: [] } });
+      await engine.create({
+        name,
+        image: agentImage.image,
+        labels: { 'claude-bottle.bundle-test': run },
+        network: { enabled: true, allowHosts: [], allowCidrs: [] },
+      });
       await engine.start(name);
       const daemon = bundle.daemons[0]!;
       const up = await engine.exec(name, guestProbe(daemon, gateway), { timeoutMs: 30_000 });

@@ -77,7 +77,11 @@ describe('docker engine specifics', () => {
     const name = machineName('image');
     await engine.create(config(name));
     await engine.start(name);
-    const layout = await engine.exec(name, ['sh', '-c', "stat -c '%n %a %u %g' /root /home/node /tmp; id -u node; id -g node; for a in sh tar chown chmod stat id cat sleep printf; do command -v $a; done"]);
+    const layout = await engine.exec(name, [
+      'sh',
+      '-c',
+      "stat -c '%n %a %u %g' /root /home/node /tmp; id -u node; id -g node; for a in sh tar chown chmod stat id cat sleep printf; do command -v $a; done",
+    ]);
     expect(layout).toMatchObject({ exitCode: 0, stderr: '' });
     expect(layout.stdout.split('\n').slice(0, 5)).toEqual(['/root 700 0 0', '/home/node 755 1000 1000', '/tmp 1777 0 0', '1000', '1000']);
     expect(layout.stdout.split('\n').slice(5).filter(Boolean)).toHaveLength(9);
@@ -104,14 +108,24 @@ describe('docker engine specifics', () => {
     await engine.create(config(name, { labels: { 'claude-bottle.docker-test': run, agent: 'reviewer' }, cpus: 1.5, memMib: 256 }));
     const labels = JSON.parse(await docker('container', 'inspect', '--format', '{{json .Config.Labels}}', name)) as Record<string, string>;
     expect(labels).toMatchObject({ 'claude-bottle': '1', 'claude-bottle.docker-test': run, agent: 'reviewer' });
-    expect(await docker('container', 'inspect', '--format', '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}', name)).toBe(
-      `${1.5e9} ${256 * 1024 * 1024}`,
-    );
+    expect(await docker('container', 'inspect', '--format', '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}', name)).toBe(`${1.5e9} ${256 * 1024 * 1024}`);
 
     // A container made without claude-bottle, even with the same test label, is not a bottle.
     const foreign = `cbd-${run}-foreign`;
     names.add(foreign);
-    await docker('create', '--pull', 'never', '--name', foreign, '--label', `claude-bottle.docker-test=${run}`, '--label', 'agent=reviewer', readyImage(), 'true');
+    await docker(
+      'create',
+      '--pull',
+      'never',
+      '--name',
+      foreign,
+      '--label',
+      `claude-bottle.docker-test=${run}`,
+      '--label',
+      'agent=reviewer',
+      readyImage(),
+      'true',
+    );
     expect((await engine.list({ 'claude-bottle.docker-test': run, agent: 'reviewer' })).map((m) => m.name)).toEqual([name]);
     expect((await engine.list()).map((m) => m.name)).toContain(name);
     expect((await engine.list()).map((m) => m.name)).not.toContain(foreign);

@@ -47,17 +47,18 @@ export async function ensureTestImage(
   const builder = `claude-bottle-test-build-${randomBytes(4).toString('hex')}`;
   try {
     await must(transport, [cli, 'import', '-', stageImage], { ...runOptions, stdin: stage });
-    const install = await transport.run([cli, 'run', '--pull', 'never', '--network', 'none', '--name', builder, stageImage, '/bin/busybox', '--install', '-s'], runOptions);
+    const install = await transport.run(
+      [cli, 'run', '--pull', 'never', '--network', 'none', '--name', builder, stageImage, '/bin/busybox', '--install', '-s'],
+      runOptions,
+    );
     if (install.exitCode !== 0) {
       throw commandError(install, `busybox --install failed inside the stage image; is ${busyboxPath} the static busybox (busybox-static)?`);
     }
-    await must(transport, [
-      cli, 'commit',
-      '--change', 'CMD ["sh"]',
-      '--change', `ENV PATH=${PATH}`,
-      '--change', `LABEL ${CONTENT_LABEL}=${contentHash}`,
-      builder, image,
-    ], runOptions);
+    await must(
+      transport,
+      [cli, 'commit', '--change', 'CMD ["sh"]', '--change', `ENV PATH=${PATH}`, '--change', `LABEL ${CONTENT_LABEL}=${contentHash}`, builder, image],
+      runOptions,
+    );
   } finally {
     await transport.run([cli, 'rm', '-f', builder], runOptions);
     await transport.run([cli, 'image', 'rm', stageImage], runOptions);

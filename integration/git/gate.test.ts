@@ -108,7 +108,9 @@ describe('a bottle working on a host repository through the git gate', () => {
     expect(state.stdout).toBe(`bottle/gitter/work\n${gate.url}\ngitter\ngitter@example.invalid\nhost commit\nnode\n`);
 
     // An allowed push: a commit by the agent's identity lands in the host repository.
-    const pushed = await inWorkspace('echo change > change.txt && git add change.txt && git commit -q -m "agent commit" && git push -q origin HEAD:bottle/gitter/x && git rev-parse HEAD');
+    const pushed = await inWorkspace(
+      'echo change > change.txt && git add change.txt && git commit -q -m "agent commit" && git push -q origin HEAD:bottle/gitter/x && git rev-parse HEAD',
+    );
     expect(pushed, pushed.stderr).toMatchObject({ exitCode: 0 });
     const agentHead = pushed.stdout.trim();
     expect((await hostGit(repo, 'rev-parse', 'refs/heads/bottle/gitter/x')).trim()).toBe(agentHead);

@@ -163,16 +163,26 @@ describe('the git gate, with git on both sides', () => {
     // So is replacing a branch the host created with unrelated history.
     await ok(dir, 'checkout', '-q', '--orphan', 'unrelated');
     await ok(dir, 'commit', '-q', '-m', 'unrelated');
-    expect((await git(dir, 'push', '--force', 'origin', `HEAD:${PREFIX}existing`)).stderr).toContain(`! [remote rejected] HEAD -> ${PREFIX}existing (non-fast-forward)`);
+    expect((await git(dir, 'push', '--force', 'origin', `HEAD:${PREFIX}existing`)).stderr).toContain(
+      `! [remote rejected] HEAD -> ${PREFIX}existing (non-fast-forward)`,
+    );
     expect(await hostRefs()).toBe(before);
-    expect(gate.pushes.at(-1)).toMatchObject({ decidedBy: 'receive-pack', accepted: false, results: [{ ref: `refs/heads/${PREFIX}existing`, ok: false, reason: 'non-fast-forward' }] });
+    expect(gate.pushes.at(-1)).toMatchObject({
+      decidedBy: 'receive-pack',
+      accepted: false,
+      results: [{ ref: `refs/heads/${PREFIX}existing`, ok: false, reason: 'non-fast-forward' }],
+    });
   });
 
   it('refuses a deletion, inside the prefix and outside it', async () => {
     const dir = await cloneWithCommit('delete');
     expect(await git(dir, 'push', 'origin', `HEAD:${PREFIX}gone`)).toMatchObject({ code: 0 });
     const before = await hostRefs();
-    for (const args of [['push', 'origin', `:${PREFIX}gone`], ['push', 'origin', '--delete', `${PREFIX}existing`], ['push', 'origin', '--delete', 'main']]) {
+    for (const args of [
+      ['push', 'origin', `:${PREFIX}gone`],
+      ['push', 'origin', '--delete', `${PREFIX}existing`],
+      ['push', 'origin', '--delete', 'main'],
+    ]) {
       const deleted = await git(dir, ...args);
       expect(deleted.code).not.toBe(0);
       expect(deleted.stderr).toMatch(/! \[remote rejected\] \S+ \(claude-bottle git gate: deleting refs is not allowed\)/);

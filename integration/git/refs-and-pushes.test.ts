@@ -28,7 +28,12 @@ const BASE_ENV: Record<string, string> = {
 };
 const WITH_TOKEN = { ...BASE_ENV, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Bearer ${TOKEN}` };
 
-async function git(cwd: string, args: string[], env: Record<string, string> = WITH_TOKEN, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function git(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = WITH_TOKEN,
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const child = run('git', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 });
     if (input !== undefined) {
@@ -84,7 +89,11 @@ async function wantRaw(oid: string, version: 0 | 2): Promise<{ status: number; b
   const res = await fetch(`${gate.url}/git-upload-pack`, {
     method: 'POST',
     body,
-    headers: { 'Content-Type': 'application/x-git-upload-pack-request', Authorization: `Bearer ${TOKEN}`, ...(version === 2 ? { 'Git-Protocol': 'version=2' } : {}) },
+    headers: {
+      'Content-Type': 'application/x-git-upload-pack-request',
+      Authorization: `Bearer ${TOKEN}`,
+      ...(version === 2 ? { 'Git-Protocol': 'version=2' } : {}),
+    },
   });
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()).toString('latin1') };
 }
@@ -92,7 +101,12 @@ async function wantRaw(oid: string, version: 0 | 2): Promise<{ status: number; b
 describe('the git gate: what it never serves', () => {
   it('without the credential: 401 with an empty body on every path; git clone fails; a forged push lands nothing', async () => {
     const base = gate.url.replace(/\/repo\.git$/, '');
-    for (const path of ['/repo.git/info/refs?service=git-upload-pack', '/repo.git/info/refs?service=git-receive-pack', '/repo.git/git-upload-pack', '/anything']) {
+    for (const path of [
+      '/repo.git/info/refs?service=git-upload-pack',
+      '/repo.git/info/refs?service=git-receive-pack',
+      '/repo.git/git-upload-pack',
+      '/anything',
+    ]) {
       for (const headers of [{}, { Authorization: 'Bearer nope' }, { Authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` }]) {
         const res = await fetch(`${base}${path}`, { headers });
         expect([path, res.status, await res.text()]).toEqual([path, 401, '']);
@@ -140,7 +154,7 @@ describe('the git gate: what it never serves', () => {
     expect(refs.split('\n').map((l) => l.split('\t')[1])).toEqual(['HEAD', 'refs/heads/main']);
   });
 
-  it('served refs can be limited: only those (and the bottle\'s own branches) are advertised', async () => {
+  it("served refs can be limited: only those (and the bottle's own branches) are advertised", async () => {
     await ok(host, ['branch', 'other']);
     await ok(host, ['tag', 'v1']);
     await gate.close();
@@ -148,7 +162,7 @@ describe('the git gate: what it never serves', () => {
     expect(gate.served).toEqual(['refs/heads/main', 'refs/heads/bottle/t']);
     const refs = await ok(work, ['ls-remote', gate.url]);
     expect(refs.split('\n').map((l) => l.split('\t')[1])).toEqual(['HEAD', 'refs/heads/main']);
-    await expect(startGitGate({ repo: host, prefix: PREFIX, servedRefs: ["heads/*"] })).rejects.toThrow(/served ref "heads\/\*"/);
+    await expect(startGitGate({ repo: host, prefix: PREFIX, servedRefs: ['heads/*'] })).rejects.toThrow(/served ref "heads\/\*"/);
   });
 
   it('a detached HEAD is not advertised', async () => {
@@ -162,7 +176,11 @@ describe('the git gate: what it never serves', () => {
     const clone = join(work, 'clone');
     await ok(work, ['clone', '-q', gate.url, clone]);
     const before = await ok(host, ['for-each-ref']);
-    const badCommit = await ok(clone, ['hash-object', '-t', 'commit', '--literally', '-w', '--stdin'], `tree ${await ok(clone, ['rev-parse', 'HEAD^{tree}'])}\nparent ${main}\nauthor no email here\ncommitter x <x@y> 1 +0000\n\nbad\n`);
+    const badCommit = await ok(
+      clone,
+      ['hash-object', '-t', 'commit', '--literally', '-w', '--stdin'],
+      `tree ${await ok(clone, ['rev-parse', 'HEAD^{tree}'])}\nparent ${main}\nauthor no email here\ncommitter x <x@y> 1 +0000\n\nbad\n`,
+    );
     const pushedBad = await git(clone, ['push', 'origin', `${badCommit}:refs/heads/${PREFIX}bad`]);
     expect(pushedBad.code).not.toBe(0);
     const blob = await ok(clone, ['hash-object', '-w', '--stdin'], '[core]\n\thooksPath = /tmp\n');

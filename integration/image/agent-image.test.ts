@@ -156,7 +156,11 @@ describe('the agent image', () => {
     expect((await bottle.exec(['cat', bottle.promptPath ?? ''])).stdout).toBe(`Marker ${promptMarker}.`);
     expect((await bottle.exec(['/home/node/.claude/skills/layout-skill/scripts/run.sh'])).stdout).toBe('ran\n');
 
-    const git = await bottle.exec(['sh', '-c', 'git --version && cd "$HOME" && git init -q repo && cd repo && git -c user.name=n -c user.email=n@x commit -q --allow-empty -m first && git log --format=%s']);
+    const git = await bottle.exec([
+      'sh',
+      '-c',
+      'git --version && cd "$HOME" && git init -q repo && cd repo && git -c user.name=n -c user.email=n@x commit -q --allow-empty -m first && git log --format=%s',
+    ]);
     expect(git, git.stderr).toMatchObject({ exitCode: 0 });
     expect(git.stdout).toMatch(/^git version 2\.[\s\S]*\nfirst\n$/);
   });
@@ -178,14 +182,25 @@ describe('a provisioned CA on the agent image', () => {
       CURL_CA_BUNDLE: GUEST_CA_BUNDLE,
       GIT_SSL_CAINFO: GUEST_CA_BUNDLE,
     });
-    const installed = await trusting.exec(['sh', '-c', `stat -c '%U:%G %a' /usr/local/share/ca-certificates ${GUEST_CA_PATH}; cat ${GUEST_CA_PATH}; printenv ${[...CA_ENV.additive, ...CA_ENV.bundle].join(' ')}`]);
+    const installed = await trusting.exec([
+      'sh',
+      '-c',
+      `stat -c '%U:%G %a' /usr/local/share/ca-certificates ${GUEST_CA_PATH}; cat ${GUEST_CA_PATH}; printenv ${[...CA_ENV.additive, ...CA_ENV.bundle].join(' ')}`,
+    ]);
     expect(installed.stdout).toBe(`root:root 755\nroot:root 644\n${pki.caPem.trim()}\n${GUEST_CA_PATH}\n${Array(4).fill(GUEST_CA_BUNDLE).join('\n')}\n`);
-    const caBody = pki.caPem.split('\n').filter((l) => l && !l.startsWith('-----')).join('\n');
+    const caBody = pki.caPem
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join('\n');
     expect((await trusting.exec(['cat', GUEST_CA_BUNDLE])).stdout.replaceAll('\r', '')).toContain(caBody);
 
     const curl = await trusting.exec(['curl', '-sS', '--max-time', '20', url]);
     expect(curl, curl.stderr).toMatchObject({ exitCode: 0, stdout: '{"ok":true}' });
-    const node = await trusting.exec(['node', '-e', `fetch(${JSON.stringify(url)}).then(r => r.text()).then(t => console.log(t), e => { console.error(e.cause ?? e); process.exit(3); })`]);
+    const node = await trusting.exec([
+      'node',
+      '-e',
+      `fetch(${JSON.stringify(url)}).then(r => r.text()).then(t => console.log(t), e => { console.error(e.cause ?? e); process.exit(3); })`,
+    ]);
     expect(node, node.stderr).toMatchObject({ exitCode: 0, stdout: '{"ok":true}\n' });
     // git speaks TLS to the server, then finds no repository there: the failure is HTTP's, not the certificate's.
     const before = server.requests.length;
@@ -197,7 +212,11 @@ describe('a provisioned CA on the agent image', () => {
     await using untrusting = await launchAgent({}, engine, true);
     const refused = await untrusting.exec(['curl', '-sS', '--max-time', '20', url]);
     expect(refused.exitCode).toBe(60); // CURLE_PEER_FAILED_VERIFICATION
-    const nodeRefused = await untrusting.exec(['node', '-e', `fetch(${JSON.stringify(url)}).then(() => process.exit(0), e => { console.error(String(e.cause?.code)); process.exit(3); })`]);
+    const nodeRefused = await untrusting.exec([
+      'node',
+      '-e',
+      `fetch(${JSON.stringify(url)}).then(() => process.exit(0), e => { console.error(String(e.cause?.code)); process.exit(3); })`,
+    ]);
     expect(nodeRefused).toMatchObject({ exitCode: 3 });
     expect(nodeRefused.stderr).toMatch(/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/);
 

@@ -19,17 +19,48 @@ export async function makeTestPki(dir: string, ip: string, label: string): Promi
   const p = (name: string) => join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await run('openssl', [
-    'req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '2',
-    '-subj', `/CN=claude-bottle test CA ${label}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    `/CN=claude-bottle test CA ${label}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   await run('openssl', ['req', ...ec, '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', `/CN=${ip}`]);
-  await writeFile(p('server.ext'), `subjectAltName=IP:${ip},DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
+  await writeFile(
+    p('server.ext'),
+    `subjectAltName=IP:${ip},DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
+  );
   await run('openssl', [
-    'x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial',
-    '-out', p('server.crt'), '-days', '2', '-extfile', p('server.ext'),
+    'x509',
+    '-req',
+    '-in',
+    p('server.csr'),
+    '-CA',
+    p('ca.crt'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    p('server.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    p('server.ext'),
   ]);
-  const [caPem, serverKey, serverCert] = await Promise.all([readFile(p('ca.crt'), 'utf8'), readFile(p('server.key'), 'utf8'), readFile(p('server.crt'), 'utf8')]);
+  const [caPem, serverKey, serverCert] = await Promise.all([
+    readFile(p('ca.crt'), 'utf8'),
+    readFile(p('server.key'), 'utf8'),
+    readFile(p('server.crt'), 'utf8'),
+  ]);
   return { caFile: p('ca.crt'), caPem, serverKey, serverCert };
 }

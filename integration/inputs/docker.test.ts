@@ -115,7 +115,9 @@ describe('modes travel exactly, but for setuid and setgid', () => {
     const name = await machine(image, `modes-${transfer}`);
     await provisionFiles(engine, name, plan, transfer);
     const dir = '/home/node/.claude/skills/modes';
-    expect(await statOf(name, dir, `${dir}/SKILL.md`, `${dir}/bin`, `${dir}/bin/tool`, `${dir}/group`, `${dir}/shared`, `${dir}/shared/note`, `${dir}/sticky`)).toBe(
+    expect(
+      await statOf(name, dir, `${dir}/SKILL.md`, `${dir}/bin`, `${dir}/bin/tool`, `${dir}/group`, `${dir}/shared`, `${dir}/shared/note`, `${dir}/sticky`),
+    ).toBe(
       [
         `${dir} 1755 1000:1000`,
         `${dir}/SKILL.md 644 1000:1000`,
@@ -128,13 +130,15 @@ describe('modes travel exactly, but for setuid and setgid', () => {
         '',
       ].join('\n'),
     );
-    expect(await statOf(name, '/home/node/.claude', '/home/node/.claude/skills')).toBe('/home/node/.claude 755 1000:1000\n/home/node/.claude/skills 755 1000:1000\n');
+    expect(await statOf(name, '/home/node/.claude', '/home/node/.claude/skills')).toBe(
+      '/home/node/.claude 755 1000:1000\n/home/node/.claude/skills 755 1000:1000\n',
+    );
     expect(await sh(name, '"$1"', `${dir}/bin/tool`)).toBe('tool\n');
   });
 });
 
 describe('no existing dir outside the home is chowned or chmodded', () => {
-  it.for(TRANSFERS)('%s: /opt/x (root 0750, in root 0711 /opt) stays as it was; the skill dir is the user\'s', async (transfer, ctx) => {
+  it.for(TRANSFERS)("%s: /opt/x (root 0750, in root 0711 /opt) stays as it was; the skill dir is the user's", async (transfer, ctx) => {
     const image = ready(ctx);
     await writeTree('review', { 'SKILL.md': '# review\n', 'docs/ref.md': 'ref\n' });
     const plan = await prepare({ name: 'opt', image, skills: ['review'], user: NODE }, { env: { ...env, CLAUDE_BOTTLE_GUEST_SKILLS_DIR: '/opt/x' }, engine });
@@ -149,7 +153,10 @@ describe('no existing dir outside the home is chowned or chmodded', () => {
   it('a missing skills dir outside the home is created, root 0755', async (ctx) => {
     const image = ready(ctx);
     await writeTree('review', { 'SKILL.md': '# review\n' });
-    const plan = await prepare({ name: 'srv', image, skills: ['review'], user: NODE }, { env: { ...env, CLAUDE_BOTTLE_GUEST_SKILLS_DIR: '/srv/skills' }, engine });
+    const plan = await prepare(
+      { name: 'srv', image, skills: ['review'], user: NODE },
+      { env: { ...env, CLAUDE_BOTTLE_GUEST_SKILLS_DIR: '/srv/skills' }, engine },
+    );
     const name = await machine(image, 'srv');
     await provisionFiles(engine, name, plan, 'tree');
     expect(await statOf(name, '/srv', '/srv/skills', '/srv/skills/review')).toBe('/srv 755 0:0\n/srv/skills 755 0:0\n/srv/skills/review 755 1000:1000\n');
@@ -157,7 +164,9 @@ describe('no existing dir outside the home is chowned or chmodded', () => {
 
   it('/etc is refused at prepare: exit-3 ConfigError, nothing written, no container', async (ctx) => {
     const image = ready(ctx);
-    const error = await prepare({ name: 'etc', image, prompt: 'p' }, { env: { ...env, CLAUDE_BOTTLE_GUEST_SKILLS_DIR: '/etc' }, engine }).catch((e: unknown) => e);
+    const error = await prepare({ name: 'etc', image, prompt: 'p' }, { env: { ...env, CLAUDE_BOTTLE_GUEST_SKILLS_DIR: '/etc' }, engine }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).issues[0]?.path).toBe('CLAUDE_BOTTLE_GUEST_SKILLS_DIR');
     expect(existsSync(env.CLAUDE_BOTTLE_STATE_DIR as string)).toBe(false);

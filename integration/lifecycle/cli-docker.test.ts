@@ -91,7 +91,15 @@ describe('the CLI on Docker: killed launchers, foreign names, rm', () => {
     await hostGit(repo, 'commit', '-q', '-m', 'first');
     await writeFile(
       join(dir, 'agent.yaml'),
-      [`name: ${slug}`, `image: ${agentImage.image}`, 'prompt: hi', `git: { repo: ${repo} }`, 'supervise: {}', 'egress: { allowHosts: [example.com] }', ''].join('\n'),
+      [
+        `name: ${slug}`,
+        `image: ${agentImage.image}`,
+        'prompt: hi',
+        `git: { repo: ${repo} }`,
+        'supervise: {}',
+        'egress: { allowHosts: [example.com] }',
+        '',
+      ].join('\n'),
     );
     env = {
       PATH: process.env.PATH ?? '',
@@ -120,7 +128,12 @@ describe('the CLI on Docker: killed launchers, foreign names, rm', () => {
       await new Promise((r) => child.once('exit', r));
 
       // The tethered pipelock dies with its launcher.
-      expect(await eventually(() => processesUnder(state), (p) => p.length === 0)).toEqual([]);
+      expect(
+        await eventually(
+          () => processesUnder(state),
+          (p) => p.length === 0,
+        ),
+      ).toEqual([]);
       const ls = JSON.parse((await cli(['ls', '--json'])).stdout) as { name: string; state: string }[];
       expect(ls).toHaveLength(1);
       expect(ls[0]?.state).toBe(step === 'serving' ? 'orphaned' : 'crashed');
@@ -138,17 +151,32 @@ describe('the CLI on Docker: killed launchers, foreign names, rm', () => {
     });
   }
 
-  it('launch --name <someone else\'s container> is refused (exit 3) and the container survives byte for byte', async (ctx) => {
+  it("launch --name <someone else's container> is refused (exit 3) and the container survives byte for byte", async (ctx) => {
     if (!gate(ctx)) return;
     const name = `foreign-${run}`;
-    await execa('docker', ['create', '--pull', 'never', '--name', name, '--label', `test.run=${run}`, docker.engine === 'ready' ? docker.image : '', 'sleep', '1000']);
+    await execa('docker', [
+      'create',
+      '--pull',
+      'never',
+      '--name',
+      name,
+      '--label',
+      `test.run=${run}`,
+      docker.engine === 'ready' ? docker.image : '',
+      'sleep',
+      '1000',
+    ]);
     try {
       const before = await dockerOut('container', 'inspect', name);
       // Every way: the name check, a missing image, a daemon that cannot start.
       const broken = join(dir, 'broken-pipelock');
       await writeFile(broken, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
       for (const extraEnv of [{}, { PIPELOCK_BIN: broken }]) {
-        const result = await execa(process.execPath, [BIN, 'launch', join(dir, 'agent.yaml'), '--backend', 'docker', '--name', name], { env: { ...env, ...extraEnv }, extendEnv: false, reject: false });
+        const result = await execa(process.execPath, [BIN, 'launch', join(dir, 'agent.yaml'), '--backend', 'docker', '--name', name], {
+          env: { ...env, ...extraEnv },
+          extendEnv: false,
+          reject: false,
+        });
         expect(result.exitCode, result.stderr).toBe(3);
         expect(result.stderr).toContain(`"${name}"`);
       }

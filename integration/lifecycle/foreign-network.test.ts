@@ -37,7 +37,10 @@ describe('a foreign network in the way of a route', () => {
     cleanups.push(() => execa('docker', ['network', 'rm', network], { reject: false }));
     await execa('docker', ['create', '--pull', 'never', '--name', name, '--label', `test.run=${run}`, docker.image, 'sleep', '1000']);
     cleanups.push(() => execa('docker', ['rm', '-f', name], { reject: false }));
-    const inspect = async () => [(await execa('docker', ['network', 'inspect', network])).stdout, (await execa('docker', ['container', 'inspect', name])).stdout];
+    const inspect = async () => [
+      (await execa('docker', ['network', 'inspect', network])).stdout,
+      (await execa('docker', ['container', 'inspect', name])).stdout,
+    ];
     const before = await inspect();
 
     const plan = await prepare(parseAgentSpec({ name: `fn-${run}`, image: docker.image, supervise: {} }), {

@@ -79,7 +79,10 @@ describe('forks through the CLI on Docker', () => {
     expect(await images()).toHaveLength(1);
     const pruned = await cli(['prune', '--backend', 'docker', '--agent', slug, '--json']);
     expect(pruned.exitCode, pruned.stderr).toBe(0);
-    expect((JSON.parse(pruned.stdout) as { removedForkBases: string[]; droppedRecords: string[] })).toMatchObject({ droppedRecords: [`${golden}-f1`], removedForkBases: [expect.stringMatching(/^image [0-9a-f]{12}$/)] });
+    expect(JSON.parse(pruned.stdout) as { removedForkBases: string[]; droppedRecords: string[] }).toMatchObject({
+      droppedRecords: [`${golden}-f1`],
+      removedForkBases: [expect.stringMatching(/^image [0-9a-f]{12}$/)],
+    });
     expect(await images()).toEqual([]);
     expect((await cli(['rm', golden])).exitCode).toBe(0);
     expect(await containers()).toEqual([]);

@@ -28,7 +28,11 @@ async function project(name: string, extra: readonly string[]): Promise<string> 
   await mkdir(dir);
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
   const locals = [...RUNTIME_DEPS, ...extra].map((dep) => join(NODE_MODULES, dep));
-  await execFileAsync('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--install-links=false', packed?.tarball ?? '', ...locals], { cwd: dir });
+  await execFileAsync(
+    'npm',
+    ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--install-links=false', packed?.tarball ?? '', ...locals],
+    { cwd: dir },
+  );
   return dir;
 }
 
@@ -71,9 +75,10 @@ describeEngineContract('fake, from the tarball', makeBackend);
 describeBackendContract('fake, from the tarball', makeBackend);
 `,
     );
-    const result = await execFileAsync(join(dir, 'node_modules', '.bin', 'vitest'), ['run', '--reporter', 'json'], { cwd: dir, maxBuffer: 32 * 1024 * 1024 }).catch(
-      (e: { stdout: string; stderr: string }) => e,
-    );
+    const result = await execFileAsync(join(dir, 'node_modules', '.bin', 'vitest'), ['run', '--reporter', 'json'], {
+      cwd: dir,
+      maxBuffer: 32 * 1024 * 1024,
+    }).catch((e: { stdout: string; stderr: string }) => e);
     const report = JSON.parse(result.stdout) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; success: boolean };
     expect(report, result.stderr).toMatchObject({ success: true, numFailedTests: 0 });
     expect(report.numPassedTests).toBeGreaterThan(30);
@@ -86,12 +91,17 @@ describeBackendContract('fake, from the tarball', makeBackend);
     await writeFile(join(dir, 'testing.mjs'), "await import('claude-bottle/testing');\n");
     const testing = await run(dir, 'testing.mjs');
     expect(testing.code).not.toBe(0);
-    expect(testing.stderr).toContain('claude-bottle/testing needs vitest, a peer dependency of claude-bottle: install it in your project (`npm install --save-dev vitest`)');
+    expect(testing.stderr).toContain(
+      'claude-bottle/testing needs vitest, a peer dependency of claude-bottle: install it in your project (`npm install --save-dev vitest`)',
+    );
   });
 
-  it("stack traces resolve into sources the maps carry: an installed package has no src/, its maps do", async () => {
+  it('stack traces resolve into sources the maps carry: an installed package has no src/, its maps do', async () => {
     const dir = await project('traces', []);
-    await writeFile(join(dir, 'trace.mjs'), "const { parseAgentSpec } = await import('claude-bottle');\ntry { parseAgentSpec({ name: 'Bad Name' }); } catch (e) { console.log(e.stack); }\n");
+    await writeFile(
+      join(dir, 'trace.mjs'),
+      "const { parseAgentSpec } = await import('claude-bottle');\ntry { parseAgentSpec({ name: 'Bad Name' }); } catch (e) { console.log(e.stack); }\n",
+    );
     const traced = await run(dir, 'trace.mjs', ['--enable-source-maps']);
     expect(traced.stdout).toMatch(/node_modules\/claude-bottle\/src\/agent\/(spec|schema)\.ts:\d+:\d+/);
     expect(await mapsWithoutSources(join(dir, 'node_modules', 'claude-bottle', 'dist'))).toEqual([]);

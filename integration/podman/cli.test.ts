@@ -24,7 +24,8 @@ let dir = '';
 let env: Record<string, string> = {};
 let podmanEnv: Record<string, string> = {};
 
-const cli = (args: string[], extra: Record<string, string> = {}) => execa(process.execPath, [BIN, ...args], { env: { ...env, ...extra }, extendEnv: false, reject: false, timeout: 120_000 });
+const cli = (args: string[], extra: Record<string, string> = {}) =>
+  execa(process.execPath, [BIN, ...args], { env: { ...env, ...extra }, extendEnv: false, reject: false, timeout: 120_000 });
 const podman = async (...args: string[]): Promise<string> => (await execa('podman', args, { env: { ...process.env, ...podmanEnv } })).stdout.trim();
 /** What podman holds under this test's agent label: containers and networks. */
 const labelled = async (): Promise<{ containers: string[]; networks: string[] }> => ({
@@ -42,7 +43,19 @@ const gate = (ctx: TestContext): boolean => {
 async function agentFile(file: string, extra: string[] = []): Promise<string> {
   const image = setup.engine === 'ready' ? setup.image : '';
   const path = join(dir, file);
-  await writeFile(path, [`name: ${slug}`, `image: ${image}`, 'prompt: You review code.', 'skills: [code-review]', 'skillsDir: ./skills', 'user: { name: node, uid: 1000, gid: 1000, home: /home/node }', ...extra, ''].join('\n'));
+  await writeFile(
+    path,
+    [
+      `name: ${slug}`,
+      `image: ${image}`,
+      'prompt: You review code.',
+      'skills: [code-review]',
+      'skillsDir: ./skills',
+      'user: { name: node, uid: 1000, gid: 1000, home: /home/node }',
+      ...extra,
+      '',
+    ].join('\n'),
+  );
   return path;
 }
 
@@ -81,7 +94,9 @@ describe('the CLI on podman', { timeout: 180_000 }, () => {
 
     const skills = '/home/node/.claude/skills/code-review';
     const stats = await cli(['exec', name, '--', 'stat', '-c', '%n %a %u %g', promptPath, skills, `${skills}/SKILL.md`, `${skills}/scripts/check.sh`]);
-    expect(stats.stdout).toBe(`${promptPath} 600 1000 1000\n${skills} 755 1000 1000\n${skills}/SKILL.md 644 1000 1000\n${skills}/scripts/check.sh 755 1000 1000`);
+    expect(stats.stdout).toBe(
+      `${promptPath} 600 1000 1000\n${skills} 755 1000 1000\n${skills}/SKILL.md 644 1000 1000\n${skills}/scripts/check.sh 755 1000 1000`,
+    );
     expect((await cli(['exec', name, '--', 'cat', promptPath])).stdout).toBe('You review code.');
     expect((await cli(['exec', name, '--', `${skills}/scripts/check.sh`])).stdout).toBe('check ok');
 
@@ -118,7 +133,9 @@ describe('the CLI on podman', { timeout: 180_000 }, () => {
     const broken = join(dir, 'broken-pipelock');
     await writeFile(broken, '#!/bin/sh\necho broken >&2\nexit 1\n', { mode: 0o755 });
     const bridgesBefore = await bridges();
-    const result = await cli(['launch', await agentFile('egress.yaml', ['egress: { allowHosts: [example.com] }', 'supervise: {}']), '--backend', 'podman'], { PIPELOCK_BIN: broken });
+    const result = await cli(['launch', await agentFile('egress.yaml', ['egress: { allowHosts: [example.com] }', 'supervise: {}']), '--backend', 'podman'], {
+      PIPELOCK_BIN: broken,
+    });
     expect(result.exitCode).not.toBe(0);
     expect(result.stderr).toMatch(/bundle|pipelock/);
     expect(await labelled()).toEqual({ containers: [], networks: [] });
@@ -128,7 +145,10 @@ describe('the CLI on podman', { timeout: 180_000 }, () => {
   it('rm of a bottle whose launcher serves its daemons stops the launcher and removes the container, its network and bridge', async (ctx) => {
     if (!gate(ctx)) return;
     const bridgesBefore = await bridges();
-    const child = spawn(process.execPath, [BIN, 'launch', await agentFile('daemons.yaml', ['supervise: {}']), '--backend', 'podman', '--json'], { env: { ...env, CLAUDE_BOTTLE_PROGRESS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'launch', await agentFile('daemons.yaml', ['supervise: {}']), '--backend', 'podman', '--json'], {
+      env: { ...env, CLAUDE_BOTTLE_PROGRESS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     await serving(child);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const bottle = (JSON.parse((await cli(['ls', '--json'])).stdout) as { name: string; state: string; daemons?: string }[]).find((b) => b.daemons);

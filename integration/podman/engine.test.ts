@@ -112,7 +112,9 @@ describe('podman engine specifics', () => {
     const name = machineName('clienv');
     await engine.create(config(name, { env: { CONTAINERS_CONF: '/guest/only.conf' } }));
     await engine.start(name);
-    const result = await engine.exec(name, ['sh', '-c', 'printf "%s|%s" "$CONTAINERS_CONF" "$CONTAINER_HOST"'], { env: { CONTAINER_HOST: 'unix:///guest/only.sock' } });
+    const result = await engine.exec(name, ['sh', '-c', 'printf "%s|%s" "$CONTAINERS_CONF" "$CONTAINER_HOST"'], {
+      env: { CONTAINER_HOST: 'unix:///guest/only.sock' },
+    });
     expect(result).toMatchObject({ exitCode: 0, stdout: '/guest/only.conf|unix:///guest/only.sock' });
   });
 });

@@ -57,7 +57,10 @@ export default async function setup(project: TestProject): Promise<void> {
 /** The agent image in podman's storage: loaded from docker's build of the same recipe, else built with podman (needs root and the npm registry). */
 async function podmanAgentImage(): Promise<string | undefined> {
   try {
-    const build = await buildAgentImage({ engine: 'podman', onProgress: (p) => console.log(`[podman agent-image ${(p.elapsedMs / 1000).toFixed(1)}s] ${p.step}: ${p.message}`) });
+    const build = await buildAgentImage({
+      engine: 'podman',
+      onProgress: (p) => console.log(`[podman agent-image ${(p.elapsedMs / 1000).toFixed(1)}s] ${p.step}: ${p.message}`),
+    });
     console.log(`[podman] ${build.image} ${build.built ? 'made' : 'reused (content label matches)'} in ${(build.durationMs / 1000).toFixed(1)}s`);
     return build.image;
   } catch (error) {

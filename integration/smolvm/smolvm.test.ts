@@ -84,8 +84,7 @@ describe.skipIf(reason !== undefined)(title, () => {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       port = (server.address() as { port: number }).port;
     };
-    const probe = (name: string) =>
-      engine.exec(name, ['sh', '-c', `nc -w 3 127.0.0.1 ${port} </dev/null`], { timeoutMs: 20_000 });
+    const probe = (name: string) => engine.exec(name, ['sh', '-c', `nc -w 3 127.0.0.1 ${port} </dev/null`], { timeoutMs: 20_000 });
 
     it('a guest with --net reaches a TCP listener on the host loopback', async () => {
       await listen();

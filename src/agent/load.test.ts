@@ -146,14 +146,22 @@ describe('YAML alias expansion is bounded', () => {
 
   it('measures without building: a small anchor reused within the bound is fine', async () => {
     const path = join(tmp, 'reuse.yaml');
-    await writeFile(path, 'name: reuse\nuser: &u {name: node, uid: 1000, gid: 1000, home: /home/node}\ngit: {repo: /r, name: &n bot, email: bot@x.invalid}\nenv: {A: *n, B: *n}\n');
+    await writeFile(
+      path,
+      'name: reuse\nuser: &u {name: node, uid: 1000, gid: 1000, home: /home/node}\ngit: {repo: /r, name: &n bot, email: bot@x.invalid}\nenv: {A: *n, B: *n}\n',
+    );
     const spec = await loadAgentFile(path);
     expect(spec.env).toEqual({ A: 'bot', B: 'bot' });
   });
 
-  it('refuses nested aliases (billion laughs) by size or by yaml\'s own alias count', () => {
+  it("refuses nested aliases (billion laughs) by size or by yaml's own alias count", () => {
     const levels = ['a: &a ["xxxxxxxxxx","xxxxxxxxxx","xxxxxxxxxx","xxxxxxxxxx","xxxxxxxxxx","xxxxxxxxxx","xxxxxxxxxx","xxxxxxxxxx","xxxxxxxxxx"]'];
-    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     const doc = parseDocument(levels.join('\n'));
     expect(expansionProblem(doc)).toMatch(/over 2097152 bytes once its aliases are resolved/);
   });

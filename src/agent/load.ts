@@ -27,7 +27,9 @@ export async function loadAgentFile(path: string, options: LoadAgentFileOptions 
   const data = ext === '.json' ? parseJson(text, path) : ext === '.md' || ext === '.markdown' ? parseMarkdown(text, path) : parseYaml(text, path, 0);
   if (data === null || data === undefined) throw new ConfigError(`${path}: agent file has no fields (only comments or an empty document)`);
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new ConfigError(`${path}: expected a mapping of agent fields (${AGENT_FIELDS.join(', ')}) at the top level, got ${Array.isArray(data) ? 'a list' : `a ${typeof data}`}`);
+    throw new ConfigError(
+      `${path}: expected a mapping of agent fields (${AGENT_FIELDS.join(', ')}) at the top level, got ${Array.isArray(data) ? 'a list' : `a ${typeof data}`}`,
+    );
   }
   const spec = parseAgentSpec(data, path);
   const dir = dirname(resolve(path));
@@ -119,7 +121,8 @@ export function expansionProblem(doc: Document, limit = MAX_AGENT_DOCUMENT_BYTES
     }
     if (anchor) open.delete(node);
     sizes.set(node, size);
-    if (size > limit) throw new Refused(`the document is over ${limit} bytes once its aliases are resolved (at most ${limit}; is an alias repeating a large block?)`);
+    if (size > limit)
+      throw new Refused(`the document is over ${limit} bytes once its aliases are resolved (at most ${limit}; is an alias repeating a large block?)`);
     return size;
   };
   try {
@@ -168,17 +171,25 @@ function depthOf(data: unknown, stop: number): number {
 function parseMarkdown(text: string, path: string): unknown {
   const lines = text.split(/\r?\n/);
   if (!/^---[ \t]*$/.test(lines[0] ?? '')) {
-    throw new ConfigError(`${path}: a Markdown agent file starts with YAML front matter: a '---' line, the fields (name: …), a closing '---' line, then the prompt`);
+    throw new ConfigError(
+      `${path}: a Markdown agent file starts with YAML front matter: a '---' line, the fields (name: …), a closing '---' line, then the prompt`,
+    );
   }
   const close = lines.findIndex((line, i) => i > 0 && /^---[ \t]*$/.test(line));
   if (close < 0) throw new ConfigError(`${path}:1: front matter is never closed (no second '---' line)`);
   const fields = parseYaml(lines.slice(1, close).join('\n'), path, 1) ?? {};
   if (typeof fields !== 'object' || Array.isArray(fields)) {
-    throw new ConfigError(`${path}: front matter must be a mapping of agent fields (${AGENT_FIELDS.join(', ')}), got ${Array.isArray(fields) ? 'a list' : `a ${typeof fields}`}`);
+    throw new ConfigError(
+      `${path}: front matter must be a mapping of agent fields (${AGENT_FIELDS.join(', ')}), got ${Array.isArray(fields) ? 'a list' : `a ${typeof fields}`}`,
+    );
   }
-  const body = lines.slice(close + 1).join('\n').trim();
+  const body = lines
+    .slice(close + 1)
+    .join('\n')
+    .trim();
   if (Object.hasOwn(fields, 'prompt')) {
-    if (body !== '') throw new ConfigError(`${path}: prompt: given both in the front matter and as the Markdown body; keep one`, [{ path: 'prompt', message: 'given twice' }]);
+    if (body !== '')
+      throw new ConfigError(`${path}: prompt: given both in the front matter and as the Markdown body; keep one`, [{ path: 'prompt', message: 'given twice' }]);
     return fields;
   }
   return { ...fields, prompt: body };

@@ -89,13 +89,26 @@ export function bottleNameProblem(name: string): string | undefined {
  * modes of dirs it is given, and an agent user owning `/etc` edits `/etc/passwd` and is root.
  */
 export const PROTECTED_GUEST_DIRS: readonly string[] = Object.freeze([
-  '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr', '/var',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var',
 ]);
 
 /** Why a guest dir setting may not be `path` (`/`, or a protected system dir or one under it), or undefined. */
 export function protectedGuestDirProblem(path: string): string | undefined {
   const normal = posix.normalize(path).replace(/(.)\/+$/, '$1');
-  if (normal === '/') return 'is the guest\'s root directory';
+  if (normal === '/') return "is the guest's root directory";
   const top = PROTECTED_GUEST_DIRS.find((dir) => normal === dir || normal.startsWith(`${dir}/`));
   return top === undefined ? undefined : `is ${normal === top ? '' : 'under '}${top}, a system directory (${PROTECTED_GUEST_DIRS.join(' ')} and / are refused)`;
 }

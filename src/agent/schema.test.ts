@@ -77,7 +77,9 @@ describe('every list and string an SDK caller or a file can hand in is capped', 
     expect(refusal({ name: 'a', user: { name: 'u', uid: 1, gid: 1, home: long } }).message).toContain(`user.home: `);
     expect(refusal({ name: 'a', user: { name: 'u', uid: 1, gid: 1, home: long } }).message).toContain(`is longer than ${MAX_PATH_BYTES} bytes`);
     expect(refusal({ name: 'a', git: { repo: '/r', workspace: long } }).message).toContain('git.workspace: ');
-    expect(refusal({ name: 'a', image: 'i'.repeat(MAX_PATH_BYTES + 1) }).message).toBe(`image: is ${MAX_PATH_BYTES + 1} bytes long; an image reference has at most ${MAX_PATH_BYTES}`);
+    expect(refusal({ name: 'a', image: 'i'.repeat(MAX_PATH_BYTES + 1) }).message).toBe(
+      `image: is ${MAX_PATH_BYTES + 1} bytes long; an image reference has at most ${MAX_PATH_BYTES}`,
+    );
   });
 
   it(`git identity: at most ${MAX_IDENTITY_LENGTH} chars`, () => {

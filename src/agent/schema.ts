@@ -98,7 +98,8 @@ function guestPathSchema(what: string) {
 const ImageSchema = z.string().superRefine((image, ctx) => {
   if (image.length === 0) fail(ctx, 'is empty; name an image, e.g. "alpine"');
   else if (/\s/.test(image)) fail(ctx, 'has whitespace; an image reference has none');
-  else if (bytesOf(image) > MAX_IMAGE_BYTES) fail(ctx, `is ${bytesOf(image)} bytes long; an image reference has at most ${MAX_IMAGE_BYTES}`, { hideValue: true });
+  else if (bytesOf(image) > MAX_IMAGE_BYTES)
+    fail(ctx, `is ${bytesOf(image)} bytes long; an image reference has at most ${MAX_IMAGE_BYTES}`, { hideValue: true });
 });
 
 function idSchema(what: 'uid' | 'gid') {
@@ -128,7 +129,8 @@ const CaSchema = z.strictObject({
 function identitySchema(what: string) {
   return z.string().superRefine((value, ctx) => {
     if (value.trim().length === 0) fail(ctx, `is empty; give the agent's git ${what} or omit it`);
-    else if (value.length > MAX_IDENTITY_LENGTH) fail(ctx, `is ${value.length} chars long; a git ${what} has at most ${MAX_IDENTITY_LENGTH}`, { hideValue: true });
+    else if (value.length > MAX_IDENTITY_LENGTH)
+      fail(ctx, `is ${value.length} chars long; a git ${what} has at most ${MAX_IDENTITY_LENGTH}`, { hideValue: true });
     else if (/[\n\r\0<>]/.test(value)) fail(ctx, `has a newline, NUL, '<' or '>', which a git ${what} cannot hold`);
     else if (what === 'email' && /\s/.test(value)) fail(ctx, 'has whitespace; an email address has none');
   });
@@ -200,9 +202,7 @@ export const EgressSpecSchema = z.strictObject({
    * TLS interception by the proxy: its CA certificate (installed in the guest as with `ca`) and
    * private key (ECDSA; it stays on the host). Host paths, relative to the agent file.
    */
-  tls: z
-    .strictObject({ cert: hostPathSchema('name the CA certificate PEM'), key: hostPathSchema("name the CA's private key PEM") })
-    .optional(),
+  tls: z.strictObject({ cert: hostPathSchema('name the CA certificate PEM'), key: hostPathSchema("name the CA's private key PEM") }).optional(),
 });
 
 /** A supervising MCP server on the host that the bottled claude reports to (`--mcp-config`). */
@@ -221,30 +221,33 @@ export const SuperviseSpecSchema = z.strictObject({
  * first kind) and an own `__proto__` key is not silently dropped. Messages never carry
  * values: they may be secrets. Counts and sizes are bounded: every exec carries the whole env.
  */
-const EnvSchema = z.preprocess((env, ctx) => {
-  if (typeof env !== 'object' || env === null || Array.isArray(env)) return env;
-  const entries = Object.entries(env);
-  if (entries.length > MAX_ENV_VARS) {
-    ctx.addIssue({ code: 'custom', message: `has ${entries.length} variables; at most ${MAX_ENV_VARS}`, input: env });
-    return {};
-  }
-  let total = 0;
-  for (const [name, value] of entries) {
-    if (name === '__proto__' || !isEnvName(name)) {
-      ctx.addIssue({ code: 'custom', path: [name], message: `is not a valid environment variable name (${ENV_NAME_RULE})`, input: env });
-    } else if (typeof value !== 'string') {
-      ctx.addIssue({ code: 'invalid_type', expected: 'string', path: [name], input: value });
-    } else if (value.includes('\u0000')) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'has a NUL byte, which an environment cannot carry', input: env });
-    } else if (bytesOf(value) > MAX_ENV_VALUE_BYTES) {
-      ctx.addIssue({ code: 'custom', path: [name], message: `is ${bytesOf(value)} bytes; an env value has at most ${MAX_ENV_VALUE_BYTES}`, input: env });
-    } else {
-      total += bytesOf(name) + bytesOf(value) + 2;
+const EnvSchema = z.preprocess(
+  (env, ctx) => {
+    if (typeof env !== 'object' || env === null || Array.isArray(env)) return env;
+    const entries = Object.entries(env);
+    if (entries.length > MAX_ENV_VARS) {
+      ctx.addIssue({ code: 'custom', message: `has ${entries.length} variables; at most ${MAX_ENV_VARS}`, input: env });
+      return {};
     }
-  }
-  if (total > MAX_ENV_BYTES) ctx.addIssue({ code: 'custom', message: `holds ${total} bytes of names and values; at most ${MAX_ENV_BYTES}`, input: env });
-  return env;
-}, z.record(z.string(), z.string()));
+    let total = 0;
+    for (const [name, value] of entries) {
+      if (name === '__proto__' || !isEnvName(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `is not a valid environment variable name (${ENV_NAME_RULE})`, input: env });
+      } else if (typeof value !== 'string') {
+        ctx.addIssue({ code: 'invalid_type', expected: 'string', path: [name], input: value });
+      } else if (value.includes('\u0000')) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'has a NUL byte, which an environment cannot carry', input: env });
+      } else if (bytesOf(value) > MAX_ENV_VALUE_BYTES) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `is ${bytesOf(value)} bytes; an env value has at most ${MAX_ENV_VALUE_BYTES}`, input: env });
+      } else {
+        total += bytesOf(name) + bytesOf(value) + 2;
+      }
+    }
+    if (total > MAX_ENV_BYTES) ctx.addIssue({ code: 'custom', message: `holds ${total} bytes of names and values; at most ${MAX_ENV_BYTES}`, input: env });
+    return env;
+  },
+  z.record(z.string(), z.string()),
+);
 
 export const AgentSpecSchema = z.strictObject({
   /** The agent's slug: names its state dir and prefixes its machines. */

@@ -102,9 +102,7 @@ describe('parseAgentSpec', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const lines = error?.message.split('\n') ?? [];
     expect(lines).toHaveLength(4);
-    expect(lines).toContain(
-      `agent.yaml: skills[1]: "../etc" is not a valid skill name: it has a path separator (lowercase a-z, 0-9 and '-', 1-64 chars)`,
-    );
+    expect(lines).toContain(`agent.yaml: skills[1]: "../etc" is not a valid skill name: it has a path separator (lowercase a-z, 0-9 and '-', 1-64 chars)`);
     expect(lines.some((l) => l.startsWith('agent.yaml: name: "Bad" is not a valid agent name: it has uppercase letters'))).toBe(true);
     expect(lines).toContain('agent.yaml: image: "a b" has whitespace; an image reference has none');
     expect(lines.some((l) => l.startsWith('agent.yaml: promt: is not a known field; did you mean "prompt"?'))).toBe(true);
@@ -223,7 +221,7 @@ describe('bad agent files are refused, naming the field and value, and create no
     ['JSON bare word', 'a.json', '{\n  "name": rev\n}\n', ['a.json:2:', 'JSON syntax error', "Unexpected token 'r'"]],
     ['JSON truncated', 'a.json', '{"name": "rev"', ['a.json', 'JSON syntax error']],
     ['JSON bad field', 'a.json', '{"name": "rev", "skills": "git"}', ['a.json: skills: expected a list, got a string "git"']],
-    ['Markdown without front matter', 'a.md', 'You review code.\n', ["a.md: a Markdown agent file starts with YAML front matter"]],
+    ['Markdown without front matter', 'a.md', 'You review code.\n', ['a.md: a Markdown agent file starts with YAML front matter']],
     ['Markdown front matter never closed', 'a.md', '---\nname: rev\nYou review code.\n', ['a.md:1: front matter is never closed']],
     ['Markdown front matter YAML error', 'a.md', '---\nname: rev\nskills: [git\n---\nbody\n', ['a.md:3:', 'YAML syntax error']],
     ['Markdown front matter a list', 'a.md', '---\n- rev\n---\nbody\n', ['a.md: front matter must be a mapping', 'got a list']],

@@ -7,7 +7,16 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 /** A one-entry archive written without our checks, to feed unpackTar what packTar refuses. */
 function rawArchive(path: string, type: 'File' | 'SymbolicLink' = 'File', data = bytes('x')): Uint8Array {
   const header = Buffer.alloc(512);
-  new Header({ path, type, mode: 0o644, uid: 0, gid: 0, size: type === 'File' ? data.length : 0, mtime: new Date(0), ...(type === 'SymbolicLink' ? { linkpath: '/etc/passwd' } : {}) }).encode(header, 0);
+  new Header({
+    path,
+    type,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: type === 'File' ? data.length : 0,
+    mtime: new Date(0),
+    ...(type === 'SymbolicLink' ? { linkpath: '/etc/passwd' } : {}),
+  }).encode(header, 0);
   const body = type === 'File' ? [data, new Uint8Array(512 - data.length)] : [];
   return new Uint8Array(Buffer.concat([header, ...body, Buffer.alloc(1024)]));
 }
@@ -54,7 +63,7 @@ describe('tar', () => {
     expect(() => unpackTar(archive.subarray(0, 1024))).toThrow(/tar: .*(Truncated|truncated)/);
   });
 
-  it('writes modes exactly as given: sticky and setuid bits are the caller\'s policy', () => {
+  it("writes modes exactly as given: sticky and setuid bits are the caller's policy", () => {
     const entries: TarEntry[] = [
       { path: 'shared', type: 'directory', mode: 0o1777, uid: 0, gid: 0 },
       { path: 'shared/tool', type: 'file', mode: 0o4755, uid: 0, gid: 0, data: bytes('t') },
@@ -79,6 +88,6 @@ describe('tar', () => {
   it('is deterministic: the same entries give the same bytes (mtime 0 unless given)', () => {
     const entries: TarEntry[] = [{ path: 'a', type: 'file', mode: 0o644, uid: 1, gid: 2, data: bytes('same') }];
     expect(packTar(entries)).toEqual(packTar(entries));
-    expect(unpackTar(packTar([{ ...entries[0] as TarEntry, mtime: 1_700_000_000 }]))[0]?.mtime).toBe(1_700_000_000);
+    expect(unpackTar(packTar([{ ...(entries[0] as TarEntry), mtime: 1_700_000_000 }]))[0]?.mtime).toBe(1_700_000_000);
   });
 });

@@ -84,7 +84,10 @@ export interface ForkOptions {
 }
 
 /** What every exec in a bottle of this plan carries: the CA variables, then the agent's own env (which wins). */
-export function bottleEnv(plan: { readonly ca?: { readonly guestPath: string } | undefined; readonly agent: Pick<Plan['agent'], 'env'> }): Record<string, string> {
+export function bottleEnv(plan: {
+  readonly ca?: { readonly guestPath: string } | undefined;
+  readonly agent: Pick<Plan['agent'], 'env'>;
+}): Record<string, string> {
   return { ...caEnv(plan), ...plan.agent.env };
 }
 
@@ -234,14 +237,22 @@ export class Bottle implements AsyncDisposable {
   /** Idempotent. */
   async stop(): Promise<void> {
     if (this.#removed) return;
-    if (this.#forks.size > 0 && this.#frozen) throw new BottleFrozenError(this.name, this.forks.map((f) => f.name));
+    if (this.#forks.size > 0 && this.#frozen)
+      throw new BottleFrozenError(
+        this.name,
+        this.forks.map((f) => f.name),
+      );
     await this.engine.stop(this.name);
   }
 
   /** A frozen fork base runs commands again once its forks are gone: a stop and a (cold) start. */
   async thaw(): Promise<void> {
     if (!this.#frozen) return;
-    if (this.#forks.size > 0) throw new BottleFrozenError(this.name, this.forks.map((f) => f.name));
+    if (this.#forks.size > 0)
+      throw new BottleFrozenError(
+        this.name,
+        this.forks.map((f) => f.name),
+      );
     await this.engine.stop(this.name);
     await this.engine.start(this.name);
     this.#frozen = false;
@@ -259,7 +270,11 @@ export class Bottle implements AsyncDisposable {
   async remove(options: { readonly cascade?: boolean } = {}): Promise<void> {
     if (this.#removed) return;
     if (this.#forks.size > 0) {
-      if (!options.cascade) throw new BottleHasForksError(this.name, this.forks.map((f) => f.name));
+      if (!options.cascade)
+        throw new BottleHasForksError(
+          this.name,
+          this.forks.map((f) => f.name),
+        );
       for (const fork of this.forks) await fork.remove({ cascade: true });
     }
     this.removeOutcome = await removeOwnedMachine(this.engine, this.name, this.#owner);

@@ -39,7 +39,10 @@ export class ForkError extends ClaudeBottleError {
   readonly rollbackError: unknown;
   constructor(step: ForkStep, golden: string, forks: readonly string[], cause: unknown, rollbackError?: unknown) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    super(`fork of "${golden}" failed at ${step} (forks ${forks.join(', ')}): ${why}${rollbackError ? `\nrollback failed too: ${String(rollbackError)}` : ''}`, { cause });
+    super(
+      `fork of "${golden}" failed at ${step} (forks ${forks.join(', ')}): ${why}${rollbackError ? `\nrollback failed too: ${String(rollbackError)}` : ''}`,
+      { cause },
+    );
     this.step = step;
     this.golden = golden;
     this.forks = forks;
@@ -94,7 +97,15 @@ export async function forkBottle(golden: Bottle, count: number, options: ForkOpt
     const runDir = options.runDir?.(name) ?? bottleRunDir(plan, name);
     const planned = bundleFor(forkPlan, runDir);
     const labels = { ...ownLabels(launchId), [AGENT_LABEL]: plan.agent.slug, [FORK_OF_LABEL]: golden.name };
-    return { name, launchId, plan: forkPlan, runDir, credentials: planned.credentials, labels, host: new HostSide({ engine, plan: forkPlan, machine: name, launchId, runDir, labels, planned }) };
+    return {
+      name,
+      launchId,
+      plan: forkPlan,
+      runDir,
+      credentials: planned.credentials,
+      labels,
+      host: new HostSide({ engine, plan: forkPlan, machine: name, launchId, runDir, labels, planned }),
+    };
   });
 
   if (!engine.capabilities.fork || !engine.fork) {
@@ -118,7 +129,9 @@ export async function forkBottle(golden: Bottle, count: number, options: ForkOpt
     },
     run: async () => {
       const clones: ForkClone[] = forks.map((f) => ({ name: f.name, labels: f.labels, network: networkFor(f.plan, f.host.route), user: plan.agent.user }));
-      result = await (engine.fork as NonNullable<Engine['fork']>).call(engine, golden.name, clones, { labels: { ...ownLabels(launchIds[0] as string), [AGENT_LABEL]: plan.agent.slug } });
+      result = await (engine.fork as NonNullable<Engine['fork']>).call(engine, golden.name, clones, {
+        labels: { ...ownLabels(launchIds[0] as string), [AGENT_LABEL]: plan.agent.slug },
+      });
     },
   });
   // What differs per fork: the daemons proven reachable, then its clone and MCP config turned to its own.
@@ -168,7 +181,11 @@ function checkNames(golden: string, names: readonly string[], count: number, ids
     if (name === golden) problems.push(`${JSON.stringify(name)} is the golden's own name`);
   }
   if (new Set(names).size !== names.length) problems.push('a name is given twice');
-  if (problems.length) throw new ConfigError(`forks: ${problems.join('; ')}`, problems.map((message) => ({ path: 'forks', message })));
+  if (problems.length)
+    throw new ConfigError(
+      `forks: ${problems.join('; ')}`,
+      problems.map((message) => ({ path: 'forks', message })),
+    );
 }
 
 /** Runs each part; when one fails, undoes every part that completed and throws the first failure. */
@@ -198,14 +215,25 @@ async function provisionFork(engine: Engine, fork: Planned): Promise<void> {
     await provisionGitFork(engine, fork.name, fork.plan, url, token);
   }
   if (fork.plan.supervise && fork.plan.daemons.includes('supervise')) {
-    fork.mcpConfigPath = await provisionPlannedSupervise(engine, fork.name, fork.plan, fork.host.toGuest('supervise') as string, fork.credentials.supervise, fork.runDir);
+    fork.mcpConfigPath = await provisionPlannedSupervise(
+      engine,
+      fork.name,
+      fork.plan,
+      fork.host.toGuest('supervise') as string,
+      fork.credentials.supervise,
+      fork.runDir,
+    );
   }
 }
 
 /** Every name free before anything is made (a name taken later fails the engine's fork and is rolled back). */
 async function namesFree(engine: Engine, names: readonly string[]): Promise<void> {
   const taken = (await Promise.all(names.map(async (name) => ((await engine.status(name)) ? name : undefined)))).filter((n) => n !== undefined);
-  if (taken.length) throw new ConfigError(`forks: machines named ${taken.map((n) => `"${n}"`).join(', ')} already exist; choose other names`, taken.map((n) => ({ path: 'forks', message: `${n} exists` })));
+  if (taken.length)
+    throw new ConfigError(
+      `forks: machines named ${taken.map((n) => `"${n}"`).join(', ')} already exist; choose other names`,
+      taken.map((n) => ({ path: 'forks', message: `${n} exists` })),
+    );
 }
 
 async function removeClone(engine: Engine, fork: Planned, goldenLaunchId: string | undefined): Promise<void> {
@@ -234,7 +262,12 @@ async function launchEach(golden: Bottle, forks: readonly Planned[], options: Fo
     }
   } catch (error) {
     for (const bottle of made.reverse()) await bottle.remove().catch(() => undefined);
-    throw new ForkError('launch', golden.name, forks.map((f) => f.name), error);
+    throw new ForkError(
+      'launch',
+      golden.name,
+      forks.map((f) => f.name),
+      error,
+    );
   }
   golden.adoptForks(made, false);
   return made;

@@ -68,16 +68,46 @@ describe('launch on the fake smolvm', () => {
     expect(all[0]).toEqual(['smolvm', 'machine', 'status', '--name', 'reviewer-0001', '--json']);
     const argvs = all.slice(1);
     expect(argvs[0]).toEqual([
-      'smolvm', 'machine', 'create', '--name', 'reviewer-0001',
-      '--label', 'claude-bottle=1', '--label', `claude-bottle.launch=${bottle.launchId}`, '--label', 'claude-bottle.agent=reviewer',
+      'smolvm',
+      'machine',
+      'create',
+      '--name',
+      'reviewer-0001',
+      '--label',
+      'claude-bottle=1',
+      '--label',
+      `claude-bottle.launch=${bottle.launchId}`,
+      '--label',
+      'claude-bottle.agent=reviewer',
     ]);
     expect(bottle.launchId).toMatch(/^[0-9a-f]{16}$/);
     expect(argvs[1]).toEqual(['smolvm', 'machine', 'start', '--name', 'reviewer-0001']);
     expect(argvs[2]).toEqual([
-      'smolvm', 'machine', 'cp', plan.prompt.hostPath, 'reviewer-0001:/root/.claude-bottle-prompt.txt',
-      '--mode', '600', '--uid', '0', '--gid', '0',
+      'smolvm',
+      'machine',
+      'cp',
+      plan.prompt.hostPath,
+      'reviewer-0001:/root/.claude-bottle-prompt.txt',
+      '--mode',
+      '600',
+      '--uid',
+      '0',
+      '--gid',
+      '0',
     ]);
-    expect(argvs[3]).toEqual(['smolvm', 'machine', 'cp', expect.stringMatching(/skills-[0-9a-f]+\.tar$/), expect.stringMatching(/^reviewer-0001:\/tmp\/claude-bottle-skills-[0-9a-f]+\.tar$/), '--mode', '600', '--uid', '0', '--gid', '0']);
+    expect(argvs[3]).toEqual([
+      'smolvm',
+      'machine',
+      'cp',
+      expect.stringMatching(/skills-[0-9a-f]+\.tar$/),
+      expect.stringMatching(/^reviewer-0001:\/tmp\/claude-bottle-skills-[0-9a-f]+\.tar$/),
+      '--mode',
+      '600',
+      '--uid',
+      '0',
+      '--gid',
+      '0',
+    ]);
     expect(argvs[4]?.slice(0, 8)).toEqual(['smolvm', 'machine', 'exec', '--name', 'reviewer-0001', '--', 'sh', '-c']);
     expect(argvs).toHaveLength(5);
     expect(bottle.promptPath).toBe('/root/.claude-bottle-prompt.txt');
@@ -116,9 +146,14 @@ describe('launch on the fake smolvm', () => {
     const plan = await planFor({ skills: ['code-review', 'changelog'], user: { name: 'node', uid: 1000, gid: 1000, home: '/home/node' } });
     const bottle = await launch(plan, { engine });
     const out = await bottle.exec([
-      'stat', '-c', '%n %a %u %g',
-      '/home/node/.claude', '/home/node/.claude/skills', '/home/node/.claude/skills/code-review/SKILL.md',
-      '/home/node/.claude/skills/code-review/scripts/check.sh', '/home/node/.claude/skills/changelog/SKILL.md',
+      'stat',
+      '-c',
+      '%n %a %u %g',
+      '/home/node/.claude',
+      '/home/node/.claude/skills',
+      '/home/node/.claude/skills/code-review/SKILL.md',
+      '/home/node/.claude/skills/code-review/scripts/check.sh',
+      '/home/node/.claude/skills/changelog/SKILL.md',
     ]);
     expect(out.stdout.trim().split('\n')).toEqual([
       '/home/node/.claude 755 1000 1000',
@@ -195,7 +230,9 @@ describe('launch on the fake smolvm', () => {
     const plan = await planFor({ prompt: 'p', env: { API_TOKEN: 'sk-planted-secret-123' } });
     const bottle = await launch(plan, { engine });
     const out = await bottle.execClaude(['-p', 'hello']);
-    expect(out.stdout).toBe(`${JSON.stringify(['claude', '--append-system-prompt-file', '/root/.claude-bottle-prompt.txt', '-p', 'hello'])}|sk-planted-secret-123`);
+    expect(out.stdout).toBe(
+      `${JSON.stringify(['claude', '--append-system-prompt-file', '/root/.claude-bottle-prompt.txt', '-p', 'hello'])}|sk-planted-secret-123`,
+    );
     for (const call of fake.calls) expect(call.argv.join(' ')).not.toContain('sk-planted-secret-123');
   });
 

@@ -47,7 +47,10 @@ describe('startBundle', () => {
   it('starts in order on distinct free ports of the given host; stop reverses and is idempotent', async () => {
     const log: string[] = [];
     const b = await bundle([tcpDaemon('pipelock', log), tcpDaemon('supervise', log)]);
-    expect(b.daemons.map((d) => [d.name, d.host])).toEqual([['pipelock', '127.0.0.1'], ['supervise', '127.0.0.1']]);
+    expect(b.daemons.map((d) => [d.name, d.host])).toEqual([
+      ['pipelock', '127.0.0.1'],
+      ['supervise', '127.0.0.1'],
+    ]);
     expect(new Set(b.daemons.map((d) => d.port)).size).toBe(2);
     expect(b.get('supervise')?.url).toBe(`tcp://127.0.0.1:${b.get('supervise')?.port}`);
     expect(b.csv).toBe('pipelock,supervise');
@@ -93,7 +96,11 @@ describe('startBundle', () => {
     const log: string[] = [];
     await expect(startBundle([tcpDaemon('a', log), tcpDaemon('a', log)], { host: '127.0.0.1' })).rejects.toThrow(/listed twice/);
     // 192.0.2.0/24 is TEST-NET-1: never an address of this host.
-    await expect(startBundle([tcpDaemon('supervise', log)], { host: '192.0.2.1' })).rejects.toMatchObject({ name: 'BundleError', daemon: 'supervise', phase: 'port' });
+    await expect(startBundle([tcpDaemon('supervise', log)], { host: '192.0.2.1' })).rejects.toMatchObject({
+      name: 'BundleError',
+      daemon: 'supervise',
+      phase: 'port',
+    });
     expect(log).toEqual([]);
   });
 });

@@ -103,7 +103,14 @@ export async function startBundle(specs: readonly DaemonSpec[], options: BundleO
       try {
         const daemon = await spec.start(host, port);
         let stopped: Promise<void> | undefined;
-        started.push({ name: spec.name, host, port, url: daemon.url, ...(spec.healthPath ? { healthPath: spec.healthPath } : {}), stop: () => (stopped ??= daemon.stop()) });
+        started.push({
+          name: spec.name,
+          host,
+          port,
+          url: daemon.url,
+          ...(spec.healthPath ? { healthPath: spec.healthPath } : {}),
+          stop: () => (stopped ??= daemon.stop()),
+        });
         break;
       } catch (error) {
         if (attempt < attempts && isAddressInUse(error)) continue;

@@ -33,7 +33,11 @@ export async function attachReady(io: Io, name: string | undefined, options: { t
     }
     if (record.frozen && options.thaw !== false) {
       const forks = (await registry.list()).filter((r) => r.forkOf?.name === record.name);
-      if (forks.length) throw new BottleFrozenError(record.name, forks.map((r) => r.name));
+      if (forks.length)
+        throw new BottleFrozenError(
+          record.name,
+          forks.map((r) => r.name),
+        );
       await backend.engine.stop(record.name);
       await backend.engine.start(record.name);
       const { frozen: _frozen, ...thawed } = record;

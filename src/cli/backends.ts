@@ -60,7 +60,8 @@ export const FIREWALL_ENV = 'CLAUDE_BOTTLE_FIREWALL';
 function containerOptions(io: Io): { firewall?: 'off' } {
   const value = io.env[FIREWALL_ENV];
   if (value === undefined || value === '' || value === 'on') return {};
-  if (value !== 'off') throw new ConfigError(`${FIREWALL_ENV} must be "on" or "off"; got ${JSON.stringify(value)}`, [{ path: FIREWALL_ENV, message: 'not on or off' }]);
+  if (value !== 'off')
+    throw new ConfigError(`${FIREWALL_ENV} must be "on" or "off"; got ${JSON.stringify(value)}`, [{ path: FIREWALL_ENV, message: 'not on or off' }]);
   io.notice(
     `${FIREWALL_ENV}=off: container bottles with daemons get no per-bottle firewall. Their guests reach every service listening on the host's gateway address, and other containers reach their daemons (which still ask for the bottle's credential).`,
   );
@@ -128,7 +129,10 @@ export function fakeStateDir(io: Pick<Io, 'env'>): string {
  * file) writes nothing.
  */
 async function openFake(io: Io): Promise<BackendHandle> {
-  const [{ openPersistentFakeSmolvm, claudeStandIn }, { SmolvmEngine }] = await Promise.all([import('../../fakes/index.ts'), import('../engines/smolvm/engine.ts')]);
+  const [{ openPersistentFakeSmolvm, claudeStandIn }, { SmolvmEngine }] = await Promise.all([
+    import('../../fakes/index.ts'),
+    import('../engines/smolvm/engine.ts'),
+  ]);
   let opened: ReturnType<typeof openPersistentFakeSmolvm> | undefined;
   const open = () =>
     (opened ??= openPersistentFakeSmolvm(fakeStateDir(io), { env: io.env }).then((persistent) => {

@@ -162,18 +162,35 @@ describe('claude-bottle CLI on the fake', () => {
 
     const first = await cli(['prune', '--backend', 'fake', '--json']);
     expect(first.exitCode, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ droppedRecords: [launched.name], removedMachines: [], removedNetworks: [], removedRouteLeftovers: [], removedForkBases: [], removedFiles: [] });
+    expect(JSON.parse(first.stdout)).toEqual({
+      droppedRecords: [launched.name],
+      removedMachines: [],
+      removedNetworks: [],
+      removedRouteLeftovers: [],
+      removedForkBases: [],
+      removedFiles: [],
+    });
     await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles', launched.name))).rejects.toThrow();
     const second = await cli(['prune', '--backend', 'fake', '--orphans', '--json']);
-    expect(JSON.parse(second.stdout)).toEqual({ droppedRecords: [], removedMachines: ['orphan-1 (fake)'], removedNetworks: [], removedRouteLeftovers: [], removedForkBases: [], removedFiles: [] });
+    expect(JSON.parse(second.stdout)).toEqual({
+      droppedRecords: [],
+      removedMachines: ['orphan-1 (fake)'],
+      removedNetworks: [],
+      removedRouteLeftovers: [],
+      removedForkBases: [],
+      removedFiles: [],
+    });
     const left = await withFakeState(async (fake) => JSON.parse((await fake.run(['smolvm', 'machine', 'ls', '--json'])).stdout) as { name: string }[]);
     expect(left.map((m) => m.name)).toContain('unlabelled');
     expect(left.map((m) => m.name)).not.toContain('orphan-1');
   });
 
-  it('prune --orphans --agent touches only that agent\'s machines', async () => {
+  it("prune --orphans --agent touches only that agent's machines", async () => {
     await withFakeState(async (fake) => {
-      for (const [name, agent] of [['mine-1', 'mine'], ['theirs-1', 'theirs']] as const) {
+      for (const [name, agent] of [
+        ['mine-1', 'mine'],
+        ['theirs-1', 'theirs'],
+      ] as const) {
         const argv = ['machine', 'create', '--name', name, '--label', 'claude-bottle=1', '--label', `claude-bottle.agent=${agent}`];
         expect((await fake.run(['smolvm', ...argv])).exitCode).toBe(0);
       }

@@ -67,7 +67,12 @@ export async function forkRecorded(
     const planPath = `${runDir}/plan.json`;
     await ensureDir(runDir);
     await writeFileAtomic(planPath, `${JSON.stringify(fork.plan, null, 2)}\n`, { mode: 0o600 });
-    await registry.save({ ...fork.toRecord({ agent: goldenRecord.agent, planPath, createdAt }), backend: kind, runDir, ...(fork.daemons ? { launcher: launcher.ref } : {}) });
+    await registry.save({
+      ...fork.toRecord({ agent: goldenRecord.agent, planPath, createdAt }),
+      backend: kind,
+      runDir,
+      ...(fork.daemons ? { launcher: launcher.ref } : {}),
+    });
   }
   if (golden.frozen && !goldenRecord.frozen) await registry.save({ ...goldenRecord, frozen: true });
   return forks;

@@ -160,7 +160,7 @@ export function buildProgram(invocation: Invocation): Command {
     .command('fork')
     .summary('make N bottles from a provisioned one, at the cost of a fork')
     .description(
-      "Fork a bottle: N new bottles from it as it is now (its prompt, skills and clone), each with its own name (<bottle>-f<k>), git branch (<prefix>f<k>/work), daemons and credentials. Nothing is uploaded or cloned again. On smolvm the golden is frozen while its forks live. Engines that cannot fork launch each copy anew, and say so. Forks with host daemons keep fork in the foreground serving them, as launch does.",
+      'Fork a bottle: N new bottles from it as it is now (its prompt, skills and clone), each with its own name (<bottle>-f<k>), git branch (<prefix>f<k>/work), daemons and credentials. Nothing is uploaded or cloned again. On smolvm the golden is frozen while its forks live. Engines that cannot fork launch each copy anew, and say so. Forks with host daemons keep fork in the foreground serving them, as launch does.',
     )
     .argument('<bottle>', 'the golden: a bottle name (see claude-bottle ls)')
     .requiredOption('-n, --count <n>', 'how many forks', (value: string) => parseCount(value))
@@ -181,7 +181,10 @@ export function buildProgram(invocation: Invocation): Command {
     .option('--orphans', 'also remove orphaned bottles and unrecorded labelled machines, networks and files')
     .option('--agent <slug>', "only this agent's bottles, machines and networks (by their claude-bottle.agent label)")
     .option('--json', 'print what was removed as JSON on stdout')
-    .addHelpText('after', examples('claude-bottle prune', 'claude-bottle prune --backend docker --orphans --json', 'claude-bottle prune --orphans --agent reviewer'))
+    .addHelpText(
+      'after',
+      examples('claude-bottle prune', 'claude-bottle prune --backend docker --orphans --json', 'claude-bottle prune --orphans --agent reviewer'),
+    )
     .action(async (options: { backend?: string; orphans?: boolean; agent?: string; json?: boolean }) => {
       const [{ pruneCommand }, { parseBackend }] = await Promise.all([import('./commands/prune.ts'), import('./backends.ts')]);
       done(

@@ -25,7 +25,9 @@ export async function serveBottles(io: Io, bottles: readonly Bottle[], registry:
         // Forks elsewhere depend on this golden: keep its machine, stop only its daemons.
         await (bottle.daemons as { stop?: () => Promise<void> } | undefined)?.stop?.();
         live.delete(bottle.name);
-        io.notice(`kept ${bottle.name}: its forks ${forks.map((r) => r.name).join(', ')} depend on it; its daemons are stopped (claude-bottle rm --cascade ${bottle.name} removes them all)`);
+        io.notice(
+          `kept ${bottle.name}: its forks ${forks.map((r) => r.name).join(', ')} depend on it; its daemons are stopped (claude-bottle rm --cascade ${bottle.name} removes them all)`,
+        );
         return;
       }
       const fresh = await openBackend(kind, io);

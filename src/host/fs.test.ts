@@ -11,7 +11,11 @@ beforeEach(async () => {
 });
 afterEach(() => rm(tmp, { recursive: true, force: true }));
 
-const problem = (p: Promise<unknown>) => p.then(() => 'read', (e: unknown) => (e instanceof HostReadError ? e.problem : `other: ${String(e)}`));
+const problem = (p: Promise<unknown>) =>
+  p.then(
+    () => 'read',
+    (e: unknown) => (e instanceof HostReadError ? e.problem : `other: ${String(e)}`),
+  );
 
 describe('readBoundedFile', () => {
   it('reads a regular file and returns its handle-side identity', async () => {
@@ -58,12 +62,16 @@ describe('readBoundedFile', () => {
 describe('withPrivateTempFile', () => {
   it('hands over a 0600 copy in a 0700 dir, then removes both', async () => {
     let seen = '';
-    const result = await withPrivateTempFile(new TextEncoder().encode('bytes'), async (path) => {
-      seen = path;
-      expect((await stat(path)).mode & 0o777).toBe(0o600);
-      expect((await stat(dirname(path))).mode & 0o777).toBe(0o700);
-      return readFile(path, 'utf8');
-    }, 'x.tar');
+    const result = await withPrivateTempFile(
+      new TextEncoder().encode('bytes'),
+      async (path) => {
+        seen = path;
+        expect((await stat(path)).mode & 0o777).toBe(0o600);
+        expect((await stat(dirname(path))).mode & 0o777).toBe(0o700);
+        return readFile(path, 'utf8');
+      },
+      'x.tar',
+    );
     expect(result).toBe('bytes');
     expect(seen.endsWith('/x.tar')).toBe(true);
     expect(existsSync(dirname(seen))).toBe(false);
@@ -71,10 +79,12 @@ describe('withPrivateTempFile', () => {
 
   it('removes the copy when the use fails', async () => {
     let seen = '';
-    await expect(withPrivateTempFile(new Uint8Array([1]), async (path) => {
-      seen = path;
-      throw new Error('upload failed');
-    })).rejects.toThrow('upload failed');
+    await expect(
+      withPrivateTempFile(new Uint8Array([1]), async (path) => {
+        seen = path;
+        throw new Error('upload failed');
+      }),
+    ).rejects.toThrow('upload failed');
     expect(existsSync(dirname(seen))).toBe(false);
   });
 });

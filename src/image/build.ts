@@ -113,7 +113,10 @@ export async function buildAgentImage(options: BuildAgentImageOptions = {}): Pro
     run.report('check', `${image} is current in ${cli} (content ${hashes.image.slice(0, 12)}); nothing to build`);
     return result(b, false, existing.size);
   }
-  run.report('check', `building ${image} for ${cli} (content ${hashes.image.slice(0, 12)}, claude-code ${CLAUDE_CODE_VERSION}, node ${NODE_VERSION}, debian ${DEBIAN.suite} ${DEBIAN_ARCH[b.arch]})`);
+  run.report(
+    'check',
+    `building ${image} for ${cli} (content ${hashes.image.slice(0, 12)}, claude-code ${CLAUDE_CODE_VERSION}, node ${NODE_VERSION}, debian ${DEBIAN.suite} ${DEBIAN_ARCH[b.arch]})`,
+  );
   if (cli !== 'docker' && !options.force && (await loadFromDocker(b))) return result(b, true, (await inspectImage(run.transport, image, cli))?.size ?? 0);
   const tarballs = await fetchTarballs(b);
   await ensureBase(b);
@@ -223,7 +226,13 @@ async function commitTools(b: Build, tarballs: { node: string; claudeCode: strin
     await run.timed('commit', `${b.cli} cp + commit ${tags.join(', ')}`, async () => {
       await run.must('commit', images.createBuilder(builder, b.baseImage), 'creating the build container');
       await run.must('commit', images.copyDir(layer, builder), 'copying the tools layer');
-      const labels = { [IMAGE_LABELS.content]: b.hashes.image, [IMAGE_LABELS.role]: 'agent', [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION, [IMAGE_LABELS.node]: NODE_VERSION, [IMAGE_LABELS.debian]: DEBIAN.suite };
+      const labels = {
+        [IMAGE_LABELS.content]: b.hashes.image,
+        [IMAGE_LABELS.role]: 'agent',
+        [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION,
+        [IMAGE_LABELS.node]: NODE_VERSION,
+        [IMAGE_LABELS.debian]: DEBIAN.suite,
+      };
       const [first, ...more] = tags as [string, ...string[]];
       await run.must('commit', images.commit(builder, first, [...IMAGE_CONFIG, ...labelChanges(labels)]), 'committing the image');
       for (const tag of more) await run.must('commit', images.tag(first, tag), `tagging ${tag}`);

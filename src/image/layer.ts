@@ -42,7 +42,13 @@ export async function layOutTools(
     claudeCode: PINS[arch].claudeCode,
     claudeCodeNative: PINS[arch].claudeCodeNative,
     node: PINS[arch].node,
-    debian: { suite: DEBIAN.suite, variant: DEBIAN.variant, packages: DEBIAN.packages, arch: DEBIAN_ARCH[arch], versions: '/usr/local/share/claude-bottle/debian-packages.txt' },
+    debian: {
+      suite: DEBIAN.suite,
+      variant: DEBIAN.variant,
+      packages: DEBIAN.packages,
+      arch: DEBIAN_ARCH[arch],
+      versions: '/usr/local/share/claude-bottle/debian-packages.txt',
+    },
     user: AGENT_USER,
   };
   await writeFile(join(root, ...GUEST_LAYOUT.manifest.split('/').filter(Boolean)), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -61,7 +61,10 @@ export class BuildRun {
   async timed<T>(step: ImageBuildStep, message: string, fn: () => Promise<{ value: T; cached: boolean }>): Promise<T> {
     const stepStart = performance.now();
     this.report(step, message);
-    const heartbeat = setInterval(() => this.report(step, `${message} (still running, ${Math.round((performance.now() - stepStart) / 1000)}s)`), this.#heartbeatMs);
+    const heartbeat = setInterval(
+      () => this.report(step, `${message} (still running, ${Math.round((performance.now() - stepStart) / 1000)}s)`),
+      this.#heartbeatMs,
+    );
     try {
       const { value, cached } = await fn();
       const durationMs = performance.now() - stepStart;

@@ -13,10 +13,17 @@ export const DEBIAN_MIRROR_ENV = 'CLAUDE_BOTTLE_DEBIAN_MIRROR';
  * `debootstrap --variant=minbase --include=…` into a scratch dir, the recipe's rootfs script in a
  * chroot, then one tarball (numeric owners, no device nodes): made once, at `rootfsTar`.
  */
-export async function buildRootfsTar(run: BuildRun, rootfsTar: string, options: { arch: ImageArch; mirror: string | undefined; env: Env; cacheDir: string }): Promise<{ value: undefined; cached: boolean }> {
+export async function buildRootfsTar(
+  run: BuildRun,
+  rootfsTar: string,
+  options: { arch: ImageArch; mirror: string | undefined; env: Env; cacheDir: string },
+): Promise<{ value: undefined; cached: boolean }> {
   if (await exists(rootfsTar)) return { value: undefined, cached: true };
   if (process.getuid?.() !== 0) {
-    throw new ImageBuildError('rootfs', 'debootstrap needs root: run `claude-bottle image build` as root (or with sudo) once; later builds reuse its cached root filesystem');
+    throw new ImageBuildError(
+      'rootfs',
+      'debootstrap needs root: run `claude-bottle image build` as root (or with sudo) once; later builds reuse its cached root filesystem',
+    );
   }
   const mirror = options.mirror ?? (await debianMirror(options.env));
   const work = join(options.cacheDir, `work-${randomBytes(4).toString('hex')}`);
@@ -24,12 +31,28 @@ export async function buildRootfsTar(run: BuildRun, rootfsTar: string, options: 
   const rootfs = join(work, 'rootfs');
   await mkdir(rootfs, { recursive: true });
   try {
-    const debootstrap = ['debootstrap', `--variant=${DEBIAN.variant}`, `--include=${DEBIAN.packages.join(',')}`, `--arch=${DEBIAN_ARCH[options.arch]}`, DEBIAN.suite, rootfs, mirror];
+    const debootstrap = [
+      'debootstrap',
+      `--variant=${DEBIAN.variant}`,
+      `--include=${DEBIAN.packages.join(',')}`,
+      `--arch=${DEBIAN_ARCH[options.arch]}`,
+      DEBIAN.suite,
+      rootfs,
+      mirror,
+    ];
     await run.must('rootfs', debootstrap, `debootstrap from ${mirror}`);
-    await run.must('rootfs', ['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL=C', 'chroot', rootfs, '/bin/sh', '-eu', '-c', ROOTFS_SCRIPT], 'the rootfs script');
+    await run.must(
+      'rootfs',
+      ['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL=C', 'chroot', rootfs, '/bin/sh', '-eu', '-c', ROOTFS_SCRIPT],
+      'the rootfs script',
+    );
     await mkdir(join(rootfsTar, '..'), { recursive: true });
     // Device nodes, /proc and /sys belong to the container runtime, not the image.
-    await run.must('rootfs', ['tar', '--numeric-owner', '--xattrs', '-C', rootfs, '--exclude=./dev/*', '--exclude=./proc/*', '--exclude=./sys/*', '-cf', partial, '.'], 'archiving the root filesystem');
+    await run.must(
+      'rootfs',
+      ['tar', '--numeric-owner', '--xattrs', '-C', rootfs, '--exclude=./dev/*', '--exclude=./proc/*', '--exclude=./sys/*', '-cf', partial, '.'],
+      'archiving the root filesystem',
+    );
     await rename(partial, rootfsTar);
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -64,7 +87,12 @@ export async function debianMirror(env: Env = process.env, sourcesRoot = '/etc/a
     }
     const uris = [
       ...[...text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm)].map((m) => ({ uri: m[1] ?? '', suites: m[2] ?? '' })),
-      ...[...text.matchAll(/^URIs:\s*(.+)$/gim)].flatMap((m) => (m[1] ?? '').trim().split(/\s+/).map((uri) => ({ uri, suites: '' }))),
+      ...[...text.matchAll(/^URIs:\s*(.+)$/gim)].flatMap((m) =>
+        (m[1] ?? '')
+          .trim()
+          .split(/\s+/)
+          .map((uri) => ({ uri, suites: '' })),
+      ),
     ];
     const found = uris.find(({ uri, suites }) => /^https?:\/\//.test(uri) && !/security/.test(uri) && !/security/.test(suites) && /debian/.test(uri));
     if (found) return found.uri;

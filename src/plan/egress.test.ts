@@ -23,11 +23,35 @@ afterEach(() => rm(work, { recursive: true, force: true }));
 function ecdsaCa(): { cert: string; key: string } {
   const cert = join(work, 'proxy-ca.pem');
   const key = join(work, 'proxy-ca.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=claude-bottle test proxy CA'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=claude-bottle test proxy CA',
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }
 
-const configError = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e) as Promise<ConfigError>;
+const configError = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  ) as Promise<ConfigError>;
 
 describe('egress plans', () => {
   it('plan egress and a pipelock proxy; daemons name it', async () => {
@@ -41,7 +65,9 @@ describe('egress plans', () => {
   });
 
   it('a proxy without pipelock on this host, or with nothing to allow, fails in prepare naming the field', async () => {
-    const missing = await configError(prepare(parseAgentSpec({ name: 'net', egress: { allowHosts: ['a.example'] } }), { env: { ...env, PIPELOCK_BIN: join(work, 'no-pipelock') } }));
+    const missing = await configError(
+      prepare(parseAgentSpec({ name: 'net', egress: { allowHosts: ['a.example'] } }), { env: { ...env, PIPELOCK_BIN: join(work, 'no-pipelock') } }),
+    );
     expect(missing).toBeInstanceOf(ConfigError);
     expect(missing.message).toMatch(/^egress\.proxy: pipelock is needed .* PIPELOCK_BIN/);
     const empty = await configError(prepare(parseAgentSpec({ name: 'net', egress: {} }), { env }));
@@ -69,9 +95,13 @@ describe('egress plans', () => {
 
   it('TLS interception needs the proxy, a key, and one CA', async () => {
     const { cert, key } = ecdsaCa();
-    const noProxy = await configError(prepare(parseAgentSpec({ name: 'tls', egress: { allowHosts: ['a.example'], proxy: false, tls: { cert, key } } }), { env }));
+    const noProxy = await configError(
+      prepare(parseAgentSpec({ name: 'tls', egress: { allowHosts: ['a.example'], proxy: false, tls: { cert, key } } }), { env }),
+    );
     expect(noProxy.message).toMatch(/^egress\.tls: needs the proxy/);
-    const twice = await configError(prepare(parseAgentSpec({ name: 'tls', ca: { file: cert }, egress: { allowHosts: ['a.example'], tls: { cert, key } } }), { env }));
+    const twice = await configError(
+      prepare(parseAgentSpec({ name: 'tls', ca: { file: cert }, egress: { allowHosts: ['a.example'], tls: { cert, key } } }), { env }),
+    );
     expect(twice.message).toMatch(/^egress\.tls\.cert: names a CA as ca\.file does/);
     const notKey = await configError(prepare(parseAgentSpec({ name: 'tls', egress: { allowHosts: ['a.example'], tls: { cert, key: cert } } }), { env }));
     expect(notKey.message).toMatch(/^egress\.tls\.key: .* holds no PEM private key/);

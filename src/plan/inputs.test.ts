@@ -67,7 +67,11 @@ describe('engine configuration errors are found at prepare, before any write', (
 
   it('a line break in HTTP_PROXY (read by the docker CLI) names the variable, not its value', async () => {
     const { transport } = silentTransport();
-    const error = await refusedAt('env.HTTP_PROXY', { name: 'a', env: { HTTP_PROXY: 'http://proxy\nsecret-bit' } }, { engine: new DockerEngine({ transport }) });
+    const error = await refusedAt(
+      'env.HTTP_PROXY',
+      { name: 'a', env: { HTTP_PROXY: 'http://proxy\nsecret-bit' } },
+      { engine: new DockerEngine({ transport }) },
+    );
     expect(error.message).toMatch(/^env\.HTTP_PROXY: docker cannot carry this value: it holds a line break/);
     expect(error.message).not.toContain('secret-bit');
   });
@@ -79,7 +83,9 @@ describe('engine configuration errors are found at prepare, before any write', (
 
   it('egress without the proxy on an engine that cannot filter by itself', async () => {
     const { transport } = silentTransport();
-    await refusedAt('egress.proxy', parseAgentSpec({ name: 'a', egress: { allowHosts: ['a.example'], proxy: false } }), { engine: new DockerEngine({ transport }) });
+    await refusedAt('egress.proxy', parseAgentSpec({ name: 'a', egress: { allowHosts: ['a.example'], proxy: false } }), {
+      engine: new DockerEngine({ transport }),
+    });
   });
 
   it('an existing state dir gets no prompt.txt when the engine refuses', async () => {
@@ -109,7 +115,9 @@ describe('guest dirs may not be / or a system dir', () => {
   it('the refusal says which system dir', async () => {
     env.CLAUDE_BOTTLE_GUEST_SKILLS_DIR = '/etc';
     const error = await refusedAt('CLAUDE_BOTTLE_GUEST_SKILLS_DIR', { name: 'a' });
-    expect(error.message).toBe(`CLAUDE_BOTTLE_GUEST_SKILLS_DIR: "/etc" is not a valid guest skills dir: it is /etc, a system directory (${PROTECTED_GUEST_DIRS.join(' ')} and / are refused)`);
+    expect(error.message).toBe(
+      `CLAUDE_BOTTLE_GUEST_SKILLS_DIR: "/etc" is not a valid guest skills dir: it is /etc, a system directory (${PROTECTED_GUEST_DIRS.join(' ')} and / are refused)`,
+    );
   });
 
   it.each(['/opt/x', '/etcetera', '/tmp/skills', '/srv/usr'])('%s is fine', async (dir) => {
@@ -138,10 +146,14 @@ describe('host files named by the agent are read bounded, naming the field', () 
   it('ca.file: a directory, a missing file and one over the cap', async () => {
     expect((await refusedAt('ca.file', { name: 'a', ca: { file: tmp } })).message).toBe(`ca.file: ${JSON.stringify(tmp)} is a directory, not a regular file`);
     const missing = join(tmp, 'nope.pem');
-    expect((await refusedAt('ca.file', { name: 'a', ca: { file: missing } })).message).toBe(`ca.file: ${JSON.stringify(missing)} not found (a PEM file holding the CA certificate)`);
+    expect((await refusedAt('ca.file', { name: 'a', ca: { file: missing } })).message).toBe(
+      `ca.file: ${JSON.stringify(missing)} not found (a PEM file holding the CA certificate)`,
+    );
     const big = join(tmp, 'big.pem');
     await writeFile(big, 'x'.repeat(MAX_CA_FILE_BYTES + 1));
-    expect((await refusedAt('ca.file', { name: 'a', ca: { file: big } })).message).toBe(`ca.file: ${JSON.stringify(big)} is ${MAX_CA_FILE_BYTES + 1} bytes; at most ${MAX_CA_FILE_BYTES} are read`);
+    expect((await refusedAt('ca.file', { name: 'a', ca: { file: big } })).message).toBe(
+      `ca.file: ${JSON.stringify(big)} is ${MAX_CA_FILE_BYTES + 1} bytes; at most ${MAX_CA_FILE_BYTES} are read`,
+    );
   });
 
   it('egress.tls.cert and egress.tls.key', async () => {
@@ -180,7 +192,12 @@ describe('skills are bounded in number of entries, bytes and guest path length',
   });
 
   it(`more than ${MAX_SKILL_BYTES} bytes in all are refused`, async () => {
-    const { fs } = memfs({ '/h/.claude/skills/a/SKILL.md': 'a', '/h/.claude/skills/a/big': 'x', '/h/.claude/skills/b/SKILL.md': 'b', '/h/.claude/skills/b/big': 'y' });
+    const { fs } = memfs({
+      '/h/.claude/skills/a/SKILL.md': 'a',
+      '/h/.claude/skills/a/big': 'x',
+      '/h/.claude/skills/b/SKILL.md': 'b',
+      '/h/.claude/skills/b/big': 'y',
+    });
     // memfs holds no 64 MiB files cheaply: report the two `big` files as 40 MiB each.
     const lying: HostFs = {
       ...fs.promises,

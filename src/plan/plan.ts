@@ -106,21 +106,23 @@ export const PlanSchema = z.strictObject({
   }),
   skills: z.strictObject({
     guestDir: GuestPath,
-    items: z.array(
-      z.strictObject({
-        name: SkillNameSchema,
-        hostDir: HostPath,
-        /** Mode of the skill's own directory. */
-        mode: Mode,
-        /**
-         * Every regular file, sorted by path, with what identifies it on the host (`dev`, `ino`
-         * from prepare's lstat): provisioning reads only that same file, of that size.
-         */
-        files: z.array(z.strictObject({ path: RelativePath, mode: Mode, size: Size.max(MAX_SKILL_BYTES), dev: StatId, ino: StatId })).max(MAX_SKILL_ENTRIES),
-        /** Every subdirectory, parents before children. */
-        dirs: z.array(z.strictObject({ path: RelativePath, mode: Mode })).max(MAX_SKILL_ENTRIES),
-      }),
-    ).max(MAX_SKILLS),
+    items: z
+      .array(
+        z.strictObject({
+          name: SkillNameSchema,
+          hostDir: HostPath,
+          /** Mode of the skill's own directory. */
+          mode: Mode,
+          /**
+           * Every regular file, sorted by path, with what identifies it on the host (`dev`, `ino`
+           * from prepare's lstat): provisioning reads only that same file, of that size.
+           */
+          files: z.array(z.strictObject({ path: RelativePath, mode: Mode, size: Size.max(MAX_SKILL_BYTES), dev: StatId, ino: StatId })).max(MAX_SKILL_ENTRIES),
+          /** Every subdirectory, parents before children. */
+          dirs: z.array(z.strictObject({ path: RelativePath, mode: Mode })).max(MAX_SKILL_ENTRIES),
+        }),
+      )
+      .max(MAX_SKILLS),
   }),
   /** A CA certificate for the guest to trust: copied into the state dir, uploaded by `provisionCa`. */
   ca: z

@@ -116,10 +116,7 @@ describe('the prompt file', () => {
 
   it('works on an injected memfs too', async () => {
     const { fs } = memfs({ '/h/.claude/skills/git/SKILL.md': '# git' });
-    const plan = await prepare(
-      { name: 'mem', prompt: 'hi', skills: ['git'] },
-      { fs: fs.promises, env: { CLAUDE_BOTTLE_STATE_DIR: '/state' }, homedir: '/h' },
-    );
+    const plan = await prepare({ name: 'mem', prompt: 'hi', skills: ['git'] }, { fs: fs.promises, env: { CLAUDE_BOTTLE_STATE_DIR: '/state' }, homedir: '/h' });
     expect(fs.readFileSync('/state/agents/mem/prompt.txt', 'utf8')).toBe('hi');
     expect(fs.statSync('/state/agents/mem/prompt.txt').mode & 0o777).toBe(0o600);
     expect(fs.statSync('/state/agents/mem').mode & 0o777).toBe(0o700);
@@ -162,13 +159,23 @@ describe('skills', () => {
 
   it('keep permission and sticky bits exactly; setuid and setgid never travel', async () => {
     const skills = join(home, '.claude', 'skills');
-    await writeTree(join(skills, 's'), { 'SKILL.md': 'x', tool: { content: 'x', mode: 0o4755 }, group: { content: 'x', mode: 0o2750 }, odd: { content: 'x', mode: 0o1604 } });
+    await writeTree(join(skills, 's'), {
+      'SKILL.md': 'x',
+      tool: { content: 'x', mode: 0o4755 },
+      group: { content: 'x', mode: 0o2750 },
+      odd: { content: 'x', mode: 0o1604 },
+    });
     await mkdir(join(skills, 's', 'shared'));
     await chmod(join(skills, 's', 'shared'), 0o1777);
     await chmod(join(skills, 's'), 0o3751);
     const plan = await run({ name: 'a', skills: ['s'] });
     const item = plan.skills.items[0];
-    expect(item?.files.map((f) => [f.path, f.mode.toString(8)])).toEqual([['SKILL.md', '644'], ['group', '750'], ['odd', '1604'], ['tool', '755']]);
+    expect(item?.files.map((f) => [f.path, f.mode.toString(8)])).toEqual([
+      ['SKILL.md', '644'],
+      ['group', '750'],
+      ['odd', '1604'],
+      ['tool', '755'],
+    ]);
     expect(item?.dirs).toEqual([{ path: 'shared', mode: 0o1777 }]);
     expect(item?.mode).toBe(0o1751);
   });

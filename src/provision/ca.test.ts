@@ -14,7 +14,8 @@ import { prepare } from '../plan/prepare.ts';
 import { caEnv, GUEST_CA_BUNDLE, provisionCa } from './ca.ts';
 
 // A syntactically valid PEM block is all prepare checks; the guest never parses it here.
-const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTESTONLY0123456789abcdefABCDEFwCgYIKoZIzj0E\nAwIwLjEsMCoGA1UEAwwjY2xhdWRlLWJvdHRsZSB0ZXN0\n-----END CERTIFICATE-----\n';
+const CA_PEM =
+  '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTESTONLY0123456789abcdefABCDEFwCgYIKoZIzj0E\nAwIwLjEsMCoGA1UEAwwjY2xhdWRlLWJvdHRsZSB0ZXN0\n-----END CERTIFICATE-----\n';
 
 let work: string;
 let env: Record<string, string>;
@@ -142,7 +143,9 @@ describe('provisionCa (fake smolvm)', () => {
     await plainEngine.start('no-dir');
     plain.asGuestRoot('no-dir', (fs) => fs.writeFileSync('/etc/ssl', 'a file where the bundle directory goes'));
     const appended = await provisionCa(plainEngine, 'no-dir', plan).catch((e: unknown) => e);
-    expect((appended as Error).message).toMatch(new RegExp(`^ca: appending ${GUEST_CA_PATH} to ${GUEST_CA_BUNDLE} failed \\(exit 1\\)\nmkdir: can't create directory '/etc/ssl/': Not a directory$`));
+    expect((appended as Error).message).toMatch(
+      new RegExp(`^ca: appending ${GUEST_CA_PATH} to ${GUEST_CA_BUNDLE} failed \\(exit 1\\)\nmkdir: can't create directory '/etc/ssl/': Not a directory$`),
+    );
   });
 
   it('every exec carries the CA variables through env, the agent env winning; values never in argv', async () => {
@@ -154,7 +157,10 @@ describe('provisionCa (fake smolvm)', () => {
       CURL_CA_BUNDLE: GUEST_CA_BUNDLE,
       GIT_SSL_CAINFO: GUEST_CA_BUNDLE,
     });
-    fake.registerCommand('claude', ({ env: guest }) => ({ exitCode: 0, stdout: `${guest.NODE_EXTRA_CA_CERTS}|${guest.GIT_SSL_CAINFO}|${guest.SSL_CERT_FILE}` }));
+    fake.registerCommand('claude', ({ env: guest }) => ({
+      exitCode: 0,
+      stdout: `${guest.NODE_EXTRA_CA_CERTS}|${guest.GIT_SSL_CAINFO}|${guest.SSL_CERT_FILE}`,
+    }));
     await using bottle = await launch(plan, { engine });
     expect((await bottle.execClaude(['-p', 'x'])).stdout).toBe(`${GUEST_CA_PATH}|${GUEST_CA_BUNDLE}|/mine.pem`);
     expect((await bottle.exec(['sh', '-c', 'printf %s "$CURL_CA_BUNDLE"'])).stdout).toBe(GUEST_CA_BUNDLE);
@@ -168,7 +174,10 @@ describe('provisionCa (fake smolvm)', () => {
     const start = fake.calls.length;
     await provisionCa(engine, 'by-hand', plan);
     // The upload, then one script that updates the bundle or appends to it.
-    expect(fake.calls.slice(start).map((c) => c.argv.slice(1, 3))).toEqual([['machine', 'cp'], ['machine', 'exec']]);
+    expect(fake.calls.slice(start).map((c) => c.argv.slice(1, 3))).toEqual([
+      ['machine', 'cp'],
+      ['machine', 'exec'],
+    ]);
     expect(fake.guestFs('by-hand')?.readFileSync(GUEST_CA_PATH, 'utf8')).toBe(CA_PEM);
     const before = fake.calls.length;
     await provisionCa(engine, 'by-hand', await prepare(parseAgentSpec({ name: 'plain' }), { env }));

@@ -39,7 +39,8 @@ beforeEach(async () => {
   fake.registerCommand('git', ({ argv, cwd, fs }) => {
     gitCalls.push({ argv, cwd });
     if (argv[1] === 'clone') {
-      if (argv.includes('http://unreachable/repo.git')) return { exitCode: 128, stderr: "fatal: unable to access 'http://unreachable/repo.git/': Could not resolve host\n" };
+      if (argv.includes('http://unreachable/repo.git'))
+        return { exitCode: 128, stderr: "fatal: unable to access 'http://unreachable/repo.git/': Could not resolve host\n" };
       fs.mkdirSync(argv.at(-1) ?? '/nowhere', { recursive: true });
     }
     return { exitCode: 0 };
@@ -115,7 +116,26 @@ describe('provisionGit on the fake smolvm', () => {
     expect(await provisionGit(engine, bottle.name, plan, GATE_URL)).toBe('/root/workspace');
     const calls = fake.calls.slice(before).map((c) => c.argv);
     expect(calls).toEqual([
-      ['smolvm', 'machine', 'exec', '--name', 'coder-0001', '--env', 'GIT_TERMINAL_PROMPT', '--', 'sh', '-c', GIT_PROVISION_SCRIPT, 'sh', GATE_URL, '/root/workspace', "O'Brien; rm -rf /", 'ob@example.com', 'bottle/coder/work', ''],
+      [
+        'smolvm',
+        'machine',
+        'exec',
+        '--name',
+        'coder-0001',
+        '--env',
+        'GIT_TERMINAL_PROMPT',
+        '--',
+        'sh',
+        '-c',
+        GIT_PROVISION_SCRIPT,
+        'sh',
+        GATE_URL,
+        '/root/workspace',
+        "O'Brien; rm -rf /",
+        'ob@example.com',
+        'bottle/coder/work',
+        '',
+      ],
     ]);
     expect(gitCalls).toEqual([
       { argv: ['git', 'clone', '-q', '--', GATE_URL, '/root/workspace'], cwd: expect.any(String) },
@@ -126,7 +146,7 @@ describe('provisionGit on the fake smolvm', () => {
     ]);
   });
 
-  it('with the gate\'s credential: a 0600 include file uploaded, read through GIT_CONFIG_* env, included by the clone; never in argv', async () => {
+  it("with the gate's credential: a 0600 include file uploaded, read through GIT_CONFIG_* env, included by the clone; never in argv", async () => {
     const plan = await planWithGit();
     await using bottle = await launch({ ...plan, daemons: [] }, { engine, name: 'coder-0003' });
     const token = 'tok-0123456789abcdefABCDEF_-';
@@ -147,7 +167,9 @@ describe('provisionGit on the fake smolvm', () => {
     await using bottle = await launch({ ...plan, daemons: [] }, { engine });
     const error = await provisionGit(engine, bottle.name, plan, 'http://unreachable/repo.git').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProvisionError);
-    expect((error as Error).message).toMatch(/^git: cloning http:\/\/unreachable\/repo\.git into \/root\/workspace failed \(exit 128\)\nfatal: unable to access/);
+    expect((error as Error).message).toMatch(
+      /^git: cloning http:\/\/unreachable\/repo\.git into \/root\/workspace failed \(exit 128\)\nfatal: unable to access/,
+    );
     expect(gitCalls).toHaveLength(1);
   });
 
@@ -167,7 +189,7 @@ describe('provisionGit on the fake smolvm', () => {
 });
 
 describe('launch with a git gate', () => {
-  it('runs provision-git last, with a started gate, a factory, or the bundle\'s own gate', async () => {
+  it("runs provision-git last, with a started gate, a factory, or the bundle's own gate", async () => {
     const plan = await planWithGit();
     const steps: LaunchStep[] = [];
     await using first = await launch(plan, { engine, gitGate: { url: GATE_URL }, onStep: (s) => steps.push(s) });
@@ -191,7 +213,14 @@ describe('launch with a git gate', () => {
     expect(ownSteps).toEqual(['route', 'bundle', 'create', 'start', 'probe', 'provision-files', 'provision-git']);
     expect(third.daemons?.csv).toBe('git-gate');
     // The guest dials the gate through smolvm's host alias (virtio-net, loopback only).
-    expect(gitCalls[0]?.argv).toEqual(['git', 'clone', '-q', '--', expect.stringMatching(/^http:\/\/host\.smolvm\.internal:\d+\/repo\.git$/), '/root/workspace']);
+    expect(gitCalls[0]?.argv).toEqual([
+      'git',
+      'clone',
+      '-q',
+      '--',
+      expect.stringMatching(/^http:\/\/host\.smolvm\.internal:\d+\/repo\.git$/),
+      '/root/workspace',
+    ]);
     expect(first.name).not.toBe(third.name);
   });
 

@@ -20,7 +20,9 @@ describe('proxyEnv', () => {
     const env = proxyEnv({ proxyUrl: 'http://h:1', caPath: '/usr/local/share/ca-certificates/claude-bottle.crt' });
     for (const name of CA_ENV.additive) expect(env[name]).toBe('/usr/local/share/ca-certificates/claude-bottle.crt');
     for (const name of CA_ENV.bundle) expect(env[name]).toBe(GUEST_CA_BUNDLE);
-    expect(Object.keys(env)).toEqual(expect.arrayContaining(['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO']));
+    expect(Object.keys(env)).toEqual(
+      expect.arrayContaining(['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO']),
+    );
     expect(proxyEnv({ proxyUrl: 'http://h:1', caPath: '/ca.pem', caBundle: '/etc/pki/bundle.pem' }).SSL_CERT_FILE).toBe('/etc/pki/bundle.pem');
   });
 

@@ -45,8 +45,7 @@ async function writeTree(skill: string, files: Record<string, string>): Promise<
   }
 }
 
-const planFor = (extraEnv: Record<string, string> = {}) =>
-  prepare({ name: 'skilled', skills: ['review'], user: NODE }, { env: { ...env, ...extraEnv } });
+const planFor = (extraEnv: Record<string, string> = {}) => prepare({ name: 'skilled', skills: ['review'], user: NODE }, { env: { ...env, ...extraEnv } });
 
 async function machine(name = 'm1'): Promise<string> {
   await engine.create({ name, image: 'alpine', labels: {}, network: { enabled: false, allowHosts: [], allowCidrs: [] } });
@@ -81,26 +80,46 @@ function meta(name: string, path: string): string {
 
 /** The ways a skill file can be swapped between prepare and launch. */
 const swaps: [string, () => Promise<void>, RegExp][] = [
-  ['a symlink to a secret', async () => {
-    await rm(join(skills, 'review', 'notes.md'));
-    await symlink(join(work, 'secret.txt'), join(skills, 'review', 'notes.md'));
-  }, /notes\.md changed since prepare: it is a symlink, not a regular file; nothing was uploaded/],
-  ['a hard link to a secret', async () => {
-    await rm(join(skills, 'review', 'notes.md'));
-    await link(join(work, 'secret.txt'), join(skills, 'review', 'notes.md'));
-  }, /notes\.md changed since prepare: it is not the file prepare saw \(device:inode \d+:\d+, planned \d+:\d+\)/],
-  ['a parent dir swapped for a symlink to a dir holding a secret', async () => {
-    await mkdir(join(work, 'elsewhere'));
-    await writeFile(join(work, 'elsewhere', 'ref.md'), `${SECRET}\n`);
-    await rename(join(skills, 'review', 'docs'), join(work, 'old-docs'));
-    await symlink(join(work, 'elsewhere'), join(skills, 'review', 'docs'));
-  }, /docs\/ref\.md changed since prepare: it is not the file prepare saw/],
-  ['the same file rewritten to another size', async () => {
-    await writeFile(join(skills, 'review', 'notes.md'), `${SECRET} appended\n`, { flag: 'r+' });
-  }, /notes\.md changed since prepare: it is \d+ bytes, prepare saw 13/],
-  ['a file removed', async () => {
-    await rm(join(skills, 'review', 'notes.md'));
-  }, /notes\.md changed since prepare: it does not exist/],
+  [
+    'a symlink to a secret',
+    async () => {
+      await rm(join(skills, 'review', 'notes.md'));
+      await symlink(join(work, 'secret.txt'), join(skills, 'review', 'notes.md'));
+    },
+    /notes\.md changed since prepare: it is a symlink, not a regular file; nothing was uploaded/,
+  ],
+  [
+    'a hard link to a secret',
+    async () => {
+      await rm(join(skills, 'review', 'notes.md'));
+      await link(join(work, 'secret.txt'), join(skills, 'review', 'notes.md'));
+    },
+    /notes\.md changed since prepare: it is not the file prepare saw \(device:inode \d+:\d+, planned \d+:\d+\)/,
+  ],
+  [
+    'a parent dir swapped for a symlink to a dir holding a secret',
+    async () => {
+      await mkdir(join(work, 'elsewhere'));
+      await writeFile(join(work, 'elsewhere', 'ref.md'), `${SECRET}\n`);
+      await rename(join(skills, 'review', 'docs'), join(work, 'old-docs'));
+      await symlink(join(work, 'elsewhere'), join(skills, 'review', 'docs'));
+    },
+    /docs\/ref\.md changed since prepare: it is not the file prepare saw/,
+  ],
+  [
+    'the same file rewritten to another size',
+    async () => {
+      await writeFile(join(skills, 'review', 'notes.md'), `${SECRET} appended\n`, { flag: 'r+' });
+    },
+    /notes\.md changed since prepare: it is \d+ bytes, prepare saw 13/,
+  ],
+  [
+    'a file removed',
+    async () => {
+      await rm(join(skills, 'review', 'notes.md'));
+    },
+    /notes\.md changed since prepare: it does not exist/,
+  ],
 ];
 
 describe('a skill file swapped between prepare and launch', () => {
@@ -139,7 +158,7 @@ describe('a skill file swapped between prepare and launch', () => {
     expect(fake.calls.slice(before)).toEqual([]);
   });
 
-  it('an unswapped launch works, and the engine never reads the user\'s skill paths', async () => {
+  it("an unswapped launch works, and the engine never reads the user's skill paths", async () => {
     const plan = await planFor();
     for (const transfer of ['archive', 'per-file'] as const) {
       const bottle = await launch(plan, { engine, fileTransfer: transfer });
@@ -207,13 +226,16 @@ describe('modes travel exactly, but for setuid and setgid', () => {
     const docker = recordingDocker();
     await provisionFiles(docker.engine, 'c1', plan, 'tree');
     const entries = unpackTar(docker.archives()[0] as Uint8Array).filter((e) => e.path.startsWith('home/node/.claude/skills/modes'));
-    const got = entries.map((e) => [e.path.slice('home/node/.claude/skills/modes'.length), `${e.type === 'directory' ? 'dir' : 'file'} ${e.mode.toString(8)} ${e.uid}:${e.gid}`]);
+    const got = entries.map((e) => [
+      e.path.slice('home/node/.claude/skills/modes'.length),
+      `${e.type === 'directory' ? 'dir' : 'file'} ${e.mode.toString(8)} ${e.uid}:${e.gid}`,
+    ]);
     expect(got.sort()).toEqual([...expected].sort());
   });
 });
 
 describe('no existing dir outside the home is chowned or chmodded', () => {
-  it.each(['archive', 'per-file'] as FileTransfer[])('%s: a pre-existing /opt/x (root 0750) stays root 0750; the skill dir is the user\'s', async (transfer) => {
+  it.each(['archive', 'per-file'] as FileTransfer[])("%s: a pre-existing /opt/x (root 0750) stays root 0750; the skill dir is the user's", async (transfer) => {
     const plan = await planFor({ CLAUDE_BOTTLE_GUEST_SKILLS_DIR: '/opt/x' });
     const name = await machine();
     expect((await engine.exec(name, ['sh', '-c', 'mkdir -p /opt/x && chmod 750 /opt/x && chmod 711 /opt'])).exitCode).toBe(0);
@@ -236,16 +258,25 @@ describe('no existing dir outside the home is chowned or chmodded', () => {
     const plan = await planFor({ CLAUDE_BOTTLE_GUEST_SKILLS_DIR: '/opt/x' });
     const docker = recordingDocker();
     await provisionFiles(docker.engine, 'c1', plan, 'tree');
-    const dirs = unpackTar(docker.archives()[0] as Uint8Array).filter((e) => e.type === 'directory').map((e) => e.path);
+    const dirs = unpackTar(docker.archives()[0] as Uint8Array)
+      .filter((e) => e.type === 'directory')
+      .map((e) => e.path);
     expect(dirs).toEqual(['opt/x/review', 'opt/x/review/docs']);
   });
 
-  it('under the home, the dirs between home and the skills dir are the user\'s (and only those)', async () => {
+  it("under the home, the dirs between home and the skills dir are the user's (and only those)", async () => {
     const plan = await planFor();
     const docker = recordingDocker();
     await provisionFiles(docker.engine, 'c1', plan, 'tree');
-    const dirs = unpackTar(docker.archives()[0] as Uint8Array).filter((e) => e.type === 'directory').map((e) => `${e.path} ${e.uid}`);
-    expect(dirs).toEqual(['home/node/.claude 1000', 'home/node/.claude/skills 1000', 'home/node/.claude/skills/review 1000', 'home/node/.claude/skills/review/docs 1000']);
+    const dirs = unpackTar(docker.archives()[0] as Uint8Array)
+      .filter((e) => e.type === 'directory')
+      .map((e) => `${e.path} ${e.uid}`);
+    expect(dirs).toEqual([
+      'home/node/.claude 1000',
+      'home/node/.claude/skills 1000',
+      'home/node/.claude/skills/review 1000',
+      'home/node/.claude/skills/review/docs 1000',
+    ]);
   });
 });
 

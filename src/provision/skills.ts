@@ -50,7 +50,9 @@ async function readSkillFile(skill: PlannedSkill, file: PlannedSkill['files'][nu
     return (await readBoundedFile(nodeHostFs, hostPath, { maxBytes: file.size, noFollow: true, check })).data;
   } catch (error) {
     if (!(error instanceof HostReadError)) throw error;
-    throw new ProvisionError(`skills: skill "${skill.name}": ${hostPath} changed since prepare: it ${error.problem}; nothing was uploaded (prepare again if the change is yours)`);
+    throw new ProvisionError(
+      `skills: skill "${skill.name}": ${hostPath} changed since prepare: it ${error.problem}; nothing was uploaded (prepare again if the change is yours)`,
+    );
   }
 }
 

@@ -28,7 +28,12 @@ afterEach(async () => {
 describe('provisionSupervise (fake smolvm)', () => {
   it('the MCP config lands 0600, owned by the guest user; the host copy is 0600 in the state dir', async () => {
     const config = mcpConfigFor('http://127.0.0.1:41000/mcp');
-    const path = await provisionSupervise(engine, 'sv', { configGuestPath: '/home/node/.config/cb/mcp.json', mcpConfig: config, user: NODE, stateDir: join(work, 'state') });
+    const path = await provisionSupervise(engine, 'sv', {
+      configGuestPath: '/home/node/.config/cb/mcp.json',
+      mcpConfig: config,
+      user: NODE,
+      stateDir: join(work, 'state'),
+    });
     expect(path).toBe('/home/node/.config/cb/mcp.json');
     const fs = fake.guestFs('sv');
     const st = fs?.statSync(path);

@@ -58,11 +58,7 @@ export function standInEnv(standIn: MessagesApiStandIn, apiKey: string): Record<
   };
 }
 
-export function describeClaudeProof(
-  name: string,
-  setup: () => ClaudeProofTarget | Promise<ClaudeProofTarget>,
-  options: ClaudeProofOptions = {},
-): void {
+export function describeClaudeProof(name: string, setup: () => ClaudeProofTarget | Promise<ClaudeProofTarget>, options: ClaudeProofOptions = {}): void {
   describe(`claude proof: ${name}`, () => {
     let target: ClaudeProofTarget | undefined;
     let dir: string | undefined;
@@ -137,12 +133,15 @@ export function describeClaudeProof(
         // claude reaches the stand-in on this host's loopback through the egress proxy, the bottle's only way out.
         egress: { allowHosts: ['localhost'], allowCidrs: ['127.0.0.0/8'] },
       });
-      const plan = await prepare(agent, { env: { ...process.env, CLAUDE_BOTTLE_STATE_DIR: join(dir, `state-${run}`), PIPELOCK_BIN: target.pipelockBin ?? fakePipelockBin() } });
+      const plan = await prepare(agent, {
+        env: { ...process.env, CLAUDE_BOTTLE_STATE_DIR: join(dir, `state-${run}`), PIPELOCK_BIN: target.pipelockBin ?? fakePipelockBin() },
+      });
       const tool = `mcp__${plan.supervise?.name ?? 'supervisor'}__report_progress`;
       await using standIn = await startMessagesApiStandIn({
         host: '127.0.0.1',
         // First turn: call the tool (when claude offers it); once its result is back: the final text.
-        reply: (request) => (toolResults(request).length === 0 && offeredTools(request).includes(tool) ? { toolUse: { name: tool, input: { summary: marker } } } : { text: final }),
+        reply: (request) =>
+          toolResults(request).length === 0 && offeredTools(request).includes(tool) ? { toolUse: { name: tool, input: { summary: marker } } } : { text: final },
       });
       await using bottle = await launch(plan, { engine: target.engine });
       // Only the daemons' host bypasses the proxy, so claude's API calls to "localhost" go through it.
@@ -164,7 +163,10 @@ export function describeClaudeProof(
       }
       const diagnosis = `exit ${result.exitCode}\nstdout: ${result.stdout}\nstderr: ${result.stderr}\nrequests: ${standIn.requests.map((r) => `${r.method} ${r.url} tools=[${offeredTools(r).join(',')}] mentions tool: ${r.body.includes(tool)}`).join(', ')}`;
       expect(result.exitCode, diagnosis).toBe(0);
-      expect(standIn.messageRequests.some((r) => offeredTools(r).includes(tool)), diagnosis).toBe(true);
+      expect(
+        standIn.messageRequests.some((r) => offeredTools(r).includes(tool)),
+        diagnosis,
+      ).toBe(true);
       expect(JSON.parse(recorded.trim().split('\n')[0] ?? '{}'), diagnosis).toMatchObject({ tool: 'report_progress', arguments: { summary: marker } });
       const answered = standIn.messageRequests.flatMap(toolResults);
       expect(answered.map((r) => r.text).join('\n'), diagnosis).toContain('Progress recorded.');

@@ -18,7 +18,11 @@ describe('faultyEngine', () => {
     const before = fake.calls.length;
     const error = await faulty.engine.exec('m', ['true']).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngineCommandError);
-    expect(error).toMatchObject({ kind: 'unknown', argv: ['smolvm', 'exec', 'm'], message: expect.stringMatching(/^injected fault at engine call 3 \(exec\)/) });
+    expect(error).toMatchObject({
+      kind: 'unknown',
+      argv: ['smolvm', 'exec', 'm'],
+      message: expect.stringMatching(/^injected fault at engine call 3 \(exec\)/),
+    });
     expect(fake.calls.length, 'the faulted call never reached smolvm').toBe(before);
     expect((await faulty.engine.exec('m', ['echo', 'hi'])).stdout).toBe('hi\n');
     expect(faulty.calls.map((c) => c.method)).toEqual(['create', 'start', 'exec', 'exec']);
@@ -36,7 +40,10 @@ describe('the suites check their requirements up front', () => {
     const fake = createFakeSmolvm();
     registerNodeImage(fake);
     const engine = new SmolvmEngine({ transport: fake });
-    for (const [name, image] of [['good', NODE_IMAGE], ['bare', 'alpine']] as const) {
+    for (const [name, image] of [
+      ['good', NODE_IMAGE],
+      ['bare', 'alpine'],
+    ] as const) {
       await engine.create({ name, image, labels: {}, network });
       await engine.start(name);
     }
@@ -48,7 +55,9 @@ describe('the suites check their requirements up front', () => {
       expect.stringMatching(/^has \/home\/node owned by node, 1000:1000 \(got /),
     ]);
     const error = requirementsError('backend contract (smolvm)', 'alpine', problems, ['`openssl` (to make the CA case a certificate): not found on PATH']);
-    expect(error?.message).toMatch(/^backend contract \(smolvm\): the test setup is missing what the suite needs[^\n]*\n {2}- the test image alpine must be one that has no-such-tool on PATH\n/);
+    expect(error?.message).toMatch(
+      /^backend contract \(smolvm\): the test setup is missing what the suite needs[^\n]*\n {2}- the test image alpine must be one that has no-such-tool on PATH\n/,
+    );
     expect(error?.message).toContain('  - this host needs `openssl` (to make the CA case a certificate): not found on PATH');
     expect(requirementsError('x', 'i', [], [])).toBeUndefined();
   });

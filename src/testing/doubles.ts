@@ -278,7 +278,6 @@ export async function hostGit(cwd: string, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-
 export function need<T>(value: T | undefined): T {
   if (value === undefined) throw new Error('backend contract: the backend factory did not run (see beforeAll)');
   return value;

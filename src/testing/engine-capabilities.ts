@@ -47,7 +47,9 @@ export async function hostRouteCase(
       server.once('error', reject);
       server.listen(0, route.bindHost, () => resolve((server.address() as { port: number }).port));
     });
-    await engine.create(config({ enabled: false, allowHosts: [], allowCidrs: [], hostOnly: true, ...(route.network !== undefined ? { attach: route.network } : {}) }));
+    await engine.create(
+      config({ enabled: false, allowHosts: [], allowCidrs: [], hostOnly: true, ...(route.network !== undefined ? { attach: route.network } : {}) }),
+    );
     await engine.start(machine);
     if (route.allow) {
       // A route that isolates its guest answers only on the ports it was told to open.

@@ -37,11 +37,7 @@ export interface EngineContractOptions {
 
 export { recordCalls } from './doubles.ts';
 
-export function describeEngineContract(
-  name: string,
-  makeEngine: () => Promise<EngineUnderTest> | EngineUnderTest,
-  options: EngineContractOptions = {},
-): void {
+export function describeEngineContract(name: string, makeEngine: () => Promise<EngineUnderTest> | EngineUnderTest, options: EngineContractOptions = {}): void {
   describe(`engine contract: ${name}`, () => {
     const run = randomBytes(3).toString('hex');
     const runLabels = { 'claude-bottle.contract': run };
@@ -90,7 +86,11 @@ export function describeEngineContract(
       networks: ((await engine.listNetworks?.(runLabels)) ?? []).map((n) => n.id),
     });
 
-    const test = (title: string, body: (sut: EngineUnderTest, ctx: TestContext) => Promise<void>, caseOptions: { needs?: keyof EngineCapabilities; timeout?: number } = {}): void => {
+    const test = (
+      title: string,
+      body: (sut: EngineUnderTest, ctx: TestContext) => Promise<void>,
+      caseOptions: { needs?: keyof EngineCapabilities; timeout?: number } = {},
+    ): void => {
       it(
         title,
         async (ctx) => {
@@ -237,11 +237,15 @@ export function describeEngineContract(
       expect((await engine.exec(machine, ['sh', '-c', 'pwd'], { workdir: '/tmp' })).stdout).toBe('/tmp\n');
     });
 
-    test('exec runs as the user asked for', async ({ engine }) => {
-      const machine = await sharedMachine();
-      expect((await engine.exec(machine, ['sh', '-c', 'id -u; id -g'], { user: { uid: 1000, gid: 1000 } })).stdout).toBe('1000\n1000\n');
-      expect((await engine.exec(machine, ['id', '-u'])).stdout).toBe('0\n');
-    }, { needs: 'execAsUser' });
+    test(
+      'exec runs as the user asked for',
+      async ({ engine }) => {
+        const machine = await sharedMachine();
+        expect((await engine.exec(machine, ['sh', '-c', 'id -u; id -g'], { user: { uid: 1000, gid: 1000 } })).stdout).toBe('1000\n1000\n');
+        expect((await engine.exec(machine, ['id', '-u'])).stdout).toBe('0\n');
+      },
+      { needs: 'execAsUser' },
+    );
 
     test('env values reach the guest and never argv', async ({ engine, calls }) => {
       const machine = machineName('env');
@@ -299,7 +303,9 @@ export function describeEngineContract(
       expect(await sh(machine, `stat -c '%F' /tmp/cb-${run} /tmp/cb-${run}/a /tmp/cb-${run}/a/b`)).toBe('directory\n'.repeat(3));
 
       await engine.upload(machine, await hostFile('nested', 'nested\n'), '/home/node/.cb-contract/settings.json', { mode: 0o600, uid: 1000, gid: 1000 });
-      expect(await sh(machine, "stat -c '%a %u %g' /home/node/.cb-contract/settings.json; cat /home/node/.cb-contract/settings.json")).toBe('600 1000 1000\nnested\n');
+      expect(await sh(machine, "stat -c '%a %u %g' /home/node/.cb-contract/settings.json; cat /home/node/.cb-contract/settings.json")).toBe(
+        '600 1000 1000\nnested\n',
+      );
       expect(await sh(machine, "stat -c '%a %u %g' / /tmp /home/node")).toBe(before);
     });
 
@@ -326,18 +332,29 @@ export function describeEngineContract(
       if (capabilities.hostRoute) expect(typeof engine.hostRoute, 'hostRoute without hostRoute()').toBe('function');
       if (capabilities.fork) expect(typeof engine.fork, 'fork without fork()').toBe('function');
       const known = ['egressAllowList', 'execAsUser', 'fork', 'hostRoute', 'treeUpload'];
-      expect(Object.keys(capabilities).filter((k) => !known.includes(k)), 'capabilities the suites do not know').toEqual([]);
+      expect(
+        Object.keys(capabilities).filter((k) => !known.includes(k)),
+        'capabilities the suites do not know',
+      ).toEqual([]);
       for (const required of ['egressAllowList', 'execAsUser', 'hostRoute', 'treeUpload']) expect(Object.keys(capabilities), required).toContain(required);
     });
 
-    test("uploadTree extracts an archive at /, every entry's mode and owner kept, existing dirs left alone", async ({ engine }) => {
-      await uploadTreeCase(engine, await sharedMachine(), run, sh);
-    }, { needs: 'treeUpload' });
+    test(
+      "uploadTree extracts an archive at /, every entry's mode and owner kept, existing dirs left alone",
+      async ({ engine }) => {
+        await uploadTreeCase(engine, await sharedMachine(), run, sh);
+      },
+      { needs: 'treeUpload' },
+    );
 
-    test('a host route: a machine joining it reaches a server on bindHost at guestHost; its network goes with removeNetwork', async ({ engine }) => {
-      const machine = machineName('route');
-      await hostRouteCase(engine, machine, run, runLabels, (network) => config(machine, { network }));
-    }, { needs: 'hostRoute', timeout: timeouts.daemons });
+    test(
+      'a host route: a machine joining it reaches a server on bindHost at guestHost; its network goes with removeNetwork',
+      async ({ engine }) => {
+        const machine = machineName('route');
+        await hostRouteCase(engine, machine, run, runLabels, (network) => config(machine, { network }));
+      },
+      { needs: 'hostRoute', timeout: timeouts.daemons },
+    );
   });
 }
 

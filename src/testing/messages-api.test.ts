@@ -35,7 +35,13 @@ describe('Messages API stand-in', () => {
       body: JSON.stringify(claudeLike),
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'text', text: 'pong' }], stop_reason: 'end_turn' });
+    expect(await res.json()).toMatchObject({
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-x',
+      content: [{ type: 'text', text: 'pong' }],
+      stop_reason: 'end_turn',
+    });
     const [request] = api.messageRequests;
     expect(request).toMatchObject({ method: 'POST', path: '/v1/messages', url: '/v1/messages?beta=true', json: claudeLike });
     expect(request?.headers['x-api-key']).toBe('dummy');
@@ -60,7 +66,14 @@ describe('Messages API stand-in', () => {
         const [event, data] = block.split('\n');
         return { event: event?.replace('event: ', ''), data: JSON.parse(data?.replace('data: ', '') ?? '{}') as { type: string; delta?: { text?: string } } };
       });
-    expect(events.map((e) => e.event)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(events.map((e) => e.event)).toEqual([
+      'message_start',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
     expect(events.every((e) => e.event === e.data.type)).toBe(true);
     expect(events[2]?.data.delta?.text).toBe(DEFAULT_REPLY);
   });
@@ -79,7 +92,12 @@ describe('Messages API stand-in', () => {
     const missing = await fetch(`${api.url}/v1/other`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
-    expect(api.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/messages', 'HEAD /api/hello', 'POST /v1/messages/count_tokens', 'GET /v1/other']);
+    expect(api.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/messages',
+      'HEAD /api/hello',
+      'POST /v1/messages/count_tokens',
+      'GET /v1/other',
+    ]);
     expect(api.messageRequests).toHaveLength(1);
   });
 
@@ -95,7 +113,8 @@ describe('Messages API stand-in', () => {
     await using api = await startMessagesApiStandIn({
       reply: (request) => (toolResults(request).length ? { text: 'done' } : { toolUse: { name: tool, input: { summary: 'x' } } }),
     });
-    const ask = (body: object) => fetch(`${api.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const ask = (body: object) =>
+      fetch(`${api.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const first = { model: 'm', tools: [{ name: tool, input_schema: {} }], messages: [{ role: 'user', content: 'go' }] };
     expect(await (await ask(first)).json()).toMatchObject({ stop_reason: 'tool_use', content: [{ type: 'tool_use', name: tool, input: { summary: 'x' } }] });
     expect(offeredTools(api.messageRequests[0]!)).toEqual([tool]);
@@ -103,7 +122,13 @@ describe('Messages API stand-in', () => {
     expect(sse).toContain('"content_block":{"type":"tool_use"');
     expect(sse).toContain('"partial_json":"{\\"summary\\":\\"x\\"}"');
     expect(sse).toContain('"stop_reason":"tool_use"');
-    const second = { ...first, messages: [...first.messages, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'Progress recorded.' }] }] }] };
+    const second = {
+      ...first,
+      messages: [
+        ...first.messages,
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'Progress recorded.' }] }] },
+      ],
+    };
     expect(await (await ask(second)).json()).toMatchObject({ stop_reason: 'end_turn', content: [{ type: 'text', text: 'done' }] });
     expect(toolResults(api.messageRequests[2]!)).toEqual([{ toolUseId: 't1', text: 'Progress recorded.' }]);
   });

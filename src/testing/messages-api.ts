@@ -65,7 +65,9 @@ export type StandInReply = { readonly text: string } | { readonly toolUse: { rea
 /** The names of the tools a request offered the model (`tools[].name`), e.g. `mcp__supervisor__report_progress`. */
 export function offeredTools(request: RecordedRequest): string[] {
   const tools = (request.json as { tools?: unknown } | undefined)?.tools;
-  return Array.isArray(tools) ? tools.flatMap((t: unknown) => (typeof t === 'object' && t !== null && 'name' in t && typeof t.name === 'string' ? [t.name] : [])) : [];
+  return Array.isArray(tools)
+    ? tools.flatMap((t: unknown) => (typeof t === 'object' && t !== null && 'name' in t && typeof t.name === 'string' ? [t.name] : []))
+    : [];
 }
 
 /** The `tool_result` blocks in a request's messages: what the tools answered, as text. */
@@ -80,7 +82,9 @@ export function toolResults(request: RecordedRequest): { toolUseId: string; text
       const text =
         typeof b.content === 'string'
           ? b.content
-          : (Array.isArray(b.content) ? b.content : []).map((c: unknown) => (typeof c === 'object' && c !== null && 'text' in c && typeof c.text === 'string' ? c.text : '')).join('\n');
+          : (Array.isArray(b.content) ? b.content : [])
+              .map((c: unknown) => (typeof c === 'object' && c !== null && 'text' in c && typeof c.text === 'string' ? c.text : ''))
+              .join('\n');
       found.push({ toolUseId: b.tool_use_id, text });
     }
   }
@@ -119,7 +123,9 @@ export function systemText(request: RecordedRequest): string {
   const system = (request.json as { system?: unknown } | undefined)?.system;
   if (typeof system === 'string') return system;
   if (!Array.isArray(system)) return '';
-  return system.map((block: unknown) => (typeof block === 'object' && block !== null && 'text' in block && typeof block.text === 'string' ? block.text : '')).join('\n');
+  return system
+    .map((block: unknown) => (typeof block === 'object' && block !== null && 'text' in block && typeof block.text === 'string' ? block.text : ''))
+    .join('\n');
 }
 
 /**
@@ -185,7 +191,10 @@ function respond(request: RecordedRequest, res: ServerResponse, reply: MessagesA
     const body = (request.json ?? {}) as { model?: unknown; stream?: unknown };
     const answer = typeof reply === 'function' ? reply(request) : (reply ?? DEFAULT_REPLY);
     const chosen: StandInReply = typeof answer === 'string' ? { text: answer } : answer;
-    const toolUse = 'toolUse' in chosen ? { type: 'tool_use', id: `toolu_standin_${Date.now().toString(36)}`, name: chosen.toolUse.name, input: chosen.toolUse.input } : undefined;
+    const toolUse =
+      'toolUse' in chosen
+        ? { type: 'tool_use', id: `toolu_standin_${Date.now().toString(36)}`, name: chosen.toolUse.name, input: chosen.toolUse.input }
+        : undefined;
     const stopReason = toolUse ? 'tool_use' : 'end_turn';
     const message = {
       id: `msg_standin_${Date.now().toString(36)}`,

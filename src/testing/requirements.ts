@@ -58,7 +58,9 @@ export async function hostProblems(tools: Readonly<Record<string, string>>): Pro
     try {
       await execFileAsync(tool, args, { timeout: 10_000 });
     } catch (error) {
-      problems.push(`\`${tool}\` (${why}): ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found on PATH' : (error as Error).message.split('\n')[0]}`);
+      problems.push(
+        `\`${tool}\` (${why}): ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found on PATH' : (error as Error).message.split('\n')[0]}`,
+      );
     }
   }
   return problems;

@@ -88,7 +88,9 @@ describe('process transport', () => {
 
   it('a smolvm too old for cp --mode is reported clearly; a supported one is accepted', async () => {
     const old = await script('old-smolvm', 'echo "smolvm 1.8.3"');
-    await expect(requireSmolvmVersion(createProcessTransport({ env: { ...process.env, SMOLVM_BIN: old } }))).rejects.toThrow(/1\.8\.3 is too old.*--mode\/--uid\/--gid/s);
+    await expect(requireSmolvmVersion(createProcessTransport({ env: { ...process.env, SMOLVM_BIN: old } }))).rejects.toThrow(
+      /1\.8\.3 is too old.*--mode\/--uid\/--gid/s,
+    );
     const current = await script('smolvm', 'echo "smolvm 1.9.2"');
     expect((await requireSmolvmVersion(createProcessTransport({ env: { ...process.env, SMOLVM_BIN: current } }))).raw).toBe('1.9.2');
   });

@@ -73,8 +73,22 @@ function runChild(binary: string, program: string, args: readonly string[], base
       add(chunk.length);
       chunks.push(chunk);
     };
-    child.stdout?.on('data', collect(out, () => outBytes, (n) => (outBytes += n)));
-    child.stderr?.on('data', collect(err, () => errBytes, (n) => (errBytes += n)));
+    child.stdout?.on(
+      'data',
+      collect(
+        out,
+        () => outBytes,
+        (n) => (outBytes += n),
+      ),
+    );
+    child.stderr?.on(
+      'data',
+      collect(
+        err,
+        () => errBytes,
+        (n) => (errBytes += n),
+      ),
+    );
     const onTimeout = (): void => {
       timedOut = true;
       stop('');

@@ -6,15 +6,27 @@ import { createFakeSmolvm, type FakeSmolvm } from '../../index.ts';
 
 let fake: FakeSmolvm;
 const sh = (script: string, stdin?: string) =>
-  fake.run(['smolvm', 'machine', 'exec', '--name', 'a', '-w', '/w', ...(stdin === undefined ? [] : ['-i']), '--', 'sh', '-c', script], stdin === undefined ? {} : { stdin });
+  fake.run(
+    ['smolvm', 'machine', 'exec', '--name', 'a', '-w', '/w', ...(stdin === undefined ? [] : ['-i']), '--', 'sh', '-c', script],
+    stdin === undefined ? {} : { stdin },
+  );
 const out = async (script: string, stdin?: string) => (await sh(script, stdin)).stdout;
 
 beforeAll(async () => {
   fake = createFakeSmolvm({ clock: () => Date.UTC(2026, 0, 2, 3, 4, 5) });
   await fake.run(['smolvm', 'machine', 'create', '--name', 'a']);
   await fake.run(['smolvm', 'machine', 'start', '--name', 'a']);
-  await fake.run(['smolvm', 'machine', 'exec', '--name', 'a', '--', 'sh', '-c',
-    "mkdir -p /w/g/s && cd /w && printf 'one\\ntwo\\nthree\\n' > s && printf 'b 2\\na 10\\nc 1\\na 10\\n' > so && printf 'hi\\nho\\n' > g/a && printf 'x hi\\n' > g/s/b"]);
+  await fake.run([
+    'smolvm',
+    'machine',
+    'exec',
+    '--name',
+    'a',
+    '--',
+    'sh',
+    '-c',
+    "mkdir -p /w/g/s && cd /w && printf 'one\\ntwo\\nthree\\n' > s && printf 'b 2\\na 10\\nc 1\\na 10\\n' > so && printf 'hi\\nho\\n' > g/a && printf 'x hi\\n' > g/s/b",
+  ]);
 });
 
 describe('option parsing (libbb/getopt32.c over musl getopt_long)', () => {
@@ -27,7 +39,7 @@ describe('option parsing (libbb/getopt32.c over musl getopt_long)', () => {
     expect(await sh('tail --lines=1 s')).toMatchObject({ exitCode: 1, stderr: expect.stringMatching(/^tail: unrecognized option: lines=1\n/) });
   });
 
-  it('refuses an unknown option with musl\'s text, then the usage, exit 1 (grep: 2)', async () => {
+  it("refuses an unknown option with musl's text, then the usage, exit 1 (grep: 2)", async () => {
     expect(await sh('uname -z')).toMatchObject({
       exitCode: 1,
       stderr: 'uname: unrecognized option: z\nBusyBox v1.36.1 multi-call binary.\n\nUsage: uname [-amnrspvio]\n\nPrint system information\n',
@@ -68,7 +80,10 @@ describe('mkdir (coreutils/mkdir.c, libbb/make_directory.c)', () => {
   it('names the prefix -p failed at, keeps an existing directory, refuses an existing file', async () => {
     expect(await sh('mkdir -p s/x/y')).toMatchObject({ exitCode: 1, stderr: "mkdir: can't create directory 's/': Not a directory\n" });
     expect((await sh('mkdir -p s')).stderr).toBe("mkdir: can't create directory 's': File exists\n");
-    expect(await sh('mkdir -p ./m1//m2/ g && mkdir -vm 700 m3 && stat -c %a m1/m2 m3')).toMatchObject({ exitCode: 0, stdout: "created directory: 'm3'\n755\n700\n" });
+    expect(await sh('mkdir -p ./m1//m2/ g && mkdir -vm 700 m3 && stat -c %a m1/m2 m3')).toMatchObject({
+      exitCode: 0,
+      stdout: "created directory: 'm3'\n755\n700\n",
+    });
     expect((await sh('mkdir g')).stderr).toBe("mkdir: can't create directory 'g': File exists\n");
   });
 });
@@ -161,9 +176,11 @@ describe('find, xargs (findutils/find.c, xargs.c)', () => {
   });
 
   it('builds command lines from stdin', async () => {
-    expect(await out('seq 5 | xargs; seq 5 | xargs -n 2 echo X; printf "a\\nb c\\n" | xargs -I{} echo [{}]')).toBe('1 2 3 4 5\nX 1 2\nX 3 4\nX 5\n[a]\n[b c]\n');
+    expect(await out('seq 5 | xargs; seq 5 | xargs -n 2 echo X; printf "a\\nb c\\n" | xargs -I{} echo [{}]')).toBe(
+      '1 2 3 4 5\nX 1 2\nX 3 4\nX 5\n[a]\n[b c]\n',
+    );
     expect(await sh('echo a | xargs false')).toMatchObject({ exitCode: 123 });
-    expect(await sh("echo \"it's\" | xargs echo")).toMatchObject({ exitCode: 1, stderr: 'xargs: unmatched single quote\n' });
+    expect(await sh('echo "it\'s" | xargs echo')).toMatchObject({ exitCode: 1, stderr: 'xargs: unmatched single quote\n' });
   });
 });
 
@@ -195,11 +212,11 @@ describe('mktemp, tee, dd (coreutils/mktemp.c, tee.c, dd.c)', () => {
 describe('base64, od, sums (coreutils/uudecode.c, od_bloaty.c, md5_sha1_sum.c)', () => {
   it('encodes, decodes, dumps and hashes', async () => {
     expect(await out("printf 'hello world\\n' | base64; echo aGVsbG8K | base64 -d")).toBe('aGVsbG8gd29ybGQK\nhello\n');
-    expect(await sh("printf aGVsbG8 | base64 -d")).toMatchObject({ exitCode: 1, stdout: 'hel', stderr: 'base64: truncated input\n' });
-    expect(await out('printf abc | od; printf abc | od -c; printf abc | od -An -tx1')).toBe('0000000 061141 000143\n0000003\n0000000   a   b   c\n0000003\n 61 62 63\n');
-    expect(await out('printf abc | md5sum; printf abc | sha1sum')).toBe(
-      '900150983cd24fb0d6963f7d28e17f72  -\na9993e364706816aba3e25717850c26c9cd0d89d  -\n',
+    expect(await sh('printf aGVsbG8 | base64 -d')).toMatchObject({ exitCode: 1, stdout: 'hel', stderr: 'base64: truncated input\n' });
+    expect(await out('printf abc | od; printf abc | od -c; printf abc | od -An -tx1')).toBe(
+      '0000000 061141 000143\n0000003\n0000000   a   b   c\n0000003\n 61 62 63\n',
     );
+    expect(await out('printf abc | md5sum; printf abc | sha1sum')).toBe('900150983cd24fb0d6963f7d28e17f72  -\na9993e364706816aba3e25717850c26c9cd0d89d  -\n');
     expect(await sh('md5sum s > sums && md5sum -c sums && echo x >> s && md5sum -c sums')).toMatchObject({
       exitCode: 1,
       stdout: 's: OK\ns: FAILED\n',

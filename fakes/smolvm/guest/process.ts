@@ -156,9 +156,7 @@ export interface GuestCommandResult {
   readonly stderr?: string | Uint8Array;
 }
 
-export type GuestCommandHandler = (
-  context: GuestCommandContext,
-) => GuestCommandResult | Promise<GuestCommandResult>;
+export type GuestCommandHandler = (context: GuestCommandContext) => GuestCommandResult | Promise<GuestCommandResult>;
 
 export function handlerProgram(handler: GuestCommandHandler): GuestProgram {
   return async (p) => {

@@ -40,24 +40,26 @@ describe('Alpine 3.19 files (aports alpine-release, alpine-baselayout)', () => {
   });
 
   it('widens /root to 0755 and keeps the tmpfs directories sticky', async () => {
-    expect((await exec('bare', 'stat', '-c', '%n %a', '/root', '/tmp', '/var/tmp', '/dev/shm')).stdout).toBe('/root 755\n/tmp 1777\n/var/tmp 1777\n/dev/shm 1777\n');
+    expect((await exec('bare', 'stat', '-c', '%n %a', '/root', '/tmp', '/var/tmp', '/dev/shm')).stdout).toBe(
+      '/root 755\n/tmp 1777\n/var/tmp 1777\n/dev/shm 1777\n',
+    );
   });
 });
 
-describe('the agent\'s /workspace (smolvm-agent main.rs, storage.rs)', () => {
-  it('on a bare machine links /workspace to the storage disk\'s workspace', async () => {
+describe("the agent's /workspace (smolvm-agent main.rs, storage.rs)", () => {
+  it("on a bare machine links /workspace to the storage disk's workspace", async () => {
     expect((await sh('bare', 'readlink /workspace; ls /storage; echo x > /workspace/f; cat /storage/workspace/f')).stdout).toBe(
       '/storage/workspace\nconfigs\ncontainers\nlayers\nmanifests\noverlays\nworkspace\nx\n',
     );
   });
 
-  it('on an image machine is a directory (the container\'s bind mount)', async () => {
+  it("on an image machine is a directory (the container's bind mount)", async () => {
     expect((await exec('img', 'stat', '-c', '%F', '/workspace')).stdout).toBe('directory\n');
   });
 });
 
 describe('the exec environment (src/agent/launcher.rs, crates/smolvm-agent/src/oci.rs)', () => {
-  it('has the agent\'s HOME, PATH and TERM, and the machine name as hostname', async () => {
+  it("has the agent's HOME, PATH and TERM, and the machine name as hostname", async () => {
     expect((await exec('bare', 'printenv')).stdout).toBe(
       'HOME=/root\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nTERM=xterm-256color\n',
     );

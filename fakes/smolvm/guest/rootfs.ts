@@ -109,7 +109,28 @@ export interface RootfsOptions {
 
 export function alpineRootfs(options: RootfsOptions): GuestFs {
   const fs = new GuestFs();
-  for (const dir of ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/usr/lib', '/lib', '/etc/apk', '/home', '/media', '/opt', '/srv', '/proc', '/sys', '/var/cache', '/var/lib', '/var/log', '/var/spool', '/var/empty']) {
+  for (const dir of [
+    '/bin',
+    '/sbin',
+    '/usr/bin',
+    '/usr/sbin',
+    '/usr/local/bin',
+    '/usr/local/sbin',
+    '/usr/lib',
+    '/lib',
+    '/etc/apk',
+    '/home',
+    '/media',
+    '/opt',
+    '/srv',
+    '/proc',
+    '/sys',
+    '/var/cache',
+    '/var/lib',
+    '/var/log',
+    '/var/spool',
+    '/var/empty',
+  ]) {
     fs.mkdirs(dir);
   }
   // normalize_owner_only_modes widens /root to 0755.

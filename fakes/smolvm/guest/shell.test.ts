@@ -5,7 +5,10 @@ import { createFakeSmolvm, type FakeSmolvm } from '../../index.ts';
 
 let fake: FakeSmolvm;
 const exec = (argv: string[], stdin?: string) =>
-  fake.run(['smolvm', 'machine', 'exec', '--name', 'a', '-w', '/w', ...(stdin === undefined ? [] : ['-i']), '--', ...argv], stdin === undefined ? {} : { stdin });
+  fake.run(
+    ['smolvm', 'machine', 'exec', '--name', 'a', '-w', '/w', ...(stdin === undefined ? [] : ['-i']), '--', ...argv],
+    stdin === undefined ? {} : { stdin },
+  );
 const sh = (script: string, ...args: string[]) => exec(['sh', '-c', script, ...args]);
 const out = async (script: string) => (await sh(script)).stdout;
 
@@ -109,7 +112,7 @@ describe('builtins (ash.c builtintab)', () => {
     expect(await out('cd /tmp; echo $PWD; cd - >/dev/null; pwd; umask 027; umask')).toBe('/tmp\n/w\n0027\n');
   });
 
-  it('exec with redirections only changes the shell\'s fds', async () => {
+  it("exec with redirections only changes the shell's fds", async () => {
     expect(await out('exec 3>fd3; echo hi >&3; cat fd3; exec 2>&1; ls /nope')).toBe('hi\nls: /nope: No such file or directory\n');
   });
 });

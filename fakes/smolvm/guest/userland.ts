@@ -74,10 +74,7 @@ export class Userland {
   }
 
   /** What argv[0] runs, with the argv it runs with (a script gets its interpreter prepended). */
-  resolve(
-    machine: GuestMachine,
-    spec: Pick<LaunchSpec, 'argv' | 'env' | 'cwd' | 'user'>,
-  ): { program: GuestProgram; argv: readonly string[] } | undefined {
+  resolve(machine: GuestMachine, spec: Pick<LaunchSpec, 'argv' | 'env' | 'cwd' | 'user'>): { program: GuestProgram; argv: readonly string[] } | undefined {
     const argv0 = spec.argv[0] ?? '';
     const registered = this.#handlers.get(posix.basename(argv0));
     if (registered) return { program: registered, argv: spec.argv };
@@ -92,12 +89,7 @@ export class Userland {
     return undefined;
   }
 
-  #resolveFile(
-    machine: GuestMachine,
-    user: GuestUser,
-    path: string,
-    argv: readonly string[],
-  ): { program: GuestProgram; argv: readonly string[] } | undefined {
+  #resolveFile(machine: GuestMachine, user: GuestUser, path: string, argv: readonly string[]): { program: GuestProgram; argv: readonly string[] } | undefined {
     const vol = machine.fs.vol;
     return machine.fs.as(user, () => {
       let real: string;
@@ -126,7 +118,9 @@ export class Userland {
   readonly #busybox: GuestProgram = (p) => {
     const name = p.argv[1];
     if (name === undefined) {
-      p.stdout.write(`BusyBox v1.36.1 multi-call binary.\n\nUsage: busybox [function [arguments]...]\n\nCurrently defined functions:\n\t${Object.keys(APPLETS).sort().join(', ')}\n`);
+      p.stdout.write(
+        `BusyBox v1.36.1 multi-call binary.\n\nUsage: busybox [function [arguments]...]\n\nCurrently defined functions:\n\t${Object.keys(APPLETS).sort().join(', ')}\n`,
+      );
       return 0;
     }
     const program = this.applet(name);

@@ -50,7 +50,9 @@ describe('doctor: podman', () => {
   it('reports podman missing, and how to get it', async () => {
     const json = await doctor(['--json'], { PODMAN_BIN: join(work, 'absent-podman') });
     expect(JSON.parse(json.stdout).podman).toMatchObject({ binary: join(work, 'absent-podman'), answers: false, version: null });
-    expect((await doctor([], { PODMAN_BIN: join(work, 'absent-podman') })).stdout).toMatch(/podman {5}does not run \(cannot start .*absent-podman.*\); install podman \(Debian: apt-get install podman\) or set PODMAN_BIN/);
+    expect((await doctor([], { PODMAN_BIN: join(work, 'absent-podman') })).stdout).toMatch(
+      /podman {5}does not run \(cannot start .*absent-podman.*\); install podman \(Debian: apt-get install podman\) or set PODMAN_BIN/,
+    );
   });
 
   it("reports its version and how its containers.conf is chosen: a user's CONTAINERS_CONF is left alone", async () => {

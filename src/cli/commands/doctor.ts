@@ -21,7 +21,9 @@ export async function doctorCommand(io: Io): Promise<number> {
   ]);
   // The agent image is a Docker image; without an engine there is nothing to ask.
   const imageIn = (engine: 'docker' | 'podman'): Promise<AgentImageStatus | { error: string }> =>
-    agentImageStatus(transport, { engine }).catch((error: unknown) => ({ error: error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error) }));
+    agentImageStatus(transport, { engine }).catch((error: unknown) => ({
+      error: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error),
+    }));
   const [image, podmanImage] = await Promise.all([docker.answers ? imageIn('docker') : null, podman.answers ? imageIn('podman') : null]);
   const report = {
     platform: `${platform()}/${arch()}`,
@@ -35,7 +37,12 @@ export async function doctorCommand(io: Io): Promise<number> {
       ...(smolvm.error ? { error: smolvm.error } : {}),
       supportedHere: platform() === 'darwin' || platform() === 'linux',
     },
-    docker: { binary: io.env.DOCKER_BIN ?? 'docker', answers: docker.answers, version: docker.version ?? null, ...(docker.error ? { error: docker.error } : {}) },
+    docker: {
+      binary: io.env.DOCKER_BIN ?? 'docker',
+      answers: docker.answers,
+      version: docker.version ?? null,
+      ...(docker.error ? { error: docker.error } : {}),
+    },
     podman: {
       binary: io.env.PODMAN_BIN ?? 'podman',
       answers: podman.answers,

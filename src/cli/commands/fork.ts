@@ -42,7 +42,12 @@ export async function forkCommand(io: Io, args: { bottle: string | undefined; co
     launcher = await holdLauncher(registry.root, newLaunchId());
     const forks = await forkRecorded(io, registry, backend.kind as BackendKind, golden, record, args.count, launcher);
     io.data({ golden: record.name, backend: backend.kind, forks: forks.map(forkData) });
-    io.result([`forked ${record.name} into ${forks.map((f) => f.name).join(', ')} (${backend.kind})`, `next: claude-bottle claude ${forks[0]?.name ?? ''} -- -p "hello"`].join('\n'));
+    io.result(
+      [
+        `forked ${record.name} into ${forks.map((f) => f.name).join(', ')} (${backend.kind})`,
+        `next: claude-bottle claude ${forks[0]?.name ?? ''} -- -p "hello"`,
+      ].join('\n'),
+    );
     served = forks.filter((f) => f.daemons);
   } catch (error) {
     await launcher?.close();

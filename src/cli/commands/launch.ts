@@ -48,7 +48,17 @@ export async function launchCommand(io: Io, args: { agentFile: string | undefine
   const launchId = newLaunchId();
   const launcher = await holdLauncher(registry.root, launchId);
   const runDir = registry.runDir(name);
-  const intent = { name, backend: backend.kind, agent: agent.name, launchId, status: 'launching' as const, launcher: launcher.ref, runDir, envKeys: [], createdAt: new Date().toISOString() };
+  const intent = {
+    name,
+    backend: backend.kind,
+    agent: agent.name,
+    launchId,
+    status: 'launching' as const,
+    launcher: launcher.ref,
+    runDir,
+    envKeys: [],
+    createdAt: new Date().toISOString(),
+  };
   try {
     await registry.save(intent);
     try {

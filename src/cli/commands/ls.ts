@@ -46,7 +46,11 @@ export async function lsCommand(io: Io): Promise<number> {
     const cells = (r: (typeof rows)[number]) => [r.name, r.backend, r.agent, r.state, r.daemons || '-', r.forkOf ?? '-', r.createdAt];
     const header = ['NAME', 'BACKEND', 'AGENT', 'STATE', 'DAEMONS', 'FORK OF', 'CREATED'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (cells(r)[i] ?? '').length)));
-    const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+    const line = (c: string[]) =>
+      c
+        .map((v, i) => v.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd();
     io.result([line(header), ...rows.map((r) => line(cells(r)))].join('\n'));
   }
   return EXIT.ok;

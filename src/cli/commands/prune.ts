@@ -23,7 +23,8 @@ import { bottleState } from './ls.ts';
  * Every machine and network is read back and removed only when it carries our labels.
  */
 export async function pruneCommand(io: Io, args: { backend: BackendChoice; orphans: boolean; agent?: string }): Promise<number> {
-  if (args.agent !== undefined && agentNameProblem(args.agent)) throw new UsageError(`--agent: ${JSON.stringify(args.agent)} is not an agent name (${AGENT_NAME_RULE})`);
+  if (args.agent !== undefined && agentNameProblem(args.agent))
+    throw new UsageError(`--agent: ${JSON.stringify(args.agent)} is not an agent name (${AGENT_NAME_RULE})`);
   const registry = new BottleRegistry(stateRoot(io.env));
   // --agent narrows everything: the records, and the labels machines and networks are listed by.
   const scope: Record<string, string> = { [BOTTLE_LABEL]: '1', ...(args.agent !== undefined ? { [AGENT_LABEL]: args.agent } : {}) };
@@ -91,11 +92,22 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
     }
   }
   const files = args.orphans && args.agent === undefined ? await pruneFiles(registry) : [];
-  io.data({ droppedRecords: dropped, removedMachines: removed, removedNetworks: networks, removedRouteLeftovers: leftovers, removedForkBases: bases, removedFiles: files });
+  io.data({
+    droppedRecords: dropped,
+    removedMachines: removed,
+    removedNetworks: networks,
+    removedRouteLeftovers: leftovers,
+    removedForkBases: bases,
+    removedFiles: files,
+  });
   io.result(
     [
       dropped.length ? `dropped bottles whose machine is gone or whose launch was killed: ${dropped.join(', ')}` : 'no stale records',
-      args.orphans ? (removed.length ? `removed orphaned bottles and unrecorded machines: ${removed.join(', ')}` : 'no orphaned or unrecorded machines') : 'orphaned bottles and unrecorded machines are kept (use --orphans to remove them)',
+      args.orphans
+        ? removed.length
+          ? `removed orphaned bottles and unrecorded machines: ${removed.join(', ')}`
+          : 'no orphaned or unrecorded machines'
+        : 'orphaned bottles and unrecorded machines are kept (use --orphans to remove them)',
       ...(networks.length ? [`removed networks: ${networks.join(', ')}`] : []),
       ...(leftovers.length ? [`removed route leftovers: ${leftovers.join(', ')}`] : []),
       ...(bases.length ? [`removed fork bases no bottle uses: ${bases.join(', ')}`] : []),

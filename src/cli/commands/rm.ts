@@ -23,7 +23,9 @@ export async function rmCommand(io: Io, args: { bottle: string | undefined; casc
   const { record, registry } = await findRecord(io, args.bottle);
   const forks = (await registry.list()).filter((r) => r.forkOf?.name === record.name);
   if (forks.length && !args.cascade) {
-    throw new GoldenHasForksError(`bottle "${record.name}" has live forks (${forks.map((f) => f.name).join(', ')}); remove them first, or use rm --cascade ${record.name}`);
+    throw new GoldenHasForksError(
+      `bottle "${record.name}" has live forks (${forks.map((f) => f.name).join(', ')}); remove them first, or use rm --cascade ${record.name}`,
+    );
   }
   const removed: Record<string, unknown>[] = [];
   for (const fork of forks) removed.push(await removeRecorded(io, registry, fork, true));
@@ -31,10 +33,9 @@ export async function rmCommand(io: Io, args: { bottle: string | undefined; casc
   const main = removed.at(-1) as { networks: string[] };
   io.data({ name: record.name, removed: true, ...main, ...(forks.length ? { forks: removed.slice(0, -1) } : {}) });
   io.result(
-    [
-      ...forks.map((f) => `removed fork ${f.name}`),
-      `removed ${record.name}${main.networks.length ? ` and network ${main.networks.join(', ')}` : ''}`,
-    ].join('\n'),
+    [...forks.map((f) => `removed fork ${f.name}`), `removed ${record.name}${main.networks.length ? ` and network ${main.networks.join(', ')}` : ''}`].join(
+      '\n',
+    ),
   );
   return EXIT.ok;
 }
@@ -44,7 +45,8 @@ async function removeRecorded(io: Io, registry: BottleRegistry, record: BottleRe
   if (record.launcher && (await launcherAlive(record.launcher))) {
     io.progress(`asking the launcher (pid ${record.launcher.pid}) to stop ${record.name}…`);
     // A launcher may serve several bottles (a golden and its forks): ask for this one by name.
-    if (!(await askLauncherToStop(record.launcher, 60_000, record.name))) io.notice(`the launcher of ${record.name} did not stop in time; removing the bottle anyway`);
+    if (!(await askLauncherToStop(record.launcher, 60_000, record.name)))
+      io.notice(`the launcher of ${record.name} did not stop in time; removing the bottle anyway`);
   }
   const backend = await openBackend(record.backend as BackendKind, io);
   try {

@@ -68,7 +68,11 @@ export function parseReceivePackRequest(body: Buffer): ReceivePackRequest | stri
     if (line.endsWith('\n')) line = line.slice(0, -1);
     const nul = line.indexOf('\0');
     if (nul >= 0) {
-      if (commands.length === 0) capabilities = line.slice(nul + 1).split(' ').filter(Boolean);
+      if (commands.length === 0)
+        capabilities = line
+          .slice(nul + 1)
+          .split(' ')
+          .filter(Boolean);
       line = line.slice(0, nul);
     }
     if (line.startsWith('shallow ')) continue;

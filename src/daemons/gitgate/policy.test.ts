@@ -12,7 +12,15 @@ describe('gate policy', () => {
     expect(prefix).toBe('bottle/rev/');
     expect(refusal({ old: Z, new: A, ref: 'refs/heads/bottle/rev/x' }, prefix)).toBeUndefined();
     expect(refusal({ old: A, new: B, ref: 'refs/heads/bottle/rev/deep/er' }, prefix)).toBeUndefined();
-    for (const ref of ['refs/heads/main', 'refs/heads/bottle/rev/', 'refs/heads/bottle/revx/y', 'refs/tags/bottle/rev/x', 'refs/bottle/rev/x', 'bottle/rev/x', 'refs/heads/bottle/rev']) {
+    for (const ref of [
+      'refs/heads/main',
+      'refs/heads/bottle/rev/',
+      'refs/heads/bottle/revx/y',
+      'refs/tags/bottle/rev/x',
+      'refs/bottle/rev/x',
+      'bottle/rev/x',
+      'refs/heads/bottle/rev',
+    ]) {
       expect(refusal({ old: Z, new: A, ref }, prefix), ref).toMatch(/only branches bottle\/rev\/\* may be pushed/);
     }
     expect(refusal({ old: A, new: Z, ref: 'refs/heads/bottle/rev/x' }, prefix)).toMatch(/deleting refs is not allowed/);

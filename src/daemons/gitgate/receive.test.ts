@@ -10,7 +10,12 @@ const lines = (buf: Buffer): string[] => [...readPkts(buf)].map((p) => (p.kind =
 
 describe('a push before receive-pack', () => {
   it('withAtomic adds atomic to the first command line only, after any shallow lines, once', () => {
-    const head = Buffer.concat([pkt(`shallow ${A}\n`), pkt(`${A} ${B} refs/heads/x\0report-status side-band-64k\n`), pkt(`${ZERO} ${B} refs/heads/y\n`), FLUSH]);
+    const head = Buffer.concat([
+      pkt(`shallow ${A}\n`),
+      pkt(`${A} ${B} refs/heads/x\0report-status side-band-64k\n`),
+      pkt(`${ZERO} ${B} refs/heads/y\n`),
+      FLUSH,
+    ]);
     expect(lines(withAtomic(head))).toEqual([
       `shallow ${A}\n`,
       `${A} ${B} refs/heads/x\0report-status side-band-64k atomic\n`,
@@ -36,7 +41,10 @@ describe('a push before receive-pack', () => {
     const rest: Buffer[] = [];
     for await (const chunk of push.pack) rest.push(chunk as Buffer);
     expect(Buffer.concat(rest).toString('utf8')).toBe('PACK…');
-    await expect(readPush(Readable.from([Buffer.concat([FLUSH, Buffer.from('x')])]))).rejects.toMatchObject({ status: 400, message: 'data after an empty command list' });
+    await expect(readPush(Readable.from([Buffer.concat([FLUSH, Buffer.from('x')])]))).rejects.toMatchObject({
+      status: 400,
+      message: 'data after an empty command list',
+    });
     expect((await readPush(Readable.from([FLUSH]))).request.commands).toEqual([]);
   });
 
@@ -44,8 +52,14 @@ describe('a push before receive-pack', () => {
     const request = parseReceivePackRequest(Buffer.concat([pkt(`${ZERO} ${B} refs/heads/x\0report-status side-band-64k\n`), FLUSH]));
     if (typeof request === 'string') throw new Error(request);
     const report = reportStatus([{ ref: 'refs/heads/x', ok: true }]);
-    expect(receivePackVerdict(request, Buffer.concat([sideband(1, report), FLUSH]), 0)).toEqual({ results: [{ ref: 'refs/heads/x', ok: true }], accepted: true });
-    expect(receivePackVerdict(request, Buffer.alloc(0), 1)).toEqual({ results: [{ ref: 'refs/heads/x', ok: false, reason: 'no report from receive-pack (exit 1)' }], accepted: false });
+    expect(receivePackVerdict(request, Buffer.concat([sideband(1, report), FLUSH]), 0)).toEqual({
+      results: [{ ref: 'refs/heads/x', ok: true }],
+      accepted: true,
+    });
+    expect(receivePackVerdict(request, Buffer.alloc(0), 1)).toEqual({
+      results: [{ ref: 'refs/heads/x', ok: false, reason: 'no report from receive-pack (exit 1)' }],
+      accepted: false,
+    });
     const plain = parseReceivePackRequest(Buffer.concat([pkt(`${ZERO} ${B} refs/heads/x\0report-status\n`), FLUSH]));
     if (typeof plain === 'string') throw new Error(plain);
     const refused = reportStatus([{ ref: 'refs/heads/x', ok: false, reason: 'non-fast-forward' }]);

@@ -6,7 +6,18 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { HttpError } from './http-error.ts';
-import { FLUSH, parseReceivePackRequest, parseReport, pkt, readPkts, type ReceivePackRequest, type RefCommand, type RefResult, reportStatus, sideband } from './pktline.ts';
+import {
+  FLUSH,
+  parseReceivePackRequest,
+  parseReport,
+  pkt,
+  readPkts,
+  type ReceivePackRequest,
+  type RefCommand,
+  type RefResult,
+  reportStatus,
+  sideband,
+} from './pktline.ts';
 import { GATE_NAME, refusal } from './policy.ts';
 
 /** A push's command list (one line per ref) is read whole before receive-pack starts. */
@@ -49,7 +60,11 @@ export async function readPush(body: Readable): Promise<Push> {
 export function gateRefusal(commands: readonly RefCommand[], prefix: string): RefResult[] | undefined {
   const refused = commands.map((command) => ({ command, reason: refusal(command, prefix) }));
   if (!refused.some((r) => r.reason !== undefined)) return undefined;
-  return refused.map(({ command, reason }) => ({ ref: command.ref, ok: false, reason: reason ?? `${GATE_NAME}: not pushed, another ref in this push was refused` }));
+  return refused.map(({ command, reason }) => ({
+    ref: command.ref,
+    ok: false,
+    reason: reason ?? `${GATE_NAME}: not pushed, another ref in this push was refused`,
+  }));
 }
 
 /**
@@ -77,7 +92,10 @@ export function withAtomic(head: Buffer): Buffer {
     done = true;
     const line = p.data.toString('latin1');
     const newline = line.endsWith('\n') ? '\n' : '';
-    const caps = line.slice(nul + 1, line.length - newline.length).split(' ').filter(Boolean);
+    const caps = line
+      .slice(nul + 1, line.length - newline.length)
+      .split(' ')
+      .filter(Boolean);
     if (!caps.includes('atomic')) caps.push('atomic');
     out.push(pkt(Buffer.from(`${line.slice(0, nul)}\0${caps.join(' ')}${newline}`, 'latin1')));
   }
@@ -155,7 +173,10 @@ export function sendRefusal(res: ServerResponse, capabilities: readonly string[]
   const useSideband = large || capabilities.includes('side-band');
   let body = report;
   if (useSideband) {
-    const messages = results.filter((r) => !r.ok && !r.reason?.includes('another ref')).map((r) => `error: ${r.ref}: ${r.reason}\n`).join('');
+    const messages = results
+      .filter((r) => !r.ok && !r.reason?.includes('another ref'))
+      .map((r) => `error: ${r.ref}: ${r.reason}\n`)
+      .join('');
     body = Buffer.concat([sideband(2, Buffer.from(messages, 'utf8'), large), sideband(1, report, large), Buffer.from('0000', 'latin1')]);
   }
   res.writeHead(200, {

@@ -139,7 +139,9 @@ describe('the git gate over HTTP', () => {
     expect(messages).toBe(
       `error: refs/heads/main: claude-bottle git gate: only branches ${PREFIX}* may be pushed\nerror: refs/heads/${PREFIX}existing: claude-bottle git gate: deleting refs is not allowed\n`,
     );
-    expect(gate.pushes.slice(pushesBefore)).toMatchObject([{ decidedBy: 'gate', accepted: false, results, commands: commands.map((c) => ({ ref: c.split(' ')[2] })) }]);
+    expect(gate.pushes.slice(pushesBefore)).toMatchObject([
+      { decidedBy: 'gate', accepted: false, results, commands: commands.map((c) => ({ ref: c.split(' ')[2] })) },
+    ]);
 
     // Without side-band the report is the whole answer.
     const plain = await receivePack(pushBody([`${ZERO} ${main} refs/heads/other`], 'report-status'));

@@ -158,7 +158,13 @@ export async function startGitGate(options: GitGateOptions): Promise<GitGate> {
     }
     const done = await runBackend(backend, req, res, { ...call, input: { head: withAtomic(push.head), rest: push.pack }, keepAnswer: true });
     if (done?.answer && commands.length > 0) {
-      remember({ at: new Date(), remoteAddress: req.socket.remoteAddress, commands, decidedBy: 'receive-pack', ...receivePackVerdict(push.request, done.answer, done.code) });
+      remember({
+        at: new Date(),
+        remoteAddress: req.socket.remoteAddress,
+        commands,
+        decidedBy: 'receive-pack',
+        ...receivePackVerdict(push.request, done.answer, done.code),
+      });
     }
   };
 

@@ -8,7 +8,7 @@ import { domainMatches, parseCidr, pipelockConfigProblem, PipelockConfigSchema }
 const base = { listen: '127.0.0.1:41000', allowHosts: ['api.anthropic.com', '*.github.com'] };
 
 describe('pipelock config generation', () => {
-  it('strict mode, the allow-list, forward proxy on the listen address, interception off: one document matching pipelock\'s schema', () => {
+  it("strict mode, the allow-list, forward proxy on the listen address, interception off: one document matching pipelock's schema", () => {
     const text = pipelockConfigYaml(base);
     expect(parseAllDocuments(text)).toHaveLength(1);
     expect(text).not.toMatch(/^---/m);
@@ -43,7 +43,7 @@ describe('pipelock config generation', () => {
     });
   });
 
-  it('bad input is a ConfigError naming the field, like pipelock\'s own validation', () => {
+  it("bad input is a ConfigError naming the field, like pipelock's own validation", () => {
     const bad = (extra: object) => () => pipelockConfig({ ...base, ...extra });
     expect(bad({ allowHosts: [] })).toThrow(/allowHosts: .*at least one allowed host/);
     expect(bad({ allowHosts: ['ok.com', 'not a host'] })).toThrow(/allowHosts\[1\]/);
@@ -57,7 +57,7 @@ describe('pipelock config generation', () => {
   });
 });
 
-describe('the transcribed schema against pipelock\'s documented configs', () => {
+describe("the transcribed schema against pipelock's documented configs", () => {
   const documented: unknown = parse(readFileSync(new URL('./fixtures/full-config.yaml', import.meta.url), 'utf8'));
 
   it('a config setting every modelled key round-trips', () => {

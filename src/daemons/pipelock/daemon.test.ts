@@ -87,7 +87,9 @@ describe('findPipelock', () => {
 
   it('a missing binary is a PipelockMissingError naming it and how to install it or set PIPELOCK_BIN', () => {
     expect(() => requirePipelock({ PATH: '/nonexistent' })).toThrow(PipelockMissingError);
-    expect(() => requirePipelock({ PATH: '/nonexistent' })).toThrow(/`pipelock` is not on PATH: install it \(go install github.com\/luckyPipewrench\/pipelock.*set PIPELOCK_BIN/);
+    expect(() => requirePipelock({ PATH: '/nonexistent' })).toThrow(
+      /`pipelock` is not on PATH: install it \(go install github.com\/luckyPipewrench\/pipelock.*set PIPELOCK_BIN/,
+    );
     expect(() => pipelockDaemon({ allowHosts: ['a.com'] }, { configDir: work, env: { PATH: '', PIPELOCK_BIN: '/opt/none/pipelock' } })).toThrow(
       /PIPELOCK_BIN=\/opt\/none\/pipelock is not an executable file/,
     );
@@ -125,7 +127,9 @@ describe('pipelockDaemon (on the fake pipelock)', () => {
     const failing = join(work, 'pipelock-fails');
     await writeFile(failing, '#!/bin/sh\necho "Error: parsing config $3: field nope not found" >&2\nexit 1\n');
     await chmod(failing, 0o755);
-    const error = await startBundle([pipelockDaemon({ allowHosts: ['a.com'] }, { bin: failing, configDir: work })], { host: '127.0.0.1' }).catch((e: unknown) => e);
+    const error = await startBundle([pipelockDaemon({ allowHosts: ['a.com'] }, { bin: failing, configDir: work })], { host: '127.0.0.1' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(BundleError);
     expect(error).toMatchObject({ daemon: 'pipelock', cause: expect.any(PipelockStartError) });
     expect((error as Error).message).toMatch(/pipelock exited \(1\) before listening[\s\S]*field nope not found/);

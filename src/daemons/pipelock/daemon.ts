@@ -146,7 +146,10 @@ export function pipelockDaemon(config: Omit<PipelockConfigInput, 'listen'>, opti
           const code = child.process.exitCode;
           // The watchdog's sh says 126/127 when the binary cannot be run at all.
           if (code === 126 || code === 127) throw new PipelockMissingError(bin, `${bin} cannot be run (exit ${code})`);
-          throw new PipelockStartError(`pipelock exited (${code ?? child.process.signalCode}) before listening on ${host}:${port}: ${bin} ${argv.join(' ')}`, stderr);
+          throw new PipelockStartError(
+            `pipelock exited (${code ?? child.process.signalCode}) before listening on ${host}:${port}: ${bin} ${argv.join(' ')}`,
+            stderr,
+          );
         }
         if (await isHealthy(host, port)) break;
         if (Date.now() > deadline) {
@@ -160,4 +163,3 @@ export function pipelockDaemon(config: Omit<PipelockConfigInput, 'listen'>, opti
     },
   };
 }
-

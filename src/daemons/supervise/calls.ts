@@ -61,10 +61,12 @@ export class CallLog {
     }
     this.#fileBytes += bytes;
     // One append at a time, in call order; a failed write loses that line only.
-    this.#writing = this.#writing.then(async () => {
-      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-      await appendFile(file, line, { mode: 0o600 });
-    }).catch(() => undefined);
+    this.#writing = this.#writing
+      .then(async () => {
+        await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+        await appendFile(file, line, { mode: 0o600 });
+      })
+      .catch(() => undefined);
   }
 
   /** Resolves once every queued line is written. */

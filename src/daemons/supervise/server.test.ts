@@ -21,7 +21,11 @@ async function start(options: Parameters<typeof startSuperviseServer>[0] = {}): 
 }
 
 /** What Claude Code sends: POST, JSON, accepting JSON or SSE, with the MCP config's Authorization header. */
-async function post(server: SuperviseServer, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; json: unknown; text: string }> {
+async function post(
+  server: SuperviseServer,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string | null; json: unknown; text: string }> {
   const res = await fetch(server.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${server.token}`, ...headers },
@@ -45,7 +49,13 @@ function chunked(server: SuperviseServer, chunks: readonly Buffer[], headers: Re
   return new Promise((resolve, reject) => {
     const url = new URL(server.url);
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -87,8 +97,18 @@ describe('supervise MCP server (the SDK, streamable HTTP)', () => {
     const list = await post(server, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }, { 'mcp-protocol-version': '2025-06-18' });
     const tools = (list.json as { result: { tools: { name: string; inputSchema: Record<string, unknown> }[] } }).result.tools;
     expect(tools.map((t) => t.name)).toEqual(['report_progress', 'request_review']);
-    expect(tools[0]?.inputSchema).toMatchObject({ type: 'object', required: ['summary'], additionalProperties: false, properties: { summary: { type: 'string' } } });
-    expect(tools[1]?.inputSchema).toMatchObject({ type: 'object', required: ['summary'], additionalProperties: false, properties: { summary: { type: 'string' }, question: { type: 'string' } } });
+    expect(tools[0]?.inputSchema).toMatchObject({
+      type: 'object',
+      required: ['summary'],
+      additionalProperties: false,
+      properties: { summary: { type: 'string' } },
+    });
+    expect(tools[1]?.inputSchema).toMatchObject({
+      type: 'object',
+      required: ['summary'],
+      additionalProperties: false,
+      properties: { summary: { type: 'string' }, question: { type: 'string' } },
+    });
 
     const done = await post(server, call('report_progress', { summary: 'tests pass' }, 'c-2'), { 'mcp-protocol-version': '2025-06-18' });
     expect(done.json).toMatchObject({ jsonrpc: '2.0', id: 'c-2', result: { content: [{ type: 'text', text: 'Progress recorded.' }] } });
@@ -96,7 +116,7 @@ describe('supervise MCP server (the SDK, streamable HTTP)', () => {
     expect((await post(server, { jsonrpc: '2.0', id: 3, method: 'ping' })).json).toEqual({ jsonrpc: '2.0', id: 3, result: {} });
   });
 
-  it('without the bottle\'s credential every request is 401 with an empty body, on every path, and nothing is recorded', async () => {
+  it("without the bottle's credential every request is 401 with an empty body, on every path, and nothing is recorded", async () => {
     const server = await start();
     const base = server.url.replace(/\/mcp$/, '');
     for (const [path, authorization] of [
@@ -125,7 +145,12 @@ describe('supervise MCP server (the SDK, streamable HTTP)', () => {
     expect(get.status).toBe(405);
     await get.text();
     // 70 KiB in 1 KiB chunks, no Content-Length.
-    expect(await chunked(server, Array.from({ length: 70 }, () => Buffer.alloc(1024, 0x20)))).toBe(413);
+    expect(
+      await chunked(
+        server,
+        Array.from({ length: 70 }, () => Buffer.alloc(1024, 0x20)),
+      ),
+    ).toBe(413);
     // 64 KiB of gzip that inflates to 64 MiB.
     const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
     expect(bomb.length).toBeLessThan(128 * 1024);
@@ -161,7 +186,10 @@ describe('supervise MCP server (the SDK, streamable HTTP)', () => {
     expect(server.log.total).toBe(5);
     await server.log.flush();
     expect(((await stat(file)).mode & 0o777).toString(8)).toBe('600');
-    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { tool: string; arguments: { summary: string }; at: string });
+    const lines = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { tool: string; arguments: { summary: string }; at: string });
     expect(lines.map((l) => l.arguments.summary)).toEqual(['step 0', 'step 1', 'step 2', 'step 3', 'step 4']);
     expect(lines.every((l) => l.tool === 'report_progress' && !Number.isNaN(Date.parse(l.at)))).toBe(true);
   });

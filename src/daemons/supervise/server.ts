@@ -98,7 +98,10 @@ export async function startSuperviseServer(options: SuperviseServerOptions = {})
     // Stateless: one server and transport per request, closed with the response.
     const server = new McpServer(
       { name: serverName, title: 'claude-bottle supervisor', version: '1.0.0' },
-      { capabilities: { tools: { listChanged: false } }, instructions: 'Report progress with report_progress at each milestone; call request_review before irreversible steps.' },
+      {
+        capabilities: { tools: { listChanged: false } },
+        instructions: 'Report progress with report_progress at each milestone; call request_review before irreversible steps.',
+      },
     );
     registerSuperviseTools(server, log, options.onReview);
     const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
@@ -176,7 +179,10 @@ export interface SuperviseDaemonOptions extends Omit<SuperviseServerOptions, 'ho
 export function superviseDaemon(options: SuperviseDaemonOptions = {}): SuperviseDaemonSpec {
   const { runDir, maxCallsInMemory, ...rest } = options;
   const token = rest.token ?? newCredential();
-  const log = new CallLog({ ...(runDir !== undefined ? { file: join(runDir, CALL_LOG_FILE) } : {}), ...(maxCallsInMemory !== undefined ? { maxInMemory: maxCallsInMemory } : {}) });
+  const log = new CallLog({
+    ...(runDir !== undefined ? { file: join(runDir, CALL_LOG_FILE) } : {}),
+    ...(maxCallsInMemory !== undefined ? { maxInMemory: maxCallsInMemory } : {}),
+  });
   return {
     name: 'supervise',
     calls: log.recent,

@@ -82,7 +82,13 @@ export function containerArgv(cli: ContainerCliArgs) {
     },
 
     start: (name: string): string[] => [p, 'start', checkContainerName(name)],
-    stop: (name: string, timeoutS: number = STOP_TIMEOUT_S): string[] => [p, 'stop', '-t', String(intIn(timeoutS, 0, 3600, 'stop timeout')), checkContainerName(name)],
+    stop: (name: string, timeoutS: number = STOP_TIMEOUT_S): string[] => [
+      p,
+      'stop',
+      '-t',
+      String(intIn(timeoutS, 0, 3600, 'stop timeout')),
+      checkContainerName(name),
+    ],
     remove: (name: string): string[] => [p, 'rm', '-f', checkContainerName(name)],
 
     exec(name: string, guestArgv: readonly string[], a: ExecArgs = {}): string[] {
@@ -182,7 +188,8 @@ function checkLabelKey(key: string): string {
 }
 
 function checkAddress(value: string, field: string): string {
-  if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(value)) throw new ConfigError(`invalid ${field} ${JSON.stringify(value)}`, [{ path: field, message: 'not an address' }]);
+  if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(value))
+    throw new ConfigError(`invalid ${field} ${JSON.stringify(value)}`, [{ path: field, message: 'not an address' }]);
   return value;
 }
 

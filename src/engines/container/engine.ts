@@ -98,7 +98,8 @@ export class ContainerEngine implements Engine {
         name: config.name,
         image: config.image,
         labels: config.labels,
-        network: network.attach !== undefined ? { name: network.attach } : !wantsNetwork ? 'none' : this.#network !== undefined ? { name: this.#network } : 'default',
+        network:
+          network.attach !== undefined ? { name: network.attach } : !wantsNetwork ? 'none' : this.#network !== undefined ? { name: this.#network } : 'default',
         envKeys: env.keys,
         ...(envFile !== undefined ? { envFile } : {}),
         ...(config.user ? { user: { uid: config.user.uid, gid: config.user.gid } } : {}),
@@ -133,12 +134,19 @@ export class ContainerEngine implements Engine {
     try {
       const network = await this.networkStatus(made);
       if (!network?.gateway) {
-        throw this.cli.error({ argv: this.argv.networkInspect([made]), exitCode: 0, stderr: '', stdout: '', timedOut: false }, { reason: `${this.kind} network ${name} has no gateway address` });
+        throw this.cli.error(
+          { argv: this.argv.networkInspect([made]), exitCode: 0, stderr: '', stdout: '', timedOut: false },
+          { reason: `${this.kind} network ${name} has no gateway address` },
+        );
       }
       for (const hook of this.routeHooks) await hook.created?.(network);
       const route = { bindHost: network.gateway, guestHost: network.gateway, network: name };
       if (!firewall) return route;
-      if (!network.hostInterface) throw this.cli.error({ argv: this.argv.networkInspect([made]), exitCode: 0, stderr: '', stdout: '', timedOut: false }, { reason: `${this.kind} network ${name} names no host interface for its firewall` });
+      if (!network.hostInterface)
+        throw this.cli.error(
+          { argv: this.argv.networkInspect([made]), exitCode: 0, stderr: '', stdout: '', timedOut: false },
+          { reason: `${this.kind} network ${name} names no host interface for its firewall` },
+        );
       // Deny-all before any daemon binds; `allow` opens exactly the daemons' ports before the machine exists.
       const rules = { launchId, bridge: network.hostInterface, gateway: network.gateway };
       await firewall.install(rules);
@@ -204,7 +212,11 @@ export class ContainerEngine implements Engine {
   async fork(golden: string, clones: readonly ForkClone[], options: { readonly labels: Readonly<Record<string, string>> }): Promise<ForkResult> {
     const argv = forkArgv(this.cli.program);
     const info = await this.status(golden);
-    if (!info) throw this.cli.error({ argv: this.argv.inspect([golden]), exitCode: 1, stderr: `No such container: ${golden}`, stdout: '', timedOut: false }, { kind: 'not-found', reason: `no such container: ${golden}` });
+    if (!info)
+      throw this.cli.error(
+        { argv: this.argv.inspect([golden]), exitCode: 1, stderr: `No such container: ${golden}`, stdout: '', timedOut: false },
+        { kind: 'not-found', reason: `no such container: ${golden}` },
+      );
     const wasRunning = info.state === 'running';
     if (wasRunning) await this.stop(golden);
     let id: string;
@@ -276,7 +288,10 @@ export class ContainerEngine implements Engine {
     try {
       checkImage(request.image);
     } catch {
-      issues.push({ path: 'image', message: `${JSON.stringify(request.image)} is not an image reference ${this.kind} takes (empty, starts with "-" or has spaces)` });
+      issues.push({
+        path: 'image',
+        message: `${JSON.stringify(request.image)} is not an image reference ${this.kind} takes (empty, starts with "-" or has spaces)`,
+      });
     }
     for (const [key, value] of Object.entries(request.env)) {
       const problem = envValueProblem(this.cli.isCliEnvName, this.cli.program, key, value);
@@ -312,7 +327,9 @@ export class ContainerEngine implements Engine {
     const [data, hostStat, { packTar }] = await Promise.all([readFile(hostPath), stat(hostPath), import('../../archive/tar.ts')]);
     await this.uploadTree(
       name,
-      packTar([{ path: guestPath.slice(1), type: 'file', mode: options.mode, uid: options.uid, gid: options.gid, data, mtime: Math.floor(hostStat.mtimeMs / 1000) }]),
+      packTar([
+        { path: guestPath.slice(1), type: 'file', mode: options.mode, uid: options.uid, gid: options.gid, data, mtime: Math.floor(hostStat.mtimeMs / 1000) },
+      ]),
     );
   }
 
@@ -404,7 +421,8 @@ function checkUploadOptions(options: UploadOptions): void {
     ['uid', options.uid, 0o7777777],
     ['gid', options.gid, 0o7777777],
   ] as const) {
-    if (!Number.isInteger(n) || n < 0 || n > max) throw new ConfigError(`upload ${field} must be an integer in 0..${max}, got ${n}`, [{ path: field, message: 'out of range' }]);
+    if (!Number.isInteger(n) || n < 0 || n > max)
+      throw new ConfigError(`upload ${field} must be an integer in 0..${max}, got ${n}`, [{ path: field, message: 'out of range' }]);
   }
 }
 

@@ -61,7 +61,14 @@ export class FirewallUnavailableError extends EngineCommandError {
 /** `CB-<launch id>`, or `CB-<24 hex of its sha256>` for an id too long for a chain name. */
 export function chainName(launchId: string): string {
   const direct = `${CHAIN_PREFIX}${launchId}`;
-  return direct.length <= MAX_CHAIN ? direct : `${CHAIN_PREFIX}${process.getBuiltinModule('node:crypto').createHash('sha256').update(launchId).digest('hex').slice(0, MAX_CHAIN - CHAIN_PREFIX.length)}`;
+  return direct.length <= MAX_CHAIN
+    ? direct
+    : `${CHAIN_PREFIX}${process
+        .getBuiltinModule('node:crypto')
+        .createHash('sha256')
+        .update(launchId)
+        .digest('hex')
+        .slice(0, MAX_CHAIN - CHAIN_PREFIX.length)}`;
 }
 
 const IFACE = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -70,7 +77,9 @@ const LAUNCH_ID = /^[a-z0-9]{8,40}$/;
 
 function checkRoute(route: BridgeRoute): void {
   if (!LAUNCH_ID.test(route.launchId) || !IFACE.test(route.bridge) || !IPV4.test(route.gateway)) {
-    throw new Error(`firewall: refusing a route with launch id ${JSON.stringify(route.launchId)}, bridge ${JSON.stringify(route.bridge)}, gateway ${JSON.stringify(route.gateway)}`);
+    throw new Error(
+      `firewall: refusing a route with launch id ${JSON.stringify(route.launchId)}, bridge ${JSON.stringify(route.bridge)}, gateway ${JSON.stringify(route.gateway)}`,
+    );
   }
 }
 
@@ -91,14 +100,7 @@ export function chainRules(route: BridgeRoute, ports: readonly number[]): string
 export function installScript(route: BridgeRoute): string {
   const chain = chainName(route.launchId);
   const tag = `-m comment --comment ${RULE_TAG}=${route.launchId}`;
-  return [
-    '*filter',
-    `:${chain} - [0:0]`,
-    ...chainRules(route, []),
-    `-I INPUT 1 -i ${route.bridge} ${tag} -j ${chain}`,
-    'COMMIT',
-    '',
-  ].join('\n');
+  return ['*filter', `:${chain} - [0:0]`, ...chainRules(route, []), `-I INPUT 1 -i ${route.bridge} ${tag} -j ${chain}`, 'COMMIT', ''].join('\n');
 }
 
 /**

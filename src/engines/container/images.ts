@@ -26,7 +26,13 @@ export function imageArgv(cli: ImageCli) {
     createBuilder: (name: string, image: string): string[] => [p, 'create', '--pull', 'never', '--name', checkContainerName(name), checkImage(image), 'true'],
     /** `<dir>/.`: the directory's contents, merged into the container's root. */
     copyDir: (dir: string, name: string): string[] => [p, 'cp', `${dir}/.`, `${checkContainerName(name)}:/`],
-    commit: (name: string, image: string, config: readonly string[]): string[] => [p, 'commit', ...changes(config), checkContainerName(name), checkImage(image)],
+    commit: (name: string, image: string, config: readonly string[]): string[] => [
+      p,
+      'commit',
+      ...changes(config),
+      checkContainerName(name),
+      checkImage(image),
+    ],
     removeContainer: (name: string): string[] => [p, 'rm', '-f', checkContainerName(name)],
     save: (file: string, images: readonly string[]): string[] => [p, 'save', '-o', file, ...images.map(checkImage)],
     load: (file: string): string[] => [p, 'load', '-i', file],

@@ -8,7 +8,12 @@ const read = (value: unknown) => readJson(JSON.stringify(value), Item, 'thing in
 
 describe('container CLI JSON readers', () => {
   it('read the named keys, ignore the others, and give absent optional and nullish fields as undefined', () => {
-    expect(read([{ Id: 'a', Labels: { k: 'v' }, Extra: [1], Ignored: true }, { Id: 'b', Tag: 't', Labels: null }])).toEqual([
+    expect(
+      read([
+        { Id: 'a', Labels: { k: 'v' }, Extra: [1], Ignored: true },
+        { Id: 'b', Tag: 't', Labels: null },
+      ]),
+    ).toEqual([
       { Id: 'a', Tag: undefined, Labels: { k: 'v' }, Extra: [1] },
       { Id: 'b', Tag: 't', Labels: undefined, Extra: undefined },
     ]);
@@ -28,7 +33,9 @@ describe('container CLI JSON readers', () => {
   });
 
   it('refuse output that is not JSON, as a ClaudeBottleError that quotes it', () => {
-    expect(() => readJson('Error: no such object', Item, 'thing inspect')).toThrow(/`thing inspect` printed something that is not JSON: "Error: no such object"/);
+    expect(() => readJson('Error: no such object', Item, 'thing inspect')).toThrow(
+      /`thing inspect` printed something that is not JSON: "Error: no such object"/,
+    );
     expect(() => readJson('{', Item, 'thing inspect')).toThrow(ClaudeBottleError);
   });
 

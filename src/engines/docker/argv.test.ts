@@ -19,15 +19,53 @@ describe('docker argv', () => {
         memMib: 512,
       }),
     ).toEqual([
-      'docker', 'create', '--pull', 'never', '--name', 'rev-1a2b', '--label', 'claude-bottle=1', '--label', 'agent=reviewer',
-      '--network', 'none', '--user', '1000:1000', '--env-file', '/tmp/x/env', '-e', 'TOKEN', '-e', 'MODE', '-w', '/work',
-      '--cpus', '1.5', '--memory', '512m', '--entrypoint', 'sh', 'node:24', ...KEEP_ALIVE,
+      'docker',
+      'create',
+      '--pull',
+      'never',
+      '--name',
+      'rev-1a2b',
+      '--label',
+      'claude-bottle=1',
+      '--label',
+      'agent=reviewer',
+      '--network',
+      'none',
+      '--user',
+      '1000:1000',
+      '--env-file',
+      '/tmp/x/env',
+      '-e',
+      'TOKEN',
+      '-e',
+      'MODE',
+      '-w',
+      '/work',
+      '--cpus',
+      '1.5',
+      '--memory',
+      '512m',
+      '--entrypoint',
+      'sh',
+      'node:24',
+      ...KEEP_ALIVE,
     ]);
   });
 
   it('create on the default network has no --network', () => {
     expect(dockerArgv.create({ name: 'a', image: 'img', network: 'default' })).toEqual([
-      'docker', 'create', '--pull', 'never', '--name', 'a', '--label', 'claude-bottle=1', '--entrypoint', 'sh', 'img', ...KEEP_ALIVE,
+      'docker',
+      'create',
+      '--pull',
+      'never',
+      '--name',
+      'a',
+      '--label',
+      'claude-bottle=1',
+      '--entrypoint',
+      'sh',
+      'img',
+      ...KEEP_ALIVE,
     ]);
   });
 
@@ -49,7 +87,17 @@ describe('docker argv', () => {
   it('list filters on the bottle marker and every label', () => {
     expect(dockerArgv.listIds()).toEqual(['docker', 'ps', '-a', '-q', '--no-trunc', '--filter', 'label=claude-bottle=1']);
     expect(dockerArgv.listIds({ agent: 'rev', run: 'a=b' })).toEqual([
-      'docker', 'ps', '-a', '-q', '--no-trunc', '--filter', 'label=claude-bottle=1', '--filter', 'label=agent=rev', '--filter', 'label=run=a=b',
+      'docker',
+      'ps',
+      '-a',
+      '-q',
+      '--no-trunc',
+      '--filter',
+      'label=claude-bottle=1',
+      '--filter',
+      'label=agent=rev',
+      '--filter',
+      'label=run=a=b',
     ]);
   });
 

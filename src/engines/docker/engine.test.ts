@@ -68,8 +68,28 @@ describe('DockerEngine', () => {
     await engine.create(machine({ env: { TOKEN: 'sk-secret', HOME: '/home/node' }, user: { name: 'node', uid: 1000, gid: 1000, home: '/home/node' } }));
     const [call] = calls;
     expect(call?.argv).toEqual([
-      'docker', 'create', '--pull', 'never', '--name', 'm1', '--label', 'claude-bottle=1', '--label', 'agent=rev', '--network', 'none',
-      '--user', '1000:1000', '--env-file', expect.stringMatching(/claude-bottle-env-.*\/env$/), '-e', 'TOKEN', '--entrypoint', 'sh', 'img:1', ...KEEP_ALIVE,
+      'docker',
+      'create',
+      '--pull',
+      'never',
+      '--name',
+      'm1',
+      '--label',
+      'claude-bottle=1',
+      '--label',
+      'agent=rev',
+      '--network',
+      'none',
+      '--user',
+      '1000:1000',
+      '--env-file',
+      expect.stringMatching(/claude-bottle-env-.*\/env$/),
+      '-e',
+      'TOKEN',
+      '--entrypoint',
+      'sh',
+      'img:1',
+      ...KEEP_ALIVE,
     ]);
     expect(call?.options.env).toEqual({ DOCKER_HOST: 'unix:///run/user.sock', TOKEN: 'sk-secret' });
     expect(call?.envFile).toBe('HOME=/home/node\n');
@@ -151,9 +171,7 @@ describe('DockerEngine', () => {
     const host = join(hostDir, 'f');
     await writeFile(host, 'x');
     const { transport, calls } = scriptedTransport((argv) =>
-      argv[1] === 'cp'
-        ? { exitCode: 1, stderr: 'destination "m1:/" must be a directory\n' }
-        : { exitCode: 1, stderr: 'Error: No such container: m1\n' },
+      argv[1] === 'cp' ? { exitCode: 1, stderr: 'destination "m1:/" must be a directory\n' } : { exitCode: 1, stderr: 'Error: No such container: m1\n' },
     );
     await expect(new DockerEngine({ transport }).upload('m1', host, '/f', { mode: 0o644, uid: 0, gid: 0 })).rejects.toMatchObject({ kind: 'not-found' });
     expect(calls.map((c) => c.argv[1])).toEqual(['cp', 'container']);
@@ -192,7 +210,7 @@ describe('DockerEngine', () => {
     await expect(engine.status('m1')).rejects.toThrow(/unexpected shape: \[0\]\.Config\.Labels\["claude-bottle"\]: expected a string, got number 1/);
   });
 
-  it('serverVersion reads docker info\'s JSON string, and nothing else', async () => {
+  it("serverVersion reads docker info's JSON string, and nothing else", async () => {
     let reply: Partial<CommandResult> = { stdout: '"27.5.1"\n' };
     const { transport, calls } = scriptedTransport(() => reply);
     const engine = new DockerEngine({ transport });

@@ -19,9 +19,12 @@ describe('docker env delivery', () => {
     expect(plan.envFile).toBe('PATH=/bin\nHOME=/home/node\nDOCKER_HOST=tcp://guest:1\nhttps_proxy=http://p:3128\n');
   });
 
-  it.each(['PATH', 'HOME', 'TMPDIR', 'DOCKER_CONFIG', 'DOCKER_CONTEXT', 'LD_PRELOAD', 'HTTP_PROXY', 'no_proxy', 'SSL_CERT_FILE'])('%s is a CLI name', (name) => {
-    expect(isDockerCliEnvName(name)).toBe(true);
-  });
+  it.each(['PATH', 'HOME', 'TMPDIR', 'DOCKER_CONFIG', 'DOCKER_CONTEXT', 'LD_PRELOAD', 'HTTP_PROXY', 'no_proxy', 'SSL_CERT_FILE'])(
+    '%s is a CLI name',
+    (name) => {
+      expect(isDockerCliEnvName(name)).toBe(true);
+    },
+  );
 
   it.each(['ANTHROPIC_API_KEY', 'NODE_OPTIONS', 'CLAUDE_CONFIG_DIR', 'PROXY_MODE'])('%s is not', (name) => {
     expect(isDockerCliEnvName(name)).toBe(false);

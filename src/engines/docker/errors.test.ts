@@ -11,14 +11,22 @@ describe('DockerError', () => {
     ['Error: No such object: x', 'not-found', 'No such object: x'],
     ['Error: No such container: x', 'not-found', 'No such container: x'],
     ['Error response from daemon: Container 5b20 is not running', 'not-running', 'Container 5b20 is not running'],
-    ['Error response from daemon: Container x is paused, unpause the container before exec', 'not-running', 'Container x is paused, unpause the container before exec'],
+    [
+      'Error response from daemon: Container x is paused, unpause the container before exec',
+      'not-running',
+      'Container x is paused, unpause the container before exec',
+    ],
     [
       'Error response from daemon: Conflict. The container name "/x" is already in use by container "5b20". You have to remove (or rename) that container to be able to reuse that name.',
       'already-exists',
       'Conflict. The container name "/x" is already in use by container "5b20". You have to remove (or rename) that container to be able to reuse that name.',
     ],
     ['Error response from daemon: No such image: nope/nope:1', 'image-missing', 'No such image: nope/nope:1'],
-    ["Unable to find image 'nope:1' locally\ndocker: Error response from daemon: pull access denied for nope", 'image-missing', "Unable to find image 'nope:1' locally"],
+    [
+      "Unable to find image 'nope:1' locally\ndocker: Error response from daemon: pull access denied for nope",
+      'image-missing',
+      "Unable to find image 'nope:1' locally",
+    ],
     [
       'Cannot connect to the Docker daemon at unix:///tmp/none.sock. Is the docker daemon running?',
       'unknown',
@@ -49,7 +57,9 @@ describe('DockerError', () => {
 describe('isDockerFailure', () => {
   it("is docker's daemon or connection error on exit 1", () => {
     expect(isDockerFailure({ exitCode: 1, stderr: 'Error response from daemon: No such container: x\n', timedOut: false })).toBe(true);
-    expect(isDockerFailure({ exitCode: 1, stderr: 'Cannot connect to the Docker daemon at unix:///x. Is the docker daemon running?\n', timedOut: false })).toBe(true);
+    expect(isDockerFailure({ exitCode: 1, stderr: 'Cannot connect to the Docker daemon at unix:///x. Is the docker daemon running?\n', timedOut: false })).toBe(
+      true,
+    );
     expect(isDockerFailure({ exitCode: 1, stderr: 'error during connect: Get "http://x/v1.41/info": EOF\n', timedOut: false })).toBe(true);
     expect(isDockerFailure({ exitCode: -1, stderr: '', timedOut: true })).toBe(true);
   });
@@ -60,7 +70,11 @@ describe('isDockerFailure', () => {
     expect(isDockerFailure({ exitCode: 3, stderr: 'Error response from daemon: No such container: x\n', timedOut: false })).toBe(false);
     // The runtime's "executable file not found" (126/127) is the guest's answer.
     expect(
-      isDockerFailure({ exitCode: 126, stderr: 'OCI runtime exec failed: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH: unknown\n', timedOut: false }),
+      isDockerFailure({
+        exitCode: 126,
+        stderr: 'OCI runtime exec failed: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH: unknown\n',
+        timedOut: false,
+      }),
     ).toBe(false);
     expect(isDockerFailure({ exitCode: 1, stderr: 'warning: x\nError response from daemon: later line\n', timedOut: false })).toBe(false);
   });

@@ -36,7 +36,8 @@ function parseDockerStderr(stderr: string, exitCode: number): ParsedDockerStderr
     .map((l) => l.trim())
     .filter(Boolean);
   const first = lines.find((l) => DOCKER_FAILURE_LINE.test(l)) ?? lines.find((l) => /^Error: /i.test(l)) ?? lines[0];
-  const reason = first?.replace(/^(Error response from daemon|Error):\s*/i, '') ?? (exitCode === -1 ? 'docker was cancelled' : `docker exited with code ${exitCode}`);
+  const reason =
+    first?.replace(/^(Error response from daemon|Error):\s*/i, '') ?? (exitCode === -1 ? 'docker was cancelled' : `docker exited with code ${exitCode}`);
   return { kind: classify(stderr), reason };
 }
 

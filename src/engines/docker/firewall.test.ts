@@ -34,7 +34,16 @@ function scripted(answer: (argv: readonly string[]) => Partial<CommandResult> | 
   calls: { argv: readonly string[]; stdin?: string }[];
 } {
   const calls: { argv: readonly string[]; stdin?: string }[] = [];
-  const networkJson = JSON.stringify([{ Id: NET_ID, Name: `claude-bottle-${LAUNCH}`, Labels: { [LAUNCH_LABEL]: LAUNCH }, IPAM: { Config: [{ Gateway: '172.27.0.1' }] }, Containers: {}, Options: {} }]);
+  const networkJson = JSON.stringify([
+    {
+      Id: NET_ID,
+      Name: `claude-bottle-${LAUNCH}`,
+      Labels: { [LAUNCH_LABEL]: LAUNCH },
+      IPAM: { Config: [{ Gateway: '172.27.0.1' }] },
+      Containers: {},
+      Options: {},
+    },
+  ]);
   return {
     calls,
     transport: {
@@ -86,7 +95,7 @@ describe('the per-bottle firewall: rules', () => {
     expect(() => installScript({ ...ROUTE, gateway: '0.0.0.0/0' })).toThrow(/refusing a route/);
   });
 
-  it('remove: deletes this launch\'s jumps and chain only; nothing to do when it has none', () => {
+  it("remove: deletes this launch's jumps and chain only; nothing to do when it has none", () => {
     expect(removeScript(LISTED, LAUNCH)?.split('\n')).toEqual([
       '*filter',
       '-D INPUT -i br-f6c585070c07 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
@@ -114,7 +123,12 @@ describe('the per-bottle firewall on the docker engine', () => {
     const engine = new DockerEngine({ transport });
     const route = await engine.hostRoute('m1', { egress: false, labels: { [LAUNCH_LABEL]: LAUNCH } });
     expect(route).toMatchObject({ bindHost: '172.27.0.1', guestHost: '172.27.0.1', network: `claude-bottle-${LAUNCH}` });
-    expect(calls.map((c) => c.argv.slice(0, 3).join(' '))).toEqual(['iptables -w -S', 'docker network create', 'docker network inspect', 'iptables-restore -w --noflush']);
+    expect(calls.map((c) => c.argv.slice(0, 3).join(' '))).toEqual([
+      'iptables -w -S',
+      'docker network create',
+      'docker network inspect',
+      'iptables-restore -w --noflush',
+    ]);
     expect(calls[3]?.stdin).toBe(installScript(ROUTE));
 
     await route.allow?.([41000]);
@@ -122,21 +136,34 @@ describe('the per-bottle firewall on the docker engine', () => {
 
     const before = calls.length;
     await engine.removeNetwork(NET_ID);
-    expect(calls.slice(before).map((c) => c.argv.slice(0, 3).join(' '))).toEqual(['docker network inspect', 'docker network rm', 'iptables -w -S', 'iptables-restore -w --noflush']);
+    expect(calls.slice(before).map((c) => c.argv.slice(0, 3).join(' '))).toEqual([
+      'docker network inspect',
+      'docker network rm',
+      'iptables -w -S',
+      'iptables-restore -w --noflush',
+    ]);
     expect(calls.at(-1)?.stdin).toBe(removeScript(LISTED, LAUNCH));
     expect(await engine.listRouteLeftovers()).toEqual([{ launchId: LAUNCH, description: 'iptables chain CB-0123456789abcdef' }]);
   });
 
   it('without root or without iptables, a route fails before anything is created, naming what is missing', async () => {
-    const notRoot = scripted((argv) => (argv[0] === 'iptables' ? { exitCode: 4, stderr: 'iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n' } : {}));
-    const denied = await new DockerEngine({ transport: notRoot.transport }).hostRoute('m1', { egress: false, labels: { [LAUNCH_LABEL]: LAUNCH } }).catch((e: unknown) => e);
+    const notRoot = scripted((argv) =>
+      argv[0] === 'iptables'
+        ? { exitCode: 4, stderr: 'iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n' }
+        : {},
+    );
+    const denied = await new DockerEngine({ transport: notRoot.transport })
+      .hostRoute('m1', { egress: false, labels: { [LAUNCH_LABEL]: LAUNCH } })
+      .catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(FirewallUnavailableError);
     expect(denied).toBeInstanceOf(EngineCommandError);
     expect((denied as Error).message).toMatch(/needs root to install iptables rules/);
     expect(notRoot.calls.map((c) => c.argv[0])).toEqual(['iptables']);
 
     const missing = scripted((argv) => (argv[0] === 'iptables' ? new BinaryNotFoundError('iptables', argv, 'Install iptables or put it on PATH.') : {}));
-    const absent = await new DockerEngine({ transport: missing.transport }).hostRoute('m1', { egress: false, labels: { [LAUNCH_LABEL]: LAUNCH } }).catch((e: unknown) => e);
+    const absent = await new DockerEngine({ transport: missing.transport })
+      .hostRoute('m1', { egress: false, labels: { [LAUNCH_LABEL]: LAUNCH } })
+      .catch((e: unknown) => e);
     expect((absent as Error).message).toMatch(/needs iptables, which is not installed or not on PATH/);
     expect(missing.calls).toHaveLength(1);
   });

@@ -47,11 +47,27 @@ describe('docker network option', () => {
 describe('docker network inspect', () => {
   it('reads what a route hook needs: gateway, subnet, prefix and the bridge docker made for it', () => {
     const json = JSON.stringify([
-      { Name: 'n', Id: 'a225194ea0d746f425b3', Labels: { a: 'b' }, IPAM: { Config: [{ Subnet: '192.168.176.0/20', Gateway: '192.168.176.1' }] }, Containers: { x: {} }, Options: {} },
+      {
+        Name: 'n',
+        Id: 'a225194ea0d746f425b3',
+        Labels: { a: 'b' },
+        IPAM: { Config: [{ Subnet: '192.168.176.0/20', Gateway: '192.168.176.1' }] },
+        Containers: { x: {} },
+        Options: {},
+      },
       { Name: 'm', Id: 'b1', Labels: null, IPAM: { Config: [] }, Containers: null, Options: { 'com.docker.network.bridge.name': 'cb-br' } },
     ]);
     expect(parseDockerNetworks(json)).toEqual([
-      { id: 'a225194ea0d746f425b3', name: 'n', labels: { a: 'b' }, machines: 1, gateway: '192.168.176.1', prefixLength: 20, subnet: '192.168.176.0/20', hostInterface: 'br-a225194ea0d7' },
+      {
+        id: 'a225194ea0d746f425b3',
+        name: 'n',
+        labels: { a: 'b' },
+        machines: 1,
+        gateway: '192.168.176.1',
+        prefixLength: 20,
+        subnet: '192.168.176.0/20',
+        hostInterface: 'br-a225194ea0d7',
+      },
       { id: 'b1', name: 'm', labels: {}, machines: 0, hostInterface: 'cb-br' },
     ]);
   });
@@ -60,7 +76,9 @@ describe('docker network inspect', () => {
     expect(() => parseDockerNetworks(JSON.stringify([{ Name: 'n', Id: 'a', Labels: ['a=b'] }]))).toThrow(
       '`docker network inspect` printed JSON of an unexpected shape: [0].Labels: expected an object, got an array',
     );
-    expect(() => parseDockerNetworks(JSON.stringify([{ Name: 'n', Id: 'a', IPAM: { Config: [{ Gateway: 1 }] } }]))).toThrow(/\[0\]\.IPAM\.Config\[0\]\.Gateway: expected a string, got number 1/);
+    expect(() => parseDockerNetworks(JSON.stringify([{ Name: 'n', Id: 'a', IPAM: { Config: [{ Gateway: 1 }] } }]))).toThrow(
+      /\[0\]\.IPAM\.Config\[0\]\.Gateway: expected a string, got number 1/,
+    );
     expect(() => parseDockerNetworks('')).toThrow(/not JSON/);
   });
 });

@@ -6,7 +6,10 @@ import { PODMAN_ARGS } from './argv.ts';
 import { isNoSuchPodmanNetwork, isPodmanFailure, PodmanError, podmanMissingBinary } from './errors.ts';
 
 /** Names podman (and its libraries: containers/common, storage, image) read from its own environment. */
-const isPodmanCliEnvName = cliEnvNames(['CONTAINERS_', 'CONTAINER_', 'PODMAN_', 'BUILDAH_', 'STORAGE_', 'REGISTRIES_'], ['REGISTRY_AUTH_FILE', 'NOTIFY_SOCKET']);
+const isPodmanCliEnvName = cliEnvNames(
+  ['CONTAINERS_', 'CONTAINER_', 'PODMAN_', 'BUILDAH_', 'STORAGE_', 'REGISTRIES_'],
+  ['REGISTRY_AUTH_FILE', 'NOTIFY_SOCKET'],
+);
 
 // podman 4.x (netavark): lower-case keys, subnets with their gateway, no attached containers.
 const NetworkJson = array(

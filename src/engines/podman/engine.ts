@@ -51,7 +51,11 @@ export class PodmanEngine extends ContainerEngine {
             ? Promise.resolve({ env: {}, setup: { mode: 'user', path: userConf } })
             : podmanEnvironment(hostEnv, options.limits));
     const rootful = options.rootful ?? process.getuid?.() === 0;
-    super(PODMAN_CLI, { treeUpload: true, hostRoute: rootful, egressAllowList: false, execAsUser: true, fork: true }, { ...options, env: async () => ({ ...(await conf()).env, ...given }) });
+    super(
+      PODMAN_CLI,
+      { treeUpload: true, hostRoute: rootful, egressAllowList: false, execAsUser: true, fork: true },
+      { ...options, env: async () => ({ ...(await conf()).env, ...given }) },
+    );
     this.#conf = conf;
     if (rootful) this.routeHooks.push(bridgeHook(options.transport));
   }
@@ -72,7 +76,14 @@ export class PodmanEngine extends ContainerEngine {
         await this.ok(podmanArgv.networkRemove(name));
       }
       const gateway = subnet !== undefined ? firstHost(subnet) : undefined;
-      if (subnet === undefined || gateway === undefined) throw new PodmanError({ kind: 'unknown', reason: `podman gave network ${name} no IPv4 subnet (${String(subnet)})`, argv: podmanArgv.networkInspect([name]), exitCode: 0, stderr: '' });
+      if (subnet === undefined || gateway === undefined)
+        throw new PodmanError({
+          kind: 'unknown',
+          reason: `podman gave network ${name} no IPv4 subnet (${String(subnet)})`,
+          argv: podmanArgv.networkInspect([name]),
+          exitCode: 0,
+          stderr: '',
+        });
       const result = await this.run(podmanArgv.networkCreate(name, labels, { subnet, gateway }));
       if (result.exitCode === 0) return name;
       if (attempt >= 3 || !/already used/i.test(result.stderr)) throw PodmanError.fromResult(result);
@@ -94,7 +105,10 @@ export class PodmanEngine extends ContainerEngine {
  * Whether podman runs through this transport, its version, and how claude-bottle would configure
  * it here; never throws for an absent podman and writes nothing (`podman info` starts no container).
  */
-export async function probePodman(transport: Transport, env: Env = process.env): Promise<{ answers: boolean; version?: string; error?: string; setup?: ContainersConfSetup }> {
+export async function probePodman(
+  transport: Transport,
+  env: Env = process.env,
+): Promise<{ answers: boolean; version?: string; error?: string; setup?: ContainersConfSetup }> {
   try {
     const version = await new PodmanEngine({ transport, hostEnv: env, containersConf: 'off' }).version();
     return { answers: true, version, setup: await planContainersConf(env) };

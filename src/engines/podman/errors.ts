@@ -40,7 +40,8 @@ function classify(stderr: string): EngineErrorKind {
   return 'unknown';
 }
 
-const EXEC_FAILURE_LINE = /^Error: (no container with name or ID|can only create exec sessions|container state improper|cannot open|.*: no such container|.*OCI runtime error)/m;
+const EXEC_FAILURE_LINE =
+  /^Error: (no container with name or ID|can only create exec sessions|container state improper|cannot open|.*: no such container|.*OCI runtime error)/m;
 
 /**
  * Whether a `podman exec` result is podman's own failure rather than the guest's answer: exit

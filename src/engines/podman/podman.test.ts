@@ -62,9 +62,15 @@ describe('podman errors', () => {
     ['Error: inspecting object: no such container nope', 'not-found'],
     ['Error: container "nope" does not exist', 'not-found'],
     ['Error: can only create exec sessions on running containers: container state improper', 'not-running'],
-    ['Error: creating container storage: the container name "t1" is already in use by 5d7b. You have to remove that container to be able to reuse that name: that name is already in use', 'already-exists'],
+    [
+      'Error: creating container storage: the container name "t1" is already in use by 5d7b. You have to remove that container to be able to reuse that name: that name is already in use',
+      'already-exists',
+    ],
     ['Error: claude-bottle-test/nope:1: image not known', 'image-missing'],
-    ['Error: runc: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied', 'unknown'],
+    [
+      'Error: runc: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied',
+      'unknown',
+    ],
   ] as const)('classifies %j as %s', (stderr, kind) => {
     const error = PodmanError.fromResult(result(125, `${stderr}\n`));
     expect(error).toMatchObject({ name: 'PodmanError', kind, reason: stderr.slice('Error: '.length) });
@@ -73,7 +79,9 @@ describe('podman errors', () => {
 
   it("tells podman's own exec failures from the guest's answers", () => {
     expect(isPodmanFailure({ exitCode: 125, stderr: 'Error: no container with name or ID "x" found: no such container\n', timedOut: false })).toBe(true);
-    expect(isPodmanFailure({ exitCode: 255, stderr: 'Error: can only create exec sessions on running containers: container state improper\n', timedOut: false })).toBe(true);
+    expect(
+      isPodmanFailure({ exitCode: 255, stderr: 'Error: can only create exec sessions on running containers: container state improper\n', timedOut: false }),
+    ).toBe(true);
     expect(isPodmanFailure({ exitCode: -1, stderr: '', timedOut: true })).toBe(true);
     expect(isPodmanFailure({ exitCode: 125, stderr: 'guest says 125\n', timedOut: false })).toBe(false);
     expect(isPodmanFailure({ exitCode: 255, stderr: 'Error: guest\n', timedOut: false })).toBe(false);
@@ -85,7 +93,13 @@ describe('podman errors', () => {
       'Error: runc: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH: OCI runtime attempted to invoke a command that was not found\n';
     expect(podmanMissingBinary({ exitCode: 127, stderr: notFound, stdout: '' })).toMatch(/^runc: exec failed: .*"nope": executable file not found/);
     expect(podmanMissingBinary({ exitCode: 127, stderr: 'sh: nope: not found\n', stdout: '' })).toBeUndefined();
-    expect(podmanMissingBinary({ exitCode: 126, stderr: 'Error: runc: exec failed: unable to start container process: exec: "/etc/passwd": permission denied: OCI permission denied\n', stdout: '' })).toBeUndefined();
+    expect(
+      podmanMissingBinary({
+        exitCode: 126,
+        stderr: 'Error: runc: exec failed: unable to start container process: exec: "/etc/passwd": permission denied: OCI permission denied\n',
+        stdout: '',
+      }),
+    ).toBeUndefined();
   });
 
   it('parses network inspect: gateway, prefix, bridge, labels; machines are counted separately', () => {
@@ -102,11 +116,13 @@ describe('podman errors', () => {
     ]);
   });
 
-  it('refuses network inspect JSON of another shape (docker\'s keys), naming what it expected', () => {
+  it("refuses network inspect JSON of another shape (docker's keys), naming what it expected", () => {
     expect(() => parsePodmanNetworks(JSON.stringify([{ Id: 'x', Name: 'n' }]))).toThrow(
       '`podman network inspect` printed JSON of an unexpected shape: [0].id: expected a string, got nothing',
     );
-    expect(() => parsePodmanNetworks(JSON.stringify([{ id: 'x', name: 'n', subnets: [{ gateway: '10.0.0.1' }] }]))).toThrow(/\[0\]\.subnets\[0\]\.subnet: expected a string/);
+    expect(() => parsePodmanNetworks(JSON.stringify([{ id: 'x', name: 'n', subnets: [{ gateway: '10.0.0.1' }] }]))).toThrow(
+      /\[0\]\.subnets\[0\]\.subnet: expected a string/,
+    );
   });
 });
 
@@ -123,7 +139,10 @@ describe('podman containers.conf', () => {
   it('reads the hard limits and CAP_SYS_RESOURCE from /proc', async () => {
     const proc = join(work, 'proc');
     await import('node:fs/promises').then((fs) => fs.mkdir(proc, { recursive: true }));
-    await writeFile(join(proc, 'limits'), 'Limit                     Soft Limit           Hard Limit           Units\nMax processes             96364                96364                processes\nMax open files            20000                20000                files\n');
+    await writeFile(
+      join(proc, 'limits'),
+      'Limit                     Soft Limit           Hard Limit           Units\nMax processes             96364                96364                processes\nMax open files            20000                20000                files\n',
+    );
     await writeFile(join(proc, 'status'), 'Name:\tnode\nCapEff:\t000001fffeffffff\n');
     expect(await readLimitFacts(proc, 0)).toEqual(limited);
     await writeFile(join(proc, 'status'), 'CapEff:\t000001ffffffffff\n');
@@ -133,10 +152,17 @@ describe('podman containers.conf', () => {
 
   it("leaves a user's CONTAINERS_CONF alone; otherwise writes its own 0600 file once, only where needed", async () => {
     const env = { CLAUDE_BOTTLE_CACHE_DIR: join(work, 'cache') };
-    expect(await planContainersConf({ ...env, CONTAINERS_CONF: '/etc/mine.conf' }, limited)).toEqual({ mode: 'user', path: '/etc/mine.conf', problem: expect.any(String) });
+    expect(await planContainersConf({ ...env, CONTAINERS_CONF: '/etc/mine.conf' }, limited)).toEqual({
+      mode: 'user',
+      path: '/etc/mine.conf',
+      problem: expect.any(String),
+    });
     expect(await podmanEnvironment(env, roomy)).toEqual({ env: {}, setup: { mode: 'podman-default' } });
     const path = join(work, 'cache', 'podman', 'containers.conf');
-    expect(await podmanEnvironment(env, limited)).toEqual({ env: { CONTAINERS_CONF: path }, setup: { mode: 'claude-bottle', path, problem: expect.any(String) } });
+    expect(await podmanEnvironment(env, limited)).toEqual({
+      env: { CONTAINERS_CONF: path },
+      setup: { mode: 'claude-bottle', path, problem: expect.any(String) },
+    });
     expect(await readFile(path, 'utf8')).toBe(CONTAINERS_CONF_TEXT);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect((await stat(join(path, '..'))).mode & 0o777).toBe(0o700);
@@ -157,7 +183,8 @@ describe('PodmanEngine', () => {
   it('a missing guest binary is exit 127 with the runtime message on stderr', async () => {
     const { transport } = scripted(() => ({
       exitCode: 127,
-      stderr: 'Error: runc: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH: OCI runtime attempted to invoke a command that was not found\n',
+      stderr:
+        'Error: runc: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH: OCI runtime attempted to invoke a command that was not found\n',
     }));
     const result = await new PodmanEngine({ transport, limits: roomy }).exec('m', ['nope']);
     expect(result).toMatchObject({ exitCode: 127, stdout: '', stderr: expect.stringContaining('"nope": executable file not found') });
@@ -167,7 +194,8 @@ describe('PodmanEngine', () => {
     let bridgeUp = false;
     const { transport, calls } = scripted((argv) => {
       if (argv[0] === 'ip' && argv[1] === 'link' && argv[2] === 'add') bridgeUp = true;
-      if (argv[0] === 'ip' && argv[1] === '-o') return bridgeUp ? { stdout: '12: podman1    inet 10.89.0.1/24 scope global podman1\n' } : { exitCode: 1, stderr: 'Device "podman1" does not exist.\n' };
+      if (argv[0] === 'ip' && argv[1] === '-o')
+        return bridgeUp ? { stdout: '12: podman1    inet 10.89.0.1/24 scope global podman1\n' } : { exitCode: 1, stderr: 'Device "podman1" does not exist.\n' };
       if (argv[1] === 'network' && argv[2] === 'create') return { stdout: 'claude-bottle-0123456789abcdef\n' };
       if (argv[1] === 'network' && argv[2] === 'inspect') return { stdout: NETWORK_JSON };
       return {};
@@ -204,13 +232,18 @@ describe('PodmanEngine', () => {
   it('a bridge made but never given its address (a failure in between) is dropped too; one already gone is left be', async () => {
     let link = '12: podman1    inet6 fe80::1/64 scope link \\       valid_lft forever\n';
     const { transport, calls } = scripted((argv) => {
-      if (argv[0] === 'ip' && argv[1] === '-o' && argv[2] === 'addr') return link ? { stdout: link } : { exitCode: 1, stderr: 'Device "podman1" does not exist.\n' };
+      if (argv[0] === 'ip' && argv[1] === '-o' && argv[2] === 'addr')
+        return link ? { stdout: link } : { exitCode: 1, stderr: 'Device "podman1" does not exist.\n' };
       if (argv[1] === 'network' && argv[2] === 'inspect') return { stdout: NETWORK_JSON };
       return {};
     });
     const engine = new PodmanEngine({ transport, limits: roomy, rootful: true });
     await engine.removeNetwork('claude-bottle-0123456789abcdef');
-    expect(calls.filter((c) => c.argv[0] === 'ip').map((c) => c.argv.join(' '))).toEqual(['ip -o addr show dev podman1', 'ip -o link show master podman1', 'ip link del podman1']);
+    expect(calls.filter((c) => c.argv[0] === 'ip').map((c) => c.argv.join(' '))).toEqual([
+      'ip -o addr show dev podman1',
+      'ip -o link show master podman1',
+      'ip link del podman1',
+    ]);
     calls.length = 0;
     link = '';
     await engine.removeNetwork('claude-bottle-0123456789abcdef');

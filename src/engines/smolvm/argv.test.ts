@@ -21,10 +21,35 @@ describe('smolvm argv', () => {
         workload: ['sleep', 'infinity'],
       }),
     ).toEqual([
-      'smolvm', 'machine', 'create', '--name', 'rev-1a2b', '--image', 'node:24', '--net',
-      '--allow-host', 'api.anthropic.com', '--allow-cidr', '10.0.0.0/8', '--env', 'TOKEN',
-      '--workdir', '/work', '--volume', '/h/src:/src:ro', '--port', '8080:80', '--cpus', '2',
-      '--mem', '1024', '--label', 'claude-bottle=1', '--', 'sleep', 'infinity',
+      'smolvm',
+      'machine',
+      'create',
+      '--name',
+      'rev-1a2b',
+      '--image',
+      'node:24',
+      '--net',
+      '--allow-host',
+      'api.anthropic.com',
+      '--allow-cidr',
+      '10.0.0.0/8',
+      '--env',
+      'TOKEN',
+      '--workdir',
+      '/work',
+      '--volume',
+      '/h/src:/src:ro',
+      '--port',
+      '8080:80',
+      '--cpus',
+      '2',
+      '--mem',
+      '1024',
+      '--label',
+      'claude-bottle=1',
+      '--',
+      'sleep',
+      'infinity',
     ]);
   });
 
@@ -43,16 +68,42 @@ describe('smolvm argv', () => {
 
   it('cp upload carries mode in octal, uid and gid; download carries none', () => {
     expect(smolvmArgv.upload('/h/p.txt', 'm', '/root/p.txt', { mode: 0o600, uid: 1000, gid: 1000 })).toEqual([
-      'smolvm', 'machine', 'cp', '/h/p.txt', 'm:/root/p.txt', '--mode', '600', '--uid', '1000', '--gid', '1000',
+      'smolvm',
+      'machine',
+      'cp',
+      '/h/p.txt',
+      'm:/root/p.txt',
+      '--mode',
+      '600',
+      '--uid',
+      '1000',
+      '--gid',
+      '1000',
     ]);
     expect(smolvmArgv.upload('/h/x', 'm', '/x', { mode: 0o55 })).toContain('055');
     expect(smolvmArgv.download('m', '/etc/os-release', '/tmp/o')).toEqual(['smolvm', 'machine', 'cp', 'm:/etc/os-release', '/tmp/o']);
   });
 
   it('exec: long --name, env names only, -- before the guest argv', () => {
-    expect(
-      smolvmArgv.exec('m', ['--weird', 'arg'], { envKeys: ['A', 'B'], workdir: '/w', timeoutMs: 30_000, interactive: true }),
-    ).toEqual(['smolvm', 'machine', 'exec', '--name', 'm', '--env', 'A', '--env', 'B', '--workdir', '/w', '--timeout', '30s', '--interactive', '--', '--weird', 'arg']);
+    expect(smolvmArgv.exec('m', ['--weird', 'arg'], { envKeys: ['A', 'B'], workdir: '/w', timeoutMs: 30_000, interactive: true })).toEqual([
+      'smolvm',
+      'machine',
+      'exec',
+      '--name',
+      'm',
+      '--env',
+      'A',
+      '--env',
+      'B',
+      '--workdir',
+      '/w',
+      '--timeout',
+      '30s',
+      '--interactive',
+      '--',
+      '--weird',
+      'arg',
+    ]);
   });
 
   it('humantime keeps whole seconds and milliseconds', () => {

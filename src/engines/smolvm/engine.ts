@@ -4,7 +4,19 @@
  */
 import { EngineCommandError } from '../../errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
-import type { Engine, EngineCapabilities, ExecOptions, ExecResult, ForkClone, ForkResult, HostRoute, MachineConfig, MachineInfo, MachineState, UploadOptions } from '../../engine/types.ts';
+import type {
+  Engine,
+  EngineCapabilities,
+  ExecOptions,
+  ExecResult,
+  ForkClone,
+  ForkResult,
+  HostRoute,
+  MachineConfig,
+  MachineInfo,
+  MachineState,
+  UploadOptions,
+} from '../../engine/types.ts';
 import { smolvmArgv } from './argv.ts';
 import { isSmolvmFailure, SmolvmError, smolvmMissingBinary } from './errors.ts';
 import { type ForkFeatures, forkFeatures, smolvmForkArgv } from './fork.ts';
@@ -70,7 +82,14 @@ export class SmolvmEngine implements Engine {
   async fork(golden: string, clones: readonly ForkClone[]): Promise<ForkResult> {
     const f = this.forkFeatures;
     const info = await this.status(golden);
-    if (!info) throw new SmolvmError({ kind: 'not-found', reason: `vm not found: ${golden}`, argv: smolvmArgv.status(golden), exitCode: 1, stderr: `Error: vm not found: ${golden}\n` });
+    if (!info)
+      throw new SmolvmError({
+        kind: 'not-found',
+        reason: `vm not found: ${golden}`,
+        argv: smolvmArgv.status(golden),
+        exitCode: 1,
+        stderr: `Error: vm not found: ${golden}\n`,
+      });
     // A frozen golden is already a fork base (forked before): its checkpoint serves the next clones.
     if (info.state !== 'frozen') {
       if (info.state === 'running') await this.stop(golden);

@@ -35,10 +35,12 @@ describe('SmolvmError', () => {
   });
 
   it('reads the agent failing to spawn a missing binary (a bare VM), and nothing else, as a missing binary', () => {
-    expect(smolvmMissingBinary({ exitCode: 1, stderr: 'Error: agent operation failed: vm exec: failed to spawn command: No such file or directory (os error 2)\n' })).toBe(
-      'agent operation failed: vm exec: failed to spawn command: No such file or directory (os error 2)',
-    );
-    expect(smolvmMissingBinary({ exitCode: 1, stderr: 'Error: agent operation failed: vm exec interactive: No such file or directory (os error 2)\n' })).toMatch(/interactive/);
+    expect(
+      smolvmMissingBinary({ exitCode: 1, stderr: 'Error: agent operation failed: vm exec: failed to spawn command: No such file or directory (os error 2)\n' }),
+    ).toBe('agent operation failed: vm exec: failed to spawn command: No such file or directory (os error 2)');
+    expect(
+      smolvmMissingBinary({ exitCode: 1, stderr: 'Error: agent operation failed: vm exec interactive: No such file or directory (os error 2)\n' }),
+    ).toMatch(/interactive/);
     expect(smolvmMissingBinary({ exitCode: 1, stderr: 'Error: vm not found: x\n' })).toBeUndefined();
     expect(smolvmMissingBinary({ exitCode: 1, stderr: 'Error: agent operation failed: connect: refused\n' })).toBeUndefined();
   });

@@ -38,7 +38,10 @@ export function parseSmolvmStderr(stderr: string, exitCode: number): ParsedStder
   if (clap && exitCode === 2) {
     return { kind: 'usage', reason: clap.slice('error: '.length).trim(), fromSmolvm: true };
   }
-  const last = lines.map((l) => l.trim()).filter(Boolean).at(-1);
+  const last = lines
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .at(-1);
   return { kind: 'unknown', reason: last ?? `smolvm exited with code ${exitCode}`, fromSmolvm: false };
 }
 
@@ -65,6 +68,7 @@ export function isSmolvmFailure(result: Pick<CommandResult, 'exitCode' | 'stderr
 /** The agent's message when the guest binary does not exist (a bare VM's exec spawns it directly). */
 export function smolvmMissingBinary(result: Pick<CommandResult, 'exitCode' | 'stderr'>): string | undefined {
   const { kind, reason } = parseSmolvmStderr(result.stderr, result.exitCode);
-  if (kind !== 'agent' || !/^agent operation failed: vm exec( interactive)?: (failed to spawn command: )?No such file or directory/.test(reason)) return undefined;
+  if (kind !== 'agent' || !/^agent operation failed: vm exec( interactive)?: (failed to spawn command: )?No such file or directory/.test(reason))
+    return undefined;
   return reason;
 }

@@ -47,7 +47,17 @@ describe('fork argv', () => {
     expect(smolvmForkArgv.start('gold', v192)).toEqual(['smolvm', 'machine', 'start', '--name', 'gold', '--forkable']);
     expect(smolvmForkArgv.start('gold', v117)).toEqual(['smolvm', 'machine', 'start', '--name', 'gold', '--branchable']);
     expect(smolvmForkArgv.fork({ source: 'gold', clone: 'c-1', envKeys: ['JOB', 'SEED'] }, v192)).toEqual([
-      'smolvm', 'machine', 'fork', '--golden', 'gold', '--name', 'c-1', '--env', 'JOB', '--env', 'SEED',
+      'smolvm',
+      'machine',
+      'fork',
+      '--golden',
+      'gold',
+      '--name',
+      'c-1',
+      '--env',
+      'JOB',
+      '--env',
+      'SEED',
     ]);
     expect(smolvmForkArgv.fork({ source: 'gold', clone: 'c-1' }, v117)).toEqual(['smolvm', 'machine', 'branch', '--from', 'gold', '--name', 'c-1']);
     expect(smolvmForkArgv.deleteCascade('gold')).toEqual(['smolvm', 'machine', 'delete', '--name', 'gold', '--cascade']);

@@ -76,7 +76,8 @@ export const smolvmForkArgv = {
   /** One clone: `machine fork --golden G --name C` (or `machine branch --from G --name C`). */
   fork(a: ForkArgs, features: ForkFeatures): string[] {
     // smolvm would refuse it after freezing nothing ("machine 'X' already exists"); say it sooner.
-    if (a.clone === a.source) throw new ConfigError(`a clone needs its own name, not its source's (${JSON.stringify(a.source)})`, [{ path: 'clone', message: 'same as source' }]);
+    if (a.clone === a.source)
+      throw new ConfigError(`a clone needs its own name, not its source's (${JSON.stringify(a.source)})`, [{ path: 'clone', message: 'same as source' }]);
     const argv = [SMOLVM, 'machine', features.verb, features.sourceFlag, checkMachineName(a.source), '--name', checkMachineName(a.clone)];
     for (const k of a.envKeys ?? []) argv.push('--env', checkEnvKey(k));
     return argv;

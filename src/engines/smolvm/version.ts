@@ -60,7 +60,15 @@ export async function readSmolvmVersion(transport: Transport): Promise<SmolvmVer
   const result = await transport.run(smolvmArgv.version());
   if (result.exitCode !== 0 || result.timedOut) throw SmolvmError.fromResult(result);
   const parsed = parseSmolvmVersion(result.stdout || result.stderr);
-  if (!parsed) throw new SmolvmError({ kind: 'unknown', reason: 'cannot read smolvm version', argv: result.argv, exitCode: result.exitCode, stderr: result.stderr, stdout: result.stdout });
+  if (!parsed)
+    throw new SmolvmError({
+      kind: 'unknown',
+      reason: 'cannot read smolvm version',
+      argv: result.argv,
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+      stdout: result.stdout,
+    });
   return parsed;
 }
 

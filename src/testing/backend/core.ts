@@ -13,9 +13,7 @@ export function coreCases(ctx: ContractContext): void {
     const bottle = await launchAgent({ prompt: PROMPT });
     expect(bottle.promptPath).toBe(PROMPT_FILE);
     expect((await bottle.exec(['cat', PROMPT_FILE])).stdout).toBe(PROMPT);
-    expect(await sh(bottle, `stat -c '%F %a %u %g %s' "$1"`, PROMPT_FILE)).toBe(
-      `regular file 600 1000 1000 ${Buffer.byteLength(PROMPT)}\n`,
-    );
+    expect(await sh(bottle, `stat -c '%F %a %u %g %s' "$1"`, PROMPT_FILE)).toBe(`regular file 600 1000 1000 ${Buffer.byteLength(PROMPT)}\n`);
   });
 
   test('an empty prompt still lands, but gives no promptPath', async () => {
@@ -48,9 +46,7 @@ export function coreCases(ctx: ContractContext): void {
     const dir = `/opt/cb-${run}-skills`;
     const bottle = await launchAgent({ skills: ['changelog'] }, { [GUEST_SKILLS_DIR_ENV]: dir });
     expect(bottle.skillsDir).toBe(dir);
-    expect(await sh(bottle, `stat -c '%a %u %g' "$1"; cat "$1"`, `${dir}/changelog/SKILL.md`)).toBe(
-      `644 1000 1000\n${SKILLS['changelog/SKILL.md']?.[0]}`,
-    );
+    expect(await sh(bottle, `stat -c '%a %u %g' "$1"; cat "$1"`, `${dir}/changelog/SKILL.md`)).toBe(`644 1000 1000\n${SKILLS['changelog/SKILL.md']?.[0]}`);
     expect((await bottle.exec(['stat', SKILLS_DIR])).exitCode).not.toBe(0);
   });
 
@@ -101,12 +97,16 @@ export function coreCases(ctx: ContractContext): void {
     expect((error as EngineCommandError).kind).toBe('not-found');
   });
 
-  test('exec runs as the agent user', async () => {
-    const bottle = await launchAgent();
-    expect(await sh(bottle, 'id -u; id -g')).toBe(`${CONTRACT_USER.uid}\n${CONTRACT_USER.gid}\n`);
-    // The engine runs any other user asked for, too.
-    expect((await bottle.engine.exec(bottle.name, ['id', '-u'], { user: { uid: 0, gid: 0 } })).stdout).toBe('0\n');
-  }, { needs: ['execAsUser'] });
+  test(
+    'exec runs as the agent user',
+    async () => {
+      const bottle = await launchAgent();
+      expect(await sh(bottle, 'id -u; id -g')).toBe(`${CONTRACT_USER.uid}\n${CONTRACT_USER.gid}\n`);
+      // The engine runs any other user asked for, too.
+      expect((await bottle.engine.exec(bottle.name, ['id', '-u'], { user: { uid: 0, gid: 0 } })).stdout).toBe('0\n');
+    },
+    { needs: ['execAsUser'] },
+  );
 
   test('concurrent launches give distinct, running, provisioned bottles', async ({ engine }) => {
     const plan = await planFor({ prompt: PROMPT, skills: ['changelog'] });

@@ -18,7 +18,11 @@ interface Sweep {
   /** Watches the clean launch's steps. */
   readonly cleanOnStep?: (step: LaunchStep) => void;
   /** Per faulted launch: set up (before) and check (after) what the generic checks do not cover. */
-  readonly around?: (n: number, from: number, faulty: FaultyEngine) => {
+  readonly around?: (
+    n: number,
+    from: number,
+    faulty: FaultyEngine,
+  ) => {
     readonly onStep?: (step: LaunchStep, machine: string) => void;
     after(step: LaunchStep, failed: LaunchError): Promise<void>;
   };
@@ -77,60 +81,71 @@ async function sweep(ctx: ContractContext, options: Sweep): Promise<{ steps: Lau
 export function faultCases(ctx: ContractContext): void {
   const { test, planFor } = ctx;
 
-  test('a fault at any engine call of a launch leaves no machine and names the step', async () => {
-    const { steps } = await sweep(ctx, { plan: await planFor({ prompt: PROMPT, skills: ['code-review'] }) });
-    // Provisioning may take one call (an engine with treeUpload) or several.
-    expect(steps.slice(0, 2)).toEqual(['create', 'start']);
-    expect(steps.length).toBeGreaterThan(2);
-    for (const step of steps.slice(2)) expect(step).toMatch(/^provision-/);
-  }, { kind: 'sweep' });
+  test(
+    'a fault at any engine call of a launch leaves no machine and names the step',
+    async () => {
+      const { steps } = await sweep(ctx, { plan: await planFor({ prompt: PROMPT, skills: ['code-review'] }) });
+      // Provisioning may take one call (an engine with treeUpload) or several.
+      expect(steps.slice(0, 2)).toEqual(['create', 'start']);
+      expect(steps.length).toBeGreaterThan(2);
+      for (const step of steps.slice(2)) expect(step).toMatch(/^provision-/);
+    },
+    { kind: 'sweep' },
+  );
 
-  test('a fault at any engine call of a launch with daemons leaves no machine; the daemons are stopped and the route freed', async () => {
-    const plan = await planFor({ prompt: PROMPT, supervise: {}, egress: { allowHosts: ['example.com'] } });
-    expect(plan.daemons).toEqual(['pipelock', 'supervise']);
-    const obs = ctx.observed();
-    const servers = tcpServers();
-    const afterBundle = new Set<LaunchStep>(['create', 'start', 'probe']);
-    let serversUp = -1;
-    const result = await sweep(ctx, {
-      plan,
-      cleanOnStep: (step) => {
-        if (step === 'create') serversUp = tcpServers();
-      },
-      around: (n, from, faulty) => {
-        let atRelease: { servers: number; ports: Map<string, string> } | undefined;
-        // pipelock's config, read while its run dir exists (the rollback removes it).
-        let proxyPort: number | undefined;
-        obs.beforeRelease = async ({ route }) => {
-          // The daemons this launch started, as far as they can be known: pipelock's config, the probes sent.
-          const known = new Map<string, number>(probedDaemons(execArgvs(faulty.calls.slice(from))).map((d) => [d.name, d.port]));
-          if (proxyPort !== undefined) known.set('pipelock', proxyPort);
-          const ports = new Map<string, string>();
-          for (const [name, p] of known) ports.set(name, await connectOutcome(route.bindHost, p));
-          atRelease = { servers: tcpServers(), ports };
-        };
-        return {
-          onStep: (step, machine) => {
-            if (step === 'create') proxyPort = pipelockPort(plan, machine);
-          },
-          async after(step, failed) {
-            obs.beforeRelease = undefined;
-            expect(tcpServers(), `in-process daemons after a fault at call ${n}`).toBe(servers);
-            if (step === 'route') return;
-            expect(obs.routes.get(failed.machine)?.releases, `route releases after a fault at call ${n}`).toBe(1);
-            expect(atRelease?.servers, `in-process daemons as the route is released, fault at call ${n}`).toBe(servers);
-            const ports = Object.fromEntries(atRelease?.ports ?? []);
-            expect(Object.values(ports).every((outcome) => outcome === 'refused'), `daemons after a fault at call ${n}: ${JSON.stringify(ports)}`).toBe(true);
-            if (afterBundle.has(step) || step.startsWith('provision-')) expect(Object.keys(ports), `fault at call ${n}`).toContain('pipelock');
-            if (step.startsWith('provision-')) expect(Object.keys(ports).sort(), `fault at call ${n}`).toEqual(['pipelock', 'supervise']);
-          },
-        };
-      },
-    });
-    // supervise runs in this process (pipelock is a child process): one more TCP server while up.
-    expect(serversUp).toBe(servers + 1);
-    expect(result.probed).toEqual(['pipelock', 'supervise']);
-    expect(tcpServers()).toBe(servers);
-    for (const step of ['route', 'create', 'start', 'probe'] as const) expect(result.steps).toContain(step);
-  }, { kind: 'sweep', needs: ['hostRoute'] });
+  test(
+    'a fault at any engine call of a launch with daemons leaves no machine; the daemons are stopped and the route freed',
+    async () => {
+      const plan = await planFor({ prompt: PROMPT, supervise: {}, egress: { allowHosts: ['example.com'] } });
+      expect(plan.daemons).toEqual(['pipelock', 'supervise']);
+      const obs = ctx.observed();
+      const servers = tcpServers();
+      const afterBundle = new Set<LaunchStep>(['create', 'start', 'probe']);
+      let serversUp = -1;
+      const result = await sweep(ctx, {
+        plan,
+        cleanOnStep: (step) => {
+          if (step === 'create') serversUp = tcpServers();
+        },
+        around: (n, from, faulty) => {
+          let atRelease: { servers: number; ports: Map<string, string> } | undefined;
+          // pipelock's config, read while its run dir exists (the rollback removes it).
+          let proxyPort: number | undefined;
+          obs.beforeRelease = async ({ route }) => {
+            // The daemons this launch started, as far as they can be known: pipelock's config, the probes sent.
+            const known = new Map<string, number>(probedDaemons(execArgvs(faulty.calls.slice(from))).map((d) => [d.name, d.port]));
+            if (proxyPort !== undefined) known.set('pipelock', proxyPort);
+            const ports = new Map<string, string>();
+            for (const [name, p] of known) ports.set(name, await connectOutcome(route.bindHost, p));
+            atRelease = { servers: tcpServers(), ports };
+          };
+          return {
+            onStep: (step, machine) => {
+              if (step === 'create') proxyPort = pipelockPort(plan, machine);
+            },
+            async after(step, failed) {
+              obs.beforeRelease = undefined;
+              expect(tcpServers(), `in-process daemons after a fault at call ${n}`).toBe(servers);
+              if (step === 'route') return;
+              expect(obs.routes.get(failed.machine)?.releases, `route releases after a fault at call ${n}`).toBe(1);
+              expect(atRelease?.servers, `in-process daemons as the route is released, fault at call ${n}`).toBe(servers);
+              const ports = Object.fromEntries(atRelease?.ports ?? []);
+              expect(
+                Object.values(ports).every((outcome) => outcome === 'refused'),
+                `daemons after a fault at call ${n}: ${JSON.stringify(ports)}`,
+              ).toBe(true);
+              if (afterBundle.has(step) || step.startsWith('provision-')) expect(Object.keys(ports), `fault at call ${n}`).toContain('pipelock');
+              if (step.startsWith('provision-')) expect(Object.keys(ports).sort(), `fault at call ${n}`).toEqual(['pipelock', 'supervise']);
+            },
+          };
+        },
+      });
+      // supervise runs in this process (pipelock is a child process): one more TCP server while up.
+      expect(serversUp).toBe(servers + 1);
+      expect(result.probed).toEqual(['pipelock', 'supervise']);
+      expect(tcpServers()).toBe(servers);
+      for (const step of ['route', 'create', 'start', 'probe'] as const) expect(result.steps).toContain(step);
+    },
+    { kind: 'sweep', needs: ['hostRoute'] },
+  );
 }

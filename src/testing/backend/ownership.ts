@@ -74,42 +74,49 @@ export function ownershipCases(ctx: ContractContext): void {
     }
   });
 
-  test('a foreign machine that takes the name after the check survives every way the launch fails, byte for byte', async (sut) => {
-    const name = `cb-${run}-race`;
-    const foreign = await foreignMachine(sut, name);
-    try {
-      const before = await foreign.snapshot();
-      let launchCalls = 0;
-      /** A launch that does not see the machine at its check; with `fault`, its nth engine call fails too. */
-      const attempt = async (plan: Plan, fault?: number): Promise<LaunchError> => {
-        const faulty = faultyEngine(hiddenOnce(sut.engine, name));
-        if (fault !== undefined) faulty.failCall(fault);
-        const error = await launch(plan, { engine: faulty.engine, name }).catch((e: unknown) => e);
-        launchCalls = faulty.calls.length;
-        expect(error).toBeInstanceOf(LaunchError);
-        expect(await foreign.snapshot(), `the foreign machine after a launch failing at ${(error as LaunchError).step}${fault ? ` (fault at call ${fault})` : ''}`).toEqual(before);
-        return error as LaunchError;
-      };
-      // The create itself fails: the name is taken.
-      expect((await attempt(await planFor({ prompt: PROMPT }))).step).toBe('create');
-      // An image the engine does not have.
-      await attempt(await planFor({ prompt: PROMPT, image: `${sut.image}-missing-${run}` }));
-      const daemons = sut.engine.capabilities.hostRoute;
-      if (daemons) {
-        // A daemon that cannot start (rolls back the route before any machine exists).
-        const broken = join(ctx.work(), 'pipelock-broken');
-        await writeFile(broken, '#!/bin/sh\necho broken >&2\nexit 1\n', { mode: 0o755 });
-        expect((await attempt(await planFor({ egress: { allowHosts: ['example.com'] } }, { PIPELOCK_BIN: broken }))).step).toBe('bundle');
+  test(
+    'a foreign machine that takes the name after the check survives every way the launch fails, byte for byte',
+    async (sut) => {
+      const name = `cb-${run}-race`;
+      const foreign = await foreignMachine(sut, name);
+      try {
+        const before = await foreign.snapshot();
+        let launchCalls = 0;
+        /** A launch that does not see the machine at its check; with `fault`, its nth engine call fails too. */
+        const attempt = async (plan: Plan, fault?: number): Promise<LaunchError> => {
+          const faulty = faultyEngine(hiddenOnce(sut.engine, name));
+          if (fault !== undefined) faulty.failCall(fault);
+          const error = await launch(plan, { engine: faulty.engine, name }).catch((e: unknown) => e);
+          launchCalls = faulty.calls.length;
+          expect(error).toBeInstanceOf(LaunchError);
+          expect(
+            await foreign.snapshot(),
+            `the foreign machine after a launch failing at ${(error as LaunchError).step}${fault ? ` (fault at call ${fault})` : ''}`,
+          ).toEqual(before);
+          return error as LaunchError;
+        };
+        // The create itself fails: the name is taken.
+        expect((await attempt(await planFor({ prompt: PROMPT }))).step).toBe('create');
+        // An image the engine does not have.
+        await attempt(await planFor({ prompt: PROMPT, image: `${sut.image}-missing-${run}` }));
+        const daemons = sut.engine.capabilities.hostRoute;
+        if (daemons) {
+          // A daemon that cannot start (rolls back the route before any machine exists).
+          const broken = join(ctx.work(), 'pipelock-broken');
+          await writeFile(broken, '#!/bin/sh\necho broken >&2\nexit 1\n', { mode: 0o755 });
+          expect((await attempt(await planFor({ egress: { allowHosts: ['example.com'] } }, { PIPELOCK_BIN: broken }))).step).toBe('bundle');
+        }
+        // A fault at each engine call of a launch (with a daemon where the engine can reach one), its rollback included.
+        const plan = await planFor(daemons ? { prompt: PROMPT, supervise: {} } : { prompt: PROMPT, skills: ['changelog'] });
+        await attempt(plan);
+        const total = launchCalls;
+        expect(total).toBeGreaterThan(0);
+        for (let n = 1; n <= total; n++) await attempt(plan, n);
+        expect(await ctx.leftovers()).toEqual([]);
+      } finally {
+        await sut.engine.remove(name);
       }
-      // A fault at each engine call of a launch (with a daemon where the engine can reach one), its rollback included.
-      const plan = await planFor(daemons ? { prompt: PROMPT, supervise: {} } : { prompt: PROMPT, skills: ['changelog'] });
-      await attempt(plan);
-      const total = launchCalls;
-      expect(total).toBeGreaterThan(0);
-      for (let n = 1; n <= total; n++) await attempt(plan, n);
-      expect(await ctx.leftovers()).toEqual([]);
-    } finally {
-      await sut.engine.remove(name);
-    }
-  }, { kind: 'sweep' });
+    },
+    { kind: 'sweep' },
+  );
 }

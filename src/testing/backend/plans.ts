@@ -29,8 +29,21 @@ export function planCases(ctx: ContractContext): void {
     const dir = await mkdtemp(join(ctx.work(), 'ca-'));
     const file = join(dir, 'ca.crt');
     await execFileAsync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'ca.key'), '-out', file, '-days', '2', '-subj', `/CN=claude-bottle contract ${run}`,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'ca.key'),
+      '-out',
+      file,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=claude-bottle contract ${run}`,
     ]);
     return { file, pem: await readFile(file, 'utf8') };
   };
@@ -82,105 +95,125 @@ export function planCases(ctx: ContractContext): void {
     }
   });
 
-  test('supervise: a host daemon, its MCP config (0600, the agent user) and claude flags; remove() stops it', async () => {
-    const plan = await planFor({ prompt: PROMPT, supervise: {} });
-    expect(plan.daemons).toEqual(['supervise']);
-    const { bottle, steps, route } = await launchPlan(plan);
-    expect(bottle.daemons?.csv).toBe('supervise');
-    expect(steps).toContain('probe');
-    const daemon = bottle.daemons?.daemons.find((d) => d.name === 'supervise');
-    expect(daemon).toBeDefined();
-    if (!daemon || !route) return expect.fail('the supervise daemon or its host route is missing');
+  test(
+    'supervise: a host daemon, its MCP config (0600, the agent user) and claude flags; remove() stops it',
+    async () => {
+      const plan = await planFor({ prompt: PROMPT, supervise: {} });
+      expect(plan.daemons).toEqual(['supervise']);
+      const { bottle, steps, route } = await launchPlan(plan);
+      expect(bottle.daemons?.csv).toBe('supervise');
+      expect(steps).toContain('probe');
+      const daemon = bottle.daemons?.daemons.find((d) => d.name === 'supervise');
+      expect(daemon).toBeDefined();
+      if (!daemon || !route) return expect.fail('the supervise daemon or its host route is missing');
 
-    expect(await sh(bottle, `stat -c '%F %a %u %g' "$1"`, MCP_CONFIG)).toBe('regular file 600 1000 1000\n');
-    const config = JSON.parse((await bottle.exec(['cat', MCP_CONFIG])).stdout) as { mcpServers: Record<string, { type: string; url: string }> };
-    expect(Object.keys(config.mcpServers)).toEqual(['supervisor']);
-    const server = config.mcpServers.supervisor;
-    expect(server).toEqual({ type: 'http', url: expect.stringMatching(/^http:\/\//), headers: { Authorization: expect.stringMatching(/^Bearer [A-Za-z0-9_-]{43}$/) } });
-    const url = new URL(server?.url ?? '');
-    expect([url.hostname.replace(/^\[|\]$/g, ''), url.port]).toEqual([route.route.guestHost, String(daemon.port)]);
+      expect(await sh(bottle, `stat -c '%F %a %u %g' "$1"`, MCP_CONFIG)).toBe('regular file 600 1000 1000\n');
+      const config = JSON.parse((await bottle.exec(['cat', MCP_CONFIG])).stdout) as { mcpServers: Record<string, { type: string; url: string }> };
+      expect(Object.keys(config.mcpServers)).toEqual(['supervisor']);
+      const server = config.mcpServers.supervisor;
+      expect(server).toEqual({
+        type: 'http',
+        url: expect.stringMatching(/^http:\/\//),
+        headers: { Authorization: expect.stringMatching(/^Bearer [A-Za-z0-9_-]{43}$/) },
+      });
+      const url = new URL(server?.url ?? '');
+      expect([url.hostname.replace(/^\[|\]$/g, ''), url.port]).toEqual([route.route.guestHost, String(daemon.port)]);
 
-    // The guest reaches the server, as the launch's probe showed.
-    const probe = await reprobe(bottle, daemon, route.route.guestHost);
-    expect(probe, probe.stderr).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^reachable via \w+/) });
+      // The guest reaches the server, as the launch's probe showed.
+      const probe = await reprobe(bottle, daemon, route.route.guestHost);
+      expect(probe, probe.stderr).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^reachable via \w+/) });
 
-    await installClaude(bottle);
-    expect(await bottle.execClaude(['-p', 'review HEAD'])).toMatchObject({
-      exitCode: 0,
-      stdout: `--append-system-prompt-file\n${PROMPT_FILE}\n--mcp-config\n${MCP_CONFIG}\n--strict-mcp-config\n-p\nreview HEAD\n`,
-    });
+      await installClaude(bottle);
+      expect(await bottle.execClaude(['-p', 'review HEAD'])).toMatchObject({
+        exitCode: 0,
+        stdout: `--append-system-prompt-file\n${PROMPT_FILE}\n--mcp-config\n${MCP_CONFIG}\n--strict-mcp-config\n-p\nreview HEAD\n`,
+      });
 
-    const { host, loopback } = hostOf(daemon.url);
-    expect(await connectOutcome(host, daemon.port)).toBe('accepted');
-    const atRelease = refusedAtRelease(bottle);
-    await bottle.remove();
-    await ctx.observed().settle(bottle.name);
-    expect(route.releases).toBe(1);
-    expect(Object.fromEntries(atRelease)).toEqual({ supervise: 'refused' });
-    if (loopback) expect(await connectOutcome(host, daemon.port)).toBe('refused');
-  }, { kind: 'daemons', needs: ['hostRoute'] });
+      const { host, loopback } = hostOf(daemon.url);
+      expect(await connectOutcome(host, daemon.port)).toBe('accepted');
+      const atRelease = refusedAtRelease(bottle);
+      await bottle.remove();
+      await ctx.observed().settle(bottle.name);
+      expect(route.releases).toBe(1);
+      expect(Object.fromEntries(atRelease)).toEqual({ supervise: 'refused' });
+      if (loopback) expect(await connectOutcome(host, daemon.port)).toBe('refused');
+    },
+    { kind: 'daemons', needs: ['hostRoute'] },
+  );
 
-  test('egress: pipelock on the host, reached from the guest; every exec carries the proxy variables', async () => {
-    const plan = await planFor({ egress: { allowHosts: ['example.com'] } });
-    expect(plan.daemons).toEqual(['pipelock']);
-    const { bottle, steps, route } = await launchPlan(plan);
-    expect(bottle.daemons?.csv).toBe('pipelock');
-    expect(steps).toContain('probe');
-    const daemon = bottle.daemons?.daemons.find((d) => d.name === 'pipelock');
-    if (!daemon || !route) return expect.fail('the pipelock daemon or its host route is missing');
+  test(
+    'egress: pipelock on the host, reached from the guest; every exec carries the proxy variables',
+    async () => {
+      const plan = await planFor({ egress: { allowHosts: ['example.com'] } });
+      expect(plan.daemons).toEqual(['pipelock']);
+      const { bottle, steps, route } = await launchPlan(plan);
+      expect(bottle.daemons?.csv).toBe('pipelock');
+      expect(steps).toContain('probe');
+      const daemon = bottle.daemons?.daemons.find((d) => d.name === 'pipelock');
+      if (!daemon || !route) return expect.fail('the pipelock daemon or its host route is missing');
 
-    const names = ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'NO_PROXY', 'no_proxy', 'NODE_USE_ENV_PROXY'];
-    const values = (await sh(bottle, names.map((name) => `printf '%s\\n' "$${name}"`).join('; '))).split('\n');
-    const [proxy = '', ...rest] = values;
-    expect(rest.slice(0, 3)).toEqual([proxy, proxy, proxy]);
-    const proxyUrl = new URL(proxy);
-    expect([proxyUrl.protocol, proxyUrl.hostname.replace(/^\[|\]$/g, ''), proxyUrl.port]).toEqual(['http:', route.route.guestHost, String(daemon.port)]);
-    expect(values[4]).toBe(values[5]);
-    expect(values[4]?.split(',')).toEqual(expect.arrayContaining(['localhost', '127.0.0.1', route.route.guestHost]));
-    expect(values[6]).toBe('1');
+      const names = ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'NO_PROXY', 'no_proxy', 'NODE_USE_ENV_PROXY'];
+      const values = (await sh(bottle, names.map((name) => `printf '%s\\n' "$${name}"`).join('; '))).split('\n');
+      const [proxy = '', ...rest] = values;
+      expect(rest.slice(0, 3)).toEqual([proxy, proxy, proxy]);
+      const proxyUrl = new URL(proxy);
+      expect([proxyUrl.protocol, proxyUrl.hostname.replace(/^\[|\]$/g, ''), proxyUrl.port]).toEqual(['http:', route.route.guestHost, String(daemon.port)]);
+      expect(values[4]).toBe(values[5]);
+      expect(values[4]?.split(',')).toEqual(expect.arrayContaining(['localhost', '127.0.0.1', route.route.guestHost]));
+      expect(values[6]).toBe('1');
 
-    // The launch's probe reached the proxy; so does a second one.
-    const probe = await reprobe(bottle, daemon, route.route.guestHost);
-    expect(probe, probe.stderr).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^reachable via \w+/) });
+      // The launch's probe reached the proxy; so does a second one.
+      const probe = await reprobe(bottle, daemon, route.route.guestHost);
+      expect(probe, probe.stderr).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^reachable via \w+/) });
 
-    const atRelease = refusedAtRelease(bottle);
-    await bottle.remove();
-    await ctx.observed().settle(bottle.name);
-    expect(Object.fromEntries(atRelease)).toEqual({ pipelock: 'refused' });
-  }, { kind: 'daemons', needs: ['hostRoute'] });
+      const atRelease = refusedAtRelease(bottle);
+      await bottle.remove();
+      await ctx.observed().settle(bottle.name);
+      expect(Object.fromEntries(atRelease)).toEqual({ pipelock: 'refused' });
+    },
+    { kind: 'daemons', needs: ['hostRoute'] },
+  );
 
-  test('git: the workspace is a clone through the gate; a push inside the prefix lands, a push to main is refused', async ({ gitImage }, tc) => {
-    if (gitImage === undefined) return tc.skip('the backend offers no gitImage (an image like image, with git)');
-    const repo = await mkdtemp(join(ctx.work(), 'repo-'));
-    await hostGit(repo, 'init', '-q', '-b', 'main');
-    await writeFile(join(repo, 'README.md'), `host ${run}\n`);
-    await hostGit(repo, 'add', 'README.md');
-    await hostGit(repo, 'commit', '-q', '-m', 'host commit');
-    const main = await hostGit(repo, 'rev-parse', 'refs/heads/main');
+  test(
+    'git: the workspace is a clone through the gate; a push inside the prefix lands, a push to main is refused',
+    async ({ gitImage }, tc) => {
+      if (gitImage === undefined) return tc.skip('the backend offers no gitImage (an image like image, with git)');
+      const repo = await mkdtemp(join(ctx.work(), 'repo-'));
+      await hostGit(repo, 'init', '-q', '-b', 'main');
+      await writeFile(join(repo, 'README.md'), `host ${run}\n`);
+      await hostGit(repo, 'add', 'README.md');
+      await hostGit(repo, 'commit', '-q', '-m', 'host commit');
+      const main = await hostGit(repo, 'rev-parse', 'refs/heads/main');
 
-    const plan = await planFor({ image: gitImage, git: { repo } });
-    expect(plan.daemons).toEqual(['git-gate']);
-    const workspace = plan.git?.workspace ?? '';
-    expect(workspace).toBe(`${CONTRACT_USER.home}/workspace`);
-    const { bottle, steps } = await launchPlan(plan);
-    expect(bottle.daemons?.csv).toBe('git-gate');
-    expect(steps).toEqual(expect.arrayContaining(['probe', 'provision-git']));
+      const plan = await planFor({ image: gitImage, git: { repo } });
+      expect(plan.daemons).toEqual(['git-gate']);
+      const workspace = plan.git?.workspace ?? '';
+      expect(workspace).toBe(`${CONTRACT_USER.home}/workspace`);
+      const { bottle, steps } = await launchPlan(plan);
+      expect(bottle.daemons?.csv).toBe('git-gate');
+      expect(steps).toEqual(expect.arrayContaining(['probe', 'provision-git']));
 
-    expect(await sh(bottle, 'git -C "$1" rev-parse HEAD', workspace)).toBe(`${main}\n`);
-    expect(await sh(bottle, 'git -C "$1" rev-parse --abbrev-ref HEAD; stat -c "%u %g" "$1"', workspace)).toBe(`${plan.git?.branch}\n1000 1000\n`);
+      expect(await sh(bottle, 'git -C "$1" rev-parse HEAD', workspace)).toBe(`${main}\n`);
+      expect(await sh(bottle, 'git -C "$1" rev-parse --abbrev-ref HEAD; stat -c "%u %g" "$1"', workspace)).toBe(`${plan.git?.branch}\n1000 1000\n`);
 
-    const commit = await bottle.exec([
-      'sh', '-c', 'cd "$1" && echo from the bottle > bottle.txt && git add bottle.txt && git commit -q -m "bottle commit" && git push -q && git rev-parse HEAD', 'sh', workspace,
-    ]);
-    expect(commit.exitCode, commit.stderr).toBe(0);
-    const pushed = commit.stdout.trim();
-    expect(await hostGit(repo, 'rev-parse', `refs/heads/${plan.git?.branch}`)).toBe(pushed);
+      const commit = await bottle.exec([
+        'sh',
+        '-c',
+        'cd "$1" && echo from the bottle > bottle.txt && git add bottle.txt && git commit -q -m "bottle commit" && git push -q && git rev-parse HEAD',
+        'sh',
+        workspace,
+      ]);
+      expect(commit.exitCode, commit.stderr).toBe(0);
+      const pushed = commit.stdout.trim();
+      expect(await hostGit(repo, 'rev-parse', `refs/heads/${plan.git?.branch}`)).toBe(pushed);
 
-    const refused = await bottle.exec(['git', '-C', workspace, 'push', 'origin', 'HEAD:main']);
-    expect(refused.exitCode).not.toBe(0);
-    expect(refused.stderr).toMatch(/-> main \(claude-bottle git gate: /);
-    expect(await hostGit(repo, 'rev-parse', 'refs/heads/main')).toBe(main);
-  }, { kind: 'daemons', needs: ['hostRoute'] });
+      const refused = await bottle.exec(['git', '-C', workspace, 'push', 'origin', 'HEAD:main']);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toMatch(/-> main \(claude-bottle git gate: /);
+      expect(await hostGit(repo, 'rev-parse', 'refs/heads/main')).toBe(main);
+    },
+    { kind: 'daemons', needs: ['hostRoute'] },
+  );
 
   test('without a host route, a plan with daemons is refused before any engine call, naming no step that did not run', async ({ engine }, tc) => {
     if (engine.capabilities.hostRoute) return tc.skip('the engine offers a host route: the daemon cases above cover it');
@@ -196,7 +229,8 @@ export function planCases(ctx: ContractContext): void {
   });
 
   test('without an allow-list of its own, egress with the proxy off is refused before anything is written or created', async ({ engine }, tc) => {
-    if (engine.capabilities.egressAllowList) return tc.skip('the engine enforces allow-lists itself: checking that needs the outside network, which the suite never uses');
+    if (engine.capabilities.egressAllowList)
+      return tc.skip('the engine enforces allow-lists itself: checking that needs the outside network, which the suite never uses');
     const faulty = faultyEngine(engine);
     const error = await launch(await planFor({ egress: { allowHosts: ['example.com'], proxy: false } }), { engine: faulty.engine }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);

@@ -29,8 +29,19 @@ export const cp: Applet = {
     const o = getopt(p, p.argv.slice(1), {
       short: 'pdRfinlsLHarPvuTt:',
       long: {
-        archive: 'a', force: 'f', interactive: 'i', 'no-clobber': 'n', link: 'l', dereference: 'L', 'no-dereference': 'P',
-        recursive: 'R', 'symbolic-link': 's', 'no-target-directory': 'T', 'target-directory': 't:', verbose: 'v', update: 'u',
+        archive: 'a',
+        force: 'f',
+        interactive: 'i',
+        'no-clobber': 'n',
+        link: 'l',
+        dereference: 'L',
+        'no-dereference': 'P',
+        recursive: 'R',
+        'symbolic-link': 's',
+        'no-target-directory': 'T',
+        'target-directory': 't:',
+        verbose: 'v',
+        update: 'u',
       },
       unmodelled: 'i',
     });

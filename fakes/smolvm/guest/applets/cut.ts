@@ -58,7 +58,12 @@ export const cut: Applet = {
           if (!o.has('s')) p.stdout.write(`${line}\n`);
           continue;
         }
-        p.stdout.write(`${line.split(delim).filter((_, i) => wanted(i)).join(delim)}\n`);
+        p.stdout.write(
+          `${line
+            .split(delim)
+            .filter((_, i) => wanted(i))
+            .join(delim)}\n`,
+        );
       }
     }
     return status;

@@ -9,7 +9,8 @@ const SUFFIX: Readonly<Record<string, number>> = { '': 1, c: 1, w: 2, b: 512, k:
 
 export const dd: Applet = {
   source: 'coreutils/dd.c',
-  usage: '[if=FILE] [of=FILE] [ibs=N obs=N/bs=N] [count=N] [skip=N] [seek=N]\n\t[conv=notrunc|noerror|sync|fsync]\n\t[iflag=skip_bytes|count_bytes|fullblock|direct] [oflag=seek_bytes|append|direct]',
+  usage:
+    '[if=FILE] [of=FILE] [ibs=N obs=N/bs=N] [count=N] [skip=N] [seek=N]\n\t[conv=notrunc|noerror|sync|fsync]\n\t[iflag=skip_bytes|count_bytes|fullblock|direct] [oflag=seek_bytes|append|direct]',
   summary: 'Copy a file with converting and formatting',
   main(p) {
     const ops: Record<string, string> = {};

@@ -72,14 +72,16 @@ export const expr: Applet = {
       }
       return l;
     };
-    const binary = (lower: () => Value, ops: string[], apply: (l: Value, r: Value, op: string) => Value): (() => Value) => () => {
-      let l = lower();
-      while (ops.includes(args[i] ?? '')) {
-        const op = args[i++] as string;
-        l = apply(l, lower(), op);
-      }
-      return l;
-    };
+    const binary =
+      (lower: () => Value, ops: string[], apply: (l: Value, r: Value, op: string) => Value): (() => Value) =>
+      () => {
+        let l = lower();
+        while (ops.includes(args[i] ?? '')) {
+          const op = args[i++] as string;
+          l = apply(l, lower(), op);
+        }
+        return l;
+      };
     const eval4 = binary(eval5, ['*', '/', '%'], arithmetic);
     const eval3 = binary(eval4, ['+', '-'], arithmetic);
     const eval2 = binary(eval3, ['<', '<=', '=', '==', '!=', '>=', '>'], (l, r, op) => {

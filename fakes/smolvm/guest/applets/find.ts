@@ -18,7 +18,28 @@ interface Node {
 }
 type Test = (n: Node) => boolean | Promise<boolean>;
 
-const NEEDS_ARG = new Set(['-name', '-iname', '-path', '-ipath', '-wholename', '-iwholename', '-regex', '-type', '-size', '-perm', '-user', '-group', '-newer', '-mtime', '-mmin', '-maxdepth', '-mindepth', '-exec', '-links', '-inum']);
+const NEEDS_ARG = new Set([
+  '-name',
+  '-iname',
+  '-path',
+  '-ipath',
+  '-wholename',
+  '-iwholename',
+  '-regex',
+  '-type',
+  '-size',
+  '-perm',
+  '-user',
+  '-group',
+  '-newer',
+  '-mtime',
+  '-mmin',
+  '-maxdepth',
+  '-mindepth',
+  '-exec',
+  '-links',
+  '-inum',
+]);
 
 export const find: Applet = {
   source: 'findutils/find.c',
@@ -236,7 +257,11 @@ function parse(p: AppletProcess, args: string[]): Plan {
             return true;
           };
         }
-        return async (n) => (await runExec(p, argv.map((x) => x.replaceAll('{}', n.path)))) === 0;
+        return async (n) =>
+          (await runExec(
+            p,
+            argv.map((x) => x.replaceAll('{}', n.path)),
+          )) === 0;
       }
       default:
         complain(p, `unrecognized: ${a}`);

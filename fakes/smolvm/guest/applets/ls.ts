@@ -66,7 +66,8 @@ export const ls: Applet = {
       }
       names = names.filter((n) => o.has('a') || o.has('A') || !n.startsWith('.'));
       const entries: Entry[] = [];
-      if (o.has('a')) for (const n of ['.', '..']) entries.push({ name: n, path: posix.join(dir.path, n), st: p.fs.vol.statSync(posix.join(dir.path, n)) as Stat });
+      if (o.has('a'))
+        for (const n of ['.', '..']) entries.push({ name: n, path: posix.join(dir.path, n), st: p.fs.vol.statSync(posix.join(dir.path, n)) as Stat });
       for (const n of names) {
         const st = statOf(posix.join(dir.path, n), false, posix.join(dir.name, n));
         if (st) entries.push({ name: n, path: posix.join(dir.path, n), st });

@@ -12,7 +12,41 @@ interface Format {
 }
 
 const NAMED: Readonly<Record<number, string>> = { 0: '\\0', 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r' };
-const ASCII_NAMES = ['nul', 'soh', 'stx', 'etx', 'eot', 'enq', 'ack', 'bel', 'bs', 'ht', 'nl', 'vt', 'ff', 'cr', 'so', 'si', 'dle', 'dc1', 'dc2', 'dc3', 'dc4', 'nak', 'syn', 'etb', 'can', 'em', 'sub', 'esc', 'fs', 'gs', 'rs', 'us', 'sp'];
+const ASCII_NAMES = [
+  'nul',
+  'soh',
+  'stx',
+  'etx',
+  'eot',
+  'enq',
+  'ack',
+  'bel',
+  'bs',
+  'ht',
+  'nl',
+  'vt',
+  'ff',
+  'cr',
+  'so',
+  'si',
+  'dle',
+  'dc1',
+  'dc2',
+  'dc3',
+  'dc4',
+  'nak',
+  'syn',
+  'etb',
+  'can',
+  'em',
+  'sub',
+  'esc',
+  'fs',
+  'gs',
+  'rs',
+  'us',
+  'sp',
+];
 const SIZES: Readonly<Record<string, number>> = { C: 1, S: 2, I: 4, L: 8 };
 
 function le(bytes: Uint8Array): bigint {
@@ -72,7 +106,8 @@ export const od: Applet = {
     if (formats.length === 0) formats.push(...parseType(p, 'o2'));
     const radix = o.value('A') ?? 'o';
     if (!['d', 'o', 'x', 'n'].includes(radix)) die(p, `bad output address radix '${radix}': it must be one character from [doxn]`);
-    const address = (n: number): string => (radix === 'n' ? '' : radix === 'x' ? n.toString(16).padStart(6, '0') : radix === 'd' ? String(n).padStart(7, '0') : n.toString(8).padStart(7, '0'));
+    const address = (n: number): string =>
+      radix === 'n' ? '' : radix === 'x' ? n.toString(16).padStart(6, '0') : radix === 'd' ? String(n).padStart(7, '0') : n.toString(8).padStart(7, '0');
     const width = o.has('w') ? Number(o.value('w') || 32) : 16;
     const chunks: Uint8Array[] = [];
     let status = 0;

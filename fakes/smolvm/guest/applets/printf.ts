@@ -22,7 +22,9 @@ export const printf: Applet = {
     const number = (raw: string | undefined): number => {
       if (raw === undefined || raw === '') return 0;
       if (/^['"]./.test(raw)) return raw.codePointAt(1) ?? 0;
-      const n = /^\s*[+-]?(0x[0-9a-f]+|0[0-7]*|\d+)$/i.test(raw) ? Number(raw.trim().replace(/^([+-]?)0([0-7]+)$/, (_m, s: string, o: string) => `${s}${Number.parseInt(o, 8)}`)) : Number.NaN;
+      const n = /^\s*[+-]?(0x[0-9a-f]+|0[0-7]*|\d+)$/i.test(raw)
+        ? Number(raw.trim().replace(/^([+-]?)0([0-7]+)$/, (_m, s: string, o: string) => `${s}${Number.parseInt(o, 8)}`))
+        : Number.NaN;
       if (Number.isNaN(n)) {
         complain(p, `invalid number '${raw}'`);
         status = 1;
@@ -72,7 +74,8 @@ export const printf: Applet = {
         }
         if (s.length < width) {
           if (flags.includes('-')) s = s.padEnd(width);
-          else if (flags.includes('0') && conv !== 's' && conv !== 'c') s = s.replace(/^([+-]?)(.*)$/, (_m, sign: string, rest: string) => sign + rest.padStart(width - sign.length, '0'));
+          else if (flags.includes('0') && conv !== 's' && conv !== 'c')
+            s = s.replace(/^([+-]?)(.*)$/, (_m, sign: string, rest: string) => sign + rest.padStart(width - sign.length, '0'));
           else s = s.padStart(width);
         }
         out.text(s);

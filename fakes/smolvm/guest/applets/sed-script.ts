@@ -3,10 +3,7 @@ import { compile } from './regex.ts';
 
 export class SedError extends Error {}
 
-export type Address =
-  | { readonly kind: 'line'; readonly n: number }
-  | { readonly kind: 'last' }
-  | { readonly kind: 're'; readonly re: RegExp | null };
+export type Address = { readonly kind: 'line'; readonly n: number } | { readonly kind: 'last' } | { readonly kind: 're'; readonly re: RegExp | null };
 
 export interface Command {
   a1?: Address;
@@ -140,7 +137,7 @@ export function parseScript(script: string, extended: boolean): Command[] {
     } else if ('aic'.includes(name)) c.text = text();
     else if (name === ':') {
       c.label = word();
-      if (!c.label) throw new SedError('\':\' lacks a label');
+      if (!c.label) throw new SedError("':' lacks a label");
     } else if ('btT'.includes(name)) c.label = word();
     else if (name === 'r' || name === 'w') {
       skip(/[ \t]/);

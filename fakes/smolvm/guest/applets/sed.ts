@@ -83,7 +83,10 @@ export const sed: Applet = {
 
 /** Lines with their newline kept, so an unterminated last line stays unterminated. */
 function split(data: Uint8Array): string[] {
-  return new TextDecoder().decode(data).split(/(?<=\n)/).filter((l) => l !== '');
+  return new TextDecoder()
+    .decode(data)
+    .split(/(?<=\n)/)
+    .filter((l) => l !== '');
 }
 
 class Run {

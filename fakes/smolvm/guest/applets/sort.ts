@@ -66,7 +66,10 @@ export const sort: Applet = {
       }
       return 0;
     }
-    let sorted = lines.map((line, i) => ({ line, i })).sort((x, y) => compare(x.line, y.line, tieBreak) || x.i - y.i).map((x) => x.line);
+    let sorted = lines
+      .map((line, i) => ({ line, i }))
+      .sort((x, y) => compare(x.line, y.line, tieBreak) || x.i - y.i)
+      .map((x) => x.line);
     if (o.has('u')) sorted = sorted.filter((line, i) => i === 0 || compare(sorted[i - 1] as string, line, false) !== 0);
     const output = sorted.map((l) => `${l}${end}`).join('');
     const file = o.value('o');

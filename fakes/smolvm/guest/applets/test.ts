@@ -76,7 +76,7 @@ function evaluate(p: AppletProcess, all: string[]): boolean {
   const primary = (): boolean => {
     const t = peek();
     if (t === undefined) throw new TestError('argument expected');
-    if (t === '(' ) {
+    if (t === '(') {
       pos++;
       const r = oexpr();
       if (peek() !== ')') throw new TestError('closing paren expected');
@@ -146,20 +146,34 @@ function unary(p: AppletProcess, op: string, arg: string): boolean {
   if (!st) return false;
   const mode = Number(st.mode);
   switch (op) {
-    case '-e': return true;
-    case '-f': return st.isFile();
-    case '-d': return st.isDirectory();
-    case '-s': return Number(st.size) > 0;
-    case '-r': return canAccess(st, p, 4);
-    case '-w': return canAccess(st, p, 2);
-    case '-x': return canAccess(st, p, 1);
+    case '-e':
+      return true;
+    case '-f':
+      return st.isFile();
+    case '-d':
+      return st.isDirectory();
+    case '-s':
+      return Number(st.size) > 0;
+    case '-r':
+      return canAccess(st, p, 4);
+    case '-w':
+      return canAccess(st, p, 2);
+    case '-x':
+      return canAccess(st, p, 1);
     case '-L':
-    case '-h': return st.isSymbolicLink();
-    case '-u': return (mode & 0o4000) !== 0;
-    case '-g': return (mode & 0o2000) !== 0;
-    case '-k': return (mode & 0o1000) !== 0;
-    case '-O': return Number(st.uid) === p.user.uid;
-    case '-G': return Number(st.gid) === p.user.gid;
-    default: return false; // -b -c -p -S: the fake has no device, fifo or socket files
+    case '-h':
+      return st.isSymbolicLink();
+    case '-u':
+      return (mode & 0o4000) !== 0;
+    case '-g':
+      return (mode & 0o2000) !== 0;
+    case '-k':
+      return (mode & 0o1000) !== 0;
+    case '-O':
+      return Number(st.uid) === p.user.uid;
+    case '-G':
+      return Number(st.gid) === p.user.gid;
+    default:
+      return false; // -b -c -p -S: the fake has no device, fifo or socket files
   }
 }

@@ -10,7 +10,7 @@ function unescapeAt(s: string, i: number): [number, number] {
   if (oct) return [Number.parseInt(oct[0], 8) & 0xff, i + oct[0].length];
   const c = s[i];
   if (c === undefined) return [92, i];
-  return [SIMPLE[c] ?? (c.codePointAt(0) ?? 0), i + 1];
+  return [SIMPLE[c] ?? c.codePointAt(0) ?? 0, i + 1];
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, k) => from + k);

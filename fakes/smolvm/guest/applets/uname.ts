@@ -15,7 +15,18 @@ export const uname: Applet = {
   main(p) {
     const o = getopt(p, p.argv.slice(1), {
       short: 'asnrvmipo',
-      long: { all: 'a', 'kernel-name': 's', 'node-name': 'n', 'kernel-release': 'r', release: 'r', 'kernel-version': 'v', machine: 'm', 'hardware-platform': 'i', processor: 'p', 'operating-system': 'o' },
+      long: {
+        all: 'a',
+        'kernel-name': 's',
+        'node-name': 'n',
+        'kernel-release': 'r',
+        release: 'r',
+        'kernel-version': 'v',
+        machine: 'm',
+        'hardware-platform': 'i',
+        processor: 'p',
+        'operating-system': 'o',
+      },
     });
     const all = o.has('a');
     const fields: Array<[string, string]> = [

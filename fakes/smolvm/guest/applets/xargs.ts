@@ -30,7 +30,11 @@ export const xargs: Applet = {
     const replace = o.value('I') ?? (o.has('i') ? o.value('i') || '{}' : undefined);
     const eof = o.value('E') ?? o.value('e');
     let items: string[];
-    if (replace !== undefined) items = text.split(o.has('0') ? '\0' : '\n').map((l) => l.replace(/^[ \t]+/, '')).filter((l) => l !== '');
+    if (replace !== undefined)
+      items = text
+        .split(o.has('0') ? '\0' : '\n')
+        .map((l) => l.replace(/^[ \t]+/, ''))
+        .filter((l) => l !== '');
     else if (o.has('0')) items = text.split('\0').filter((w) => w !== '');
     else items = words(p, text);
     if (eof) {

@@ -146,9 +146,12 @@ export function evaluate(text: string, scope: ArithScope): bigint {
 
 function apply(op: string, a: bigint, b: bigint): bigint {
   switch (op) {
-    case '+': return wrap(a + b);
-    case '-': return wrap(a - b);
-    case '*': return wrap(a * b);
+    case '+':
+      return wrap(a + b);
+    case '-':
+      return wrap(a - b);
+    case '*':
+      return wrap(a * b);
     case '/':
     case '%':
       if (b === 0n) throw new ArithError('divide by zero');
@@ -156,19 +159,33 @@ function apply(op: string, a: bigint, b: bigint): bigint {
     case '**':
       if (b < 0n) throw new ArithError('exponent less than 0');
       return wrap(a ** b);
-    case '<<': return wrap(a << (b & 63n));
-    case '>>': return a >> (b & 63n);
-    case '&': return a & b;
-    case '|': return a | b;
-    case '^': return a ^ b;
-    case '&&': return a !== 0n && b !== 0n ? 1n : 0n;
-    case '||': return a !== 0n || b !== 0n ? 1n : 0n;
-    case '==': return a === b ? 1n : 0n;
-    case '!=': return a !== b ? 1n : 0n;
-    case '<': return a < b ? 1n : 0n;
-    case '<=': return a <= b ? 1n : 0n;
-    case '>': return a > b ? 1n : 0n;
-    case '>=': return a >= b ? 1n : 0n;
-    default: throw new ArithError('arithmetic syntax error');
+    case '<<':
+      return wrap(a << (b & 63n));
+    case '>>':
+      return a >> (b & 63n);
+    case '&':
+      return a & b;
+    case '|':
+      return a | b;
+    case '^':
+      return a ^ b;
+    case '&&':
+      return a !== 0n && b !== 0n ? 1n : 0n;
+    case '||':
+      return a !== 0n || b !== 0n ? 1n : 0n;
+    case '==':
+      return a === b ? 1n : 0n;
+    case '!=':
+      return a !== b ? 1n : 0n;
+    case '<':
+      return a < b ? 1n : 0n;
+    case '<=':
+      return a <= b ? 1n : 0n;
+    case '>':
+      return a > b ? 1n : 0n;
+    case '>=':
+      return a >= b ? 1n : 0n;
+    default:
+      throw new ArithError('arithmetic syntax error');
   }
 }

@@ -41,10 +41,22 @@ export interface Assign {
 
 export type Command =
   | { readonly type: 'simple'; readonly assigns: Assign[]; readonly words: Word[]; readonly redirects: Redirect[]; readonly line: number }
-  | { readonly type: 'if'; readonly clauses: Array<{ cond: List; body: List }>; readonly otherwise: List | null; readonly redirects: Redirect[]; readonly line: number }
+  | {
+      readonly type: 'if';
+      readonly clauses: Array<{ cond: List; body: List }>;
+      readonly otherwise: List | null;
+      readonly redirects: Redirect[];
+      readonly line: number;
+    }
   | { readonly type: 'while' | 'until'; readonly cond: List; readonly body: List; readonly redirects: Redirect[]; readonly line: number }
   | { readonly type: 'for'; readonly name: string; readonly items: Word[] | null; readonly body: List; readonly redirects: Redirect[]; readonly line: number }
-  | { readonly type: 'case'; readonly subject: Word; readonly items: Array<{ patterns: Word[]; body: List }>; readonly redirects: Redirect[]; readonly line: number }
+  | {
+      readonly type: 'case';
+      readonly subject: Word;
+      readonly items: Array<{ patterns: Word[]; body: List }>;
+      readonly redirects: Redirect[];
+      readonly line: number;
+    }
   | { readonly type: 'group' | 'subshell'; readonly body: List; readonly redirects: Redirect[]; readonly line: number }
   | { readonly type: 'function'; readonly name: string; readonly body: Command; readonly line: number };
 

@@ -13,7 +13,22 @@ import { ExitShell, LoopSignal, ReturnSignal } from './signals.ts';
 export type Builtin = (sh: Shell, argv: string[]) => Promise<number> | number;
 
 /** POSIX special builtins: their prefix assignments stay, their errors end the shell. */
-export const SPECIAL_BUILTINS = new Set([':', '.', 'break', 'continue', 'eval', 'exec', 'exit', 'export', 'readonly', 'return', 'set', 'shift', 'trap', 'unset']);
+export const SPECIAL_BUILTINS = new Set([
+  ':',
+  '.',
+  'break',
+  'continue',
+  'eval',
+  'exec',
+  'exit',
+  'export',
+  'readonly',
+  'return',
+  'set',
+  'shift',
+  'trap',
+  'unset',
+]);
 
 const out = (sh: Shell, text: string): void => outSink(sh.fds, 1).write(text);
 
@@ -67,27 +82,35 @@ const cd: Builtin = (sh, argv) => {
   return 0;
 };
 
-const exportOrReadonly = (attribute: 'exported' | 'readonly'): Builtin => (sh, argv) => {
-  const args = argv.slice(1).filter((a) => a !== '-p' && a !== '--');
-  if (args.length === 0) {
-    for (const [k, v] of [...sh.vars].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (v[attribute]) out(sh, `${attribute === 'exported' ? 'export' : 'readonly'} ${k}='${v.value.replace(/'/g, "'\\''")}'\n`);
+const exportOrReadonly =
+  (attribute: 'exported' | 'readonly'): Builtin =>
+  (sh, argv) => {
+    const args = argv.slice(1).filter((a) => a !== '-p' && a !== '--');
+    if (args.length === 0) {
+      for (const [k, v] of [...sh.vars].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        if (v[attribute]) out(sh, `${attribute === 'exported' ? 'export' : 'readonly'} ${k}='${v.value.replace(/'/g, "'\\''")}'\n`);
+      }
+      return 0;
+    }
+    for (const a of args) {
+      const eq = a.indexOf('=');
+      const name = eq === -1 ? a : a.slice(0, eq);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) sh.fatal(`${name}: bad variable name`, argv[0]);
+      if (eq !== -1) sh.set(name, a.slice(eq + 1));
+      const v = sh.vars.get(name) ?? { value: '', exported: false, readonly: false };
+      if (!sh.vars.has(name) && attribute === 'exported') continue; // `export X` of an unset X marks nothing visible
+      sh.vars.set(name, { ...v, [attribute]: true });
     }
     return 0;
-  }
-  for (const a of args) {
-    const eq = a.indexOf('=');
-    const name = eq === -1 ? a : a.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) sh.fatal(`${name}: bad variable name`, argv[0]);
-    if (eq !== -1) sh.set(name, a.slice(eq + 1));
-    const v = sh.vars.get(name) ?? { value: '', exported: false, readonly: false };
-    if (!sh.vars.has(name) && attribute === 'exported') continue; // `export X` of an unset X marks nothing visible
-    sh.vars.set(name, { ...v, [attribute]: true });
-  }
-  return 0;
-};
+  };
 
-const OPTION_NAMES: Readonly<Record<string, keyof Shell['options']>> = { errexit: 'errexit', nounset: 'nounset', xtrace: 'xtrace', noglob: 'noglob', pipefail: 'pipefail' };
+const OPTION_NAMES: Readonly<Record<string, keyof Shell['options']>> = {
+  errexit: 'errexit',
+  nounset: 'nounset',
+  xtrace: 'xtrace',
+  noglob: 'noglob',
+  pipefail: 'pipefail',
+};
 const OPTION_LETTERS: Readonly<Record<string, keyof Shell['options']>> = { e: 'errexit', u: 'nounset', x: 'xtrace', f: 'noglob' };
 
 const set: Builtin = (sh, argv) => {
@@ -237,13 +260,16 @@ const dot: Builtin = async (sh, argv) => {
   const file = argv[1];
   if (file === undefined) return 0;
   const path = file.includes('/') ? posix.resolve(sh.cwd, file) : sh.p.which(file, sh.get('PATH'));
-  const text = path === undefined ? undefined : sh.p.fs.as(sh.p.user, () => {
-    try {
-      return String(sh.p.fs.vol.readFileSync(path, 'utf8'));
-    } catch {
-      return undefined;
-    }
-  });
+  const text =
+    path === undefined
+      ? undefined
+      : sh.p.fs.as(sh.p.user, () => {
+          try {
+            return String(sh.p.fs.vol.readFileSync(path, 'utf8'));
+          } catch {
+            return undefined;
+          }
+        });
   if (text === undefined) return sh.fatal(`can't open '${file}': No such file or directory`, argv[0]);
   const saved = sh.positional;
   if (argv.length > 2) sh.positional = argv.slice(2);
@@ -279,11 +305,13 @@ const umask: Builtin = (sh, argv) => {
   return 0;
 };
 
-const loopControl = (kind: 'break' | 'continue'): Builtin => (sh, argv) => {
-  const levels = number(sh, kind, argv[1], 1);
-  if (sh.loopDepth === 0) return 0;
-  throw new LoopSignal(kind, Math.min(levels, sh.loopDepth));
-};
+const loopControl =
+  (kind: 'break' | 'continue'): Builtin =>
+  (sh, argv) => {
+    const levels = number(sh, kind, argv[1], 1);
+    if (sh.loopDepth === 0) return 0;
+    throw new LoopSignal(kind, Math.min(levels, sh.loopDepth));
+  };
 
 export const BUILTINS: Readonly<Record<string, Builtin>> = {
   ':': () => 0,
@@ -347,7 +375,14 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
     const args = argv.slice(1);
     const builtin = BUILTINS[args[0] as string];
     if (builtin) throw new ExitShell(await builtin(sh, args));
-    const code = await sh.p.spawn({ argv: args, env: sh.environment(), cwd: sh.cwd, stdin: inRef(sh.fds), stdout: outSink(sh.fds, 1), stderr: outSink(sh.fds, 2) });
+    const code = await sh.p.spawn({
+      argv: args,
+      env: sh.environment(),
+      cwd: sh.cwd,
+      stdin: inRef(sh.fds),
+      stdout: outSink(sh.fds, 1),
+      stderr: outSink(sh.fds, 2),
+    });
     if (code === null) {
       sh.report(`${args[0]}: not found`, 'exec');
       throw new ExitShell(127);

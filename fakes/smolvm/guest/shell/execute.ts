@@ -106,11 +106,15 @@ export async function compound(sh: Shell, cmd: Exclude<Command, { type: 'simple'
     case 'for': {
       const items = cmd.items ? await sh.expand((e) => e.fields(cmd.items as Word[])) : [...sh.positional];
       let i = 0;
-      return loop(sh, async () => {
-        if (i >= items.length) return false;
-        sh.set(cmd.name, items[i++] as string);
-        return true;
-      }, cmd.body);
+      return loop(
+        sh,
+        async () => {
+          if (i >= items.length) return false;
+          sh.set(cmd.name, items[i++] as string);
+          return true;
+        },
+        cmd.body,
+      );
     }
     case 'case': {
       const subject = await sh.expand((e) => e.string(cmd.subject.parts));

@@ -115,7 +115,8 @@ export class Expander {
       }
       const ifs = c.lookup('IFS');
       const joiner = quoted || single ? (ifs === undefined ? ' ' : (ifs[0] ?? '')) : ' ';
-      if (!quoted && !single) return args.flatMap((a, i): Piece[] => (i ? [{ boundary: true }, { text: a, quoted: false, split: true }] : [{ text: a, quoted: false, split: true }]));
+      if (!quoted && !single)
+        return args.flatMap((a, i): Piece[] => (i ? [{ boundary: true }, { text: a, quoted: false, split: true }] : [{ text: a, quoted: false, split: true }]));
       return [{ text: args.join(joiner), quoted, split }];
     }
     let value = c.lookup(name);
@@ -177,9 +178,12 @@ export class Expander {
     const white = [...ifs].filter((ch) => ' \t\n'.includes(ch)).join('');
     const other = [...ifs].filter((ch) => !' \t\n'.includes(ch)).join('');
     const esc = (s: string): string => s.replace(/[\\\]^-]/g, '\\$&');
-    const delimiter = ifs === ''
-      ? null
-      : new RegExp(`(${white ? `[${esc(white)}]*` : ''}${other ? `[${esc(other)}]` : '(?!)'}${white ? `[${esc(white)}]*` : ''}${white ? `|[${esc(white)}]+` : ''})`);
+    const delimiter =
+      ifs === ''
+        ? null
+        : new RegExp(
+            `(${white ? `[${esc(white)}]*` : ''}${other ? `[${esc(other)}]` : '(?!)'}${white ? `[${esc(white)}]*` : ''}${white ? `|[${esc(white)}]+` : ''})`,
+          );
     const fields: Chunk[][] = [];
     let current: Chunk[] = [];
     let content = false;

@@ -107,15 +107,22 @@ export class Shell {
 
   lookup(name: string): string | undefined {
     switch (name) {
-      case '?': return String(this.status);
-      case '#': return String(this.positional.length);
-      case '$': return String(this.pid);
-      case '!': return '';
+      case '?':
+        return String(this.status);
+      case '#':
+        return String(this.positional.length);
+      case '$':
+        return String(this.pid);
+      case '!':
+        return '';
       // ash builds $- from its option table in this order.
-      case '-': return `${this.options.nounset ? 'u' : ''}${this.options.xtrace ? 'x' : ''}${this.flags}${this.options.noglob ? 'f' : ''}${this.options.errexit ? 'e' : ''}`;
-      case '0': return this.arg0;
+      case '-':
+        return `${this.options.nounset ? 'u' : ''}${this.options.xtrace ? 'x' : ''}${this.flags}${this.options.noglob ? 'f' : ''}${this.options.errexit ? 'e' : ''}`;
+      case '0':
+        return this.arg0;
       case '@':
-      case '*': return this.positional.join(' ');
+      case '*':
+        return this.positional.join(' ');
     }
     if (/^\d+$/.test(name)) return this.positional[Number(name) - 1];
     return this.get(name);
@@ -131,13 +138,14 @@ export class Shell {
       home: (user) => readPasswd(this.p.fs).find((u) => u.name === user)?.home,
       substitute: (script) => this.substitute(script),
       arith: { get: (n) => this.lookup(n), set: (n, v) => this.set(n, v) },
-      readdir: (dir) => this.p.fs.as(this.p.user, () => {
-        try {
-          return this.p.fs.vol.readdirSync(dir) as string[];
-        } catch {
-          return undefined;
-        }
-      }),
+      readdir: (dir) =>
+        this.p.fs.as(this.p.user, () => {
+          try {
+            return this.p.fs.vol.readdirSync(dir) as string[];
+          } catch {
+            return undefined;
+          }
+        }),
       cwd: this.cwd,
     };
     return new Expander(context);
@@ -208,9 +216,6 @@ export class Shell {
     return status;
   }
 
-
-
-
   list(list: List): Promise<number> {
     return runList(this, list);
   }
@@ -225,15 +230,6 @@ export class Shell {
       throw error;
     }
   }
-
-
-
-
-
-
-
-
-
 
   async external(argv: string[], assigns: Record<string, string>): Promise<number> {
     const code = await this.p.spawn({

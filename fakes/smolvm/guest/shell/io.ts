@@ -43,14 +43,7 @@ function errnoText(error: unknown, missing: string): string {
 }
 
 /** Open `target` for a redirection; a string is the error message (`can't create …`). */
-export function openFile(
-  fs: GuestFs,
-  user: GuestUser,
-  cwd: string,
-  target: string,
-  op: '<' | '>' | '>>' | '>|' | '<>',
-  umask: number,
-): Fd | string {
+export function openFile(fs: GuestFs, user: GuestUser, cwd: string, target: string, op: '<' | '>' | '>>' | '>|' | '<>', umask: number): Fd | string {
   const path = posix.resolve(cwd, target);
   if (path === '/dev/null') return op === '<' ? { kind: 'in', ref: new StdinRef(new Uint8Array()) } : { kind: 'out', sink: devNull() };
   const vol = fs.vol;

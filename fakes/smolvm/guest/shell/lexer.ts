@@ -292,7 +292,10 @@ function braced(body: string, quoted: boolean, line: number): Part {
   if (op === '/' || op === '//') {
     const slash = unescapedSlash(text);
     return {
-      kind: 'param', name, op, quoted,
+      kind: 'param',
+      name,
+      op,
+      quoted,
       arg: arg(slash === -1 ? text : text.slice(0, slash)),
       rep: slash === -1 ? null : arg(text.slice(slash + 1)),
     };
@@ -396,4 +399,3 @@ function closeBrace(s: string, from: number): number {
   }
   return -1;
 }
-

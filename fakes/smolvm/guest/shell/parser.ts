@@ -4,16 +4,7 @@
  * commands with assignments and redirections, if/while/until/for/case, { } and ( ), and
  * `NAME()` functions. Syntax errors use ash's wording; `&` (background jobs) is not modelled.
  */
-import {
-  ShellSyntaxError,
-  type AndOr,
-  type Assign,
-  type Command,
-  type List,
-  type Pipeline,
-  type Redirect,
-  type Word,
-} from './ast.ts';
+import { ShellSyntaxError, type AndOr, type Assign, type Command, type List, type Pipeline, type Redirect, type Word } from './ast.ts';
 import { Lexer, type Token } from './lexer.ts';
 
 const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'case', 'esac', 'while', 'until', 'for', '{', '}', '!', 'in']);
@@ -188,7 +179,14 @@ class Parser {
     if (t.op === '<<' || t.op === '<<-') {
       const word = this.#lexer.heredocWord(t) as Word;
       // The body arrives once the line ends; the token is filled in by then.
-      return { fd, op: t.op, target: word, get heredoc() { return t.heredoc ?? { body: '', quoted: false }; } };
+      return {
+        fd,
+        op: t.op,
+        target: word,
+        get heredoc() {
+          return t.heredoc ?? { body: '', quoted: false };
+        },
+      };
     }
     const target = this.#take();
     if (target.kind !== 'word') this.#unexpected(target);
