@@ -12,7 +12,7 @@ export type { HostFs } from './smolvm/host-fs.ts';
 export { fakeResolver, systemResolver, type HostResolver } from './smolvm/dns.ts';
 export type { FakeImage, ImageConfig, ImageFile } from './smolvm/images.ts';
 export type { GuestEntry, GuestUser } from './smolvm/guest-fs.ts';
-export type { FakeSmolvmState, MachineRecord, MachineState, ResolvedState } from './smolvm/records.ts';
+export type { FakeSmolvmState, MachineRecord, MachineState, ResolvedState, VmmState } from './smolvm/records.ts';
 export type { GuestCommandContext, GuestCommandHandler, GuestCommandResult } from './smolvm/guest/process.ts';
 export { openPersistentFakeSmolvm, type PersistentFakeSmolvm } from './smolvm/persistent.ts';
 export { claudeStandIn } from './smolvm/claude-stand-in.ts';

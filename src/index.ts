@@ -42,7 +42,21 @@ export {
 } from './engines/smolvm/version.ts';
 export { DockerEngine, DockerError, probeDocker, type DockerEngineOptions } from './engines/docker/engine.ts';
 export { PodmanEngine, PodmanError, probePodman, type PodmanEngineOptions } from './engines/podman/engine.ts';
-export type { ContainerEngineOptions } from './engines/container/engine.ts';
+export { ContainerEngine, type ContainerEngineOptions, type EnvSource, type RouteHook } from './engines/container/engine.ts';
+// The container-CLI kit Docker and Podman are built from: another container CLI (nerdctl, …) can be too.
+export type { ContainerCli, ContainerNetwork, FailedCommand, ParsedNetwork } from './engines/container/cli.ts';
+export type { CliEnvNames } from './engines/container/env.ts';
+export {
+  containerArgv,
+  type ContainerArgv,
+  type ContainerCliArgs,
+  type CreateArgs as ContainerCreateArgs,
+  type ExecArgs as ContainerExecArgs,
+  type GuestIds,
+} from './engines/container/argv.ts';
+export type { ImageCli } from './engines/container/images.ts';
+export type { ContainersConfSetup, LimitFacts } from './engines/podman/containers-conf.ts';
+export type { ForkFeatures } from './engines/smolvm/fork.ts';
 export { FirewallUnavailableError, IptablesFirewall, type BridgeRoute, type HostFirewall, type IptablesFirewallOptions } from './engines/container/firewall.ts';
 export { createProcessTransport, type ProcessTransportOptions } from './transport/process.ts';
 /** The earlier name of `createProcessTransport`. */

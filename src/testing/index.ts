@@ -29,6 +29,7 @@ export {
   type MessagesApiStandIn,
   type MessagesApiStandInOptions,
   type RecordedRequest,
+  type StandInReply,
 } from './messages-api.ts';
 export { describeClaudeProof, standInEnv, type ClaudeProofOptions, type ClaudeProofTarget } from './claude-proof.ts';
 // The pipelock test double (no registry ships pipelock): point PIPELOCK_BIN or pipelockDaemon({ bin }) at it.
