@@ -56,6 +56,13 @@ export default {
       to: { path: '^src/', pathNot: '^src/transport/types\\.ts$' },
     },
     {
+      name: 'vitest-through-one-door',
+      severity: 'error',
+      comment: 'vitest is an optional peer: the SDK loads it only in src/testing/vitest.ts, which says how to add it when it is missing',
+      from: { path: '^src/', pathNot: ['\\.test\\.ts$', '^src/testing/vitest\\.ts$'] },
+      to: { path: '(^|/)node_modules/vitest/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'src-not-on-integration-or-bench',
       severity: 'error',
       from: { path: '^(src|fakes)/' },
@@ -64,7 +71,7 @@ export default {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|node_modules)/' },
+    exclude: { path: '^dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.js'] },

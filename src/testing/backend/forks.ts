@@ -7,11 +7,11 @@
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect } from 'vitest';
 import { BottleHasForksError } from '../../bottle/bottle.ts';
 import { GUEST_MCP_CONFIG_FILE } from '../../plan/plan.ts';
 import { hostGit } from '../doubles.ts';
 import { CONTRACT_USER, type ContractContext, PROMPT, PROMPT_FILE, SKILLS, SKILLS_DIR } from './context.ts';
+import { expect } from '../vitest.ts';
 
 export function forkCases(ctx: ContractContext): void {
   const { test, launchAgent, planFor, launchPlan, sh, run, bottles } = ctx;
