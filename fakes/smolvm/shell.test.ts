@@ -115,6 +115,21 @@ describe('applets', () => {
     expect(await run('cat', '/missing')).toMatchObject({ exitCode: 1, stderr: "cat: can't open '/missing': No such file or directory\n" });
   });
 
+  it('head, wc, cut and sed report an unreadable operand, go on with the rest, and exit 1', async () => {
+    await sh("printf 'a:b\\nc:d\\n' > /in");
+    expect(await run('head', '-n1', '/nope', '/in')).toMatchObject({
+      exitCode: 1,
+      stdout: '==> /in <==\na:b\n',
+      stderr: 'head: /nope: No such file or directory\n',
+    });
+    expect(await run('wc', '-l', '/in', '/tmp')).toMatchObject({ exitCode: 1, stdout: '        2 /in\n', stderr: 'wc: /tmp: Is a directory\n' });
+    expect(await run('cut', '-d:', '-f2', '/nope', '/in')).toMatchObject({ exitCode: 1, stdout: 'b\nd\n' });
+    expect(await run('sed', 's/a/x/', '/in', '/nope')).toMatchObject({ exitCode: 1, stdout: 'x:b\nc:d\n' });
+    expect(await run('sed', '-i', 's/c/y/', '/nope', '/in')).toMatchObject({ exitCode: 1, stderr: 'sed: /nope: No such file or directory\n' });
+    expect((await run('cat', '/in')).stdout).toBe('a:b\ny:d\n');
+    expect((await run('cat', '/in', '/in')).exitCode).toBe(0);
+  });
+
   it('mkdir -p, test, rm -r and rm -f', async () => {
     expect((await sh('mkdir -p /a/b/c && test -d /a/b/c && [ -e /a/b ] && [ ! -f /a ] && echo ok')).stdout).toBe('ok\n');
     expect(mode('/a/b/c')).toBe(0o755);

@@ -3,20 +3,7 @@
  * shell's `case` use them): `*`, `?`, `[...]` with `!`/`^` negation and `[:class:]`, `\x`.
  * Pathname expansion adds its own rules (no `/` in a segment, hidden files) on top.
  */
-const CLASSES: Readonly<Record<string, string>> = {
-  alpha: 'a-zA-Z',
-  digit: '0-9',
-  alnum: '0-9a-zA-Z',
-  upper: 'A-Z',
-  lower: 'a-z',
-  space: ' \\t\\n\\r\\f\\v',
-  blank: ' \\t',
-  punct: '!-\\/:-@\\[-`{-~',
-  xdigit: '0-9A-Fa-f',
-  print: ' -~',
-  graph: '!-~',
-  cntrl: '\\x00-\\x1f\\x7f',
-};
+import { CLASSES } from './classes.ts';
 
 /** The regex source for `pattern` (no anchors). */
 export function fnmatchSource(pattern: string): string {

@@ -1,6 +1,6 @@
 /** `cat [-nbu] [FILE]...`; `-` or no operand is stdin. */
-import { complain, type Applet } from './applet.ts';
-import { errno, readInput } from './files.ts';
+import type { Applet } from './applet.ts';
+import { errno, Inputs } from './files.ts';
 import { getopt } from './getopt.ts';
 
 export const cat: Applet = {
@@ -9,18 +9,12 @@ export const cat: Applet = {
   summary: 'Print FILEs to stdout',
   main(p) {
     const o = getopt(p, p.argv.slice(1), { short: 'etvAnbu', unmodelled: 'etvA' });
-    let status = 0;
     let line = 1;
-    for (const file of o.operands.length ? o.operands : ['-']) {
-      let data: Uint8Array;
-      try {
-        data = readInput(p, file);
-      } catch (error) {
-        // `open_or_warn_stdin`, then a read of a directory fails with EISDIR.
-        complain(p, (error as { code?: string }).code === 'EISDIR' ? 'read error: Is a directory' : `can't open '${file}': ${errno(error)}`);
-        status = 1;
-        continue;
-      }
+    // `open_or_warn_stdin`, then a read of a directory fails with EISDIR.
+    const inputs = new Inputs(p, o.operands.length ? o.operands : ['-'], (file, error) =>
+      (error as { code?: string }).code === 'EISDIR' ? 'read error: Is a directory' : `can't open '${file}': ${errno(error)}`,
+    );
+    for (const [, data] of inputs) {
       if (!o.has('n') && !o.has('b')) {
         p.stdout.write(data);
         continue;
@@ -33,6 +27,6 @@ export const cat: Applet = {
         else p.stdout.write(`${String(line++).padStart(6)}\t${piece}`);
       }
     }
-    return status;
+    return inputs.failed ? 1 : 0;
   },
 };

@@ -1,6 +1,6 @@
 /** `cut -b|-c|-f LIST [-d DELIM] [-s] [FILE]...`: LIST is N, N-, N-M, -M, comma separated. */
-import { complain, die, type Applet } from './applet.ts';
-import { errno, readInput } from './files.ts';
+import { die, type Applet } from './applet.ts';
+import { Inputs } from './files.ts';
 import { getopt } from './getopt.ts';
 
 export const cut: Applet = {
@@ -37,16 +37,8 @@ export const cut: Applet = {
     if (ranges.length === 0) die(p, 'missing list of positions');
     const wanted = (i: number): boolean => ranges.some(([s, e]) => i >= s && i <= e);
     const delim = (o.value('d') ?? '\t').slice(0, 1) || '\t';
-    let status = 0;
-    for (const file of o.operands.length ? o.operands : ['-']) {
-      let data: Uint8Array;
-      try {
-        data = readInput(p, file);
-      } catch (error) {
-        complain(p, `${file}: ${errno(error)}`);
-        status = 1;
-        continue;
-      }
+    const inputs = new Inputs(p, o.operands.length ? o.operands : ['-']);
+    for (const [, data] of inputs) {
       const lines = new TextDecoder().decode(data).split('\n');
       if (lines.at(-1) === '') lines.pop();
       for (const line of lines) {
@@ -66,6 +58,6 @@ export const cut: Applet = {
         );
       }
     }
-    return status;
+    return inputs.failed ? 1 : 0;
   },
 };

@@ -2,7 +2,7 @@
 import { posix } from 'node:path';
 import { readGroups, readPasswd } from '../../images.ts';
 import { GUEST_ERRNO } from '../../texts.ts';
-import type { AppletProcess } from './applet.ts';
+import { type AppletProcess, complain } from './applet.ts';
 
 /** The stat fields the applets read (memfs returns number-typed Stats). */
 export interface Stat {
@@ -50,6 +50,37 @@ export function readInput(p: AppletProcess, path: string): Uint8Array {
   if (full === '/dev/null') return new Uint8Array();
   if (stat(p, path).isDirectory()) throw fsError('EISDIR');
   return p.fs.vol.readFileSync(full) as Uint8Array;
+}
+
+/**
+ * The operands' bytes in turn, for `for (const [file, data] of inputs)`: one that cannot be read is
+ * reported (busybox's `FILE: strerror`, unless `say` words it) and skipped, and `failed` says so.
+ */
+export class Inputs implements Iterable<[string, Uint8Array]> {
+  failed = false;
+  readonly #p: AppletProcess;
+  readonly #files: readonly string[];
+  readonly #say: (file: string, error: unknown) => string;
+
+  constructor(p: AppletProcess, files: readonly string[], say: (file: string, error: unknown) => string = (file, error) => `${file}: ${errno(error)}`) {
+    this.#p = p;
+    this.#files = files;
+    this.#say = say;
+  }
+
+  *[Symbol.iterator](): Iterator<[string, Uint8Array]> {
+    for (const file of this.#files) {
+      let data: Uint8Array;
+      try {
+        data = readInput(this.#p, file);
+      } catch (error) {
+        complain(this.#p, this.#say(file, error));
+        this.failed = true;
+        continue;
+      }
+      yield [file, data];
+    }
+  }
 }
 
 export function writeFile(p: AppletProcess, path: string, data: Uint8Array | string, append = false): void {

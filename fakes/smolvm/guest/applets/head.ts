@@ -1,6 +1,6 @@
 /** `head [-n N] [-c N] [-qv] [FILE]...`: `-N` is `-n N`; a negative count means all but the last N. */
-import { complain, die, type Applet, type AppletProcess } from './applet.ts';
-import { errno, readInput } from './files.ts';
+import { die, type Applet, type AppletProcess } from './applet.ts';
+import { Inputs } from './files.ts';
 import { getopt } from './getopt.ts';
 
 export const head: Applet = {
@@ -16,22 +16,14 @@ export const head: Applet = {
     const count = count_(p, (byBytes ? o.value('c') : o.value('n')) ?? '10');
     const files = o.operands.length ? o.operands : ['-'];
     const headers = o.has('v') || (files.length > 1 && !o.has('q'));
-    let status = 0;
     let first = true;
-    for (const file of files) {
-      let data: Uint8Array;
-      try {
-        data = readInput(p, file);
-      } catch (error) {
-        complain(p, `${file}: ${errno(error)}`);
-        status = 1;
-        continue;
-      }
+    const inputs = new Inputs(p, files);
+    for (const [file, data] of inputs) {
       if (headers) p.stdout.write(`${first ? '' : '\n'}==> ${file === '-' ? 'standard input' : file} <==\n`);
       first = false;
       p.stdout.write(byBytes ? sliceBytes(data, count) : sliceLines(data, count));
     }
-    return status;
+    return inputs.failed ? 1 : 0;
   },
 };
 

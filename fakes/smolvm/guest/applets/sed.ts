@@ -3,8 +3,8 @@
  * A,B, A,+N, !), blocks, and the commands s y d D p P n N g G h H x = a i c q Q b t T
  * : r w. Input files form one stream unless -i edits each in place.
  */
-import { complain, die, UsageFailure, type Applet, type AppletProcess } from './applet.ts';
-import { abs, errno, readInput, writeFile } from './files.ts';
+import { die, UsageFailure, type Applet, type AppletProcess } from './applet.ts';
+import { abs, errno, Inputs, readInput, writeFile } from './files.ts';
 import { getopt } from './getopt.ts';
 import { RegexError } from './regex.ts';
 import { parseScript, SedError, type Address, type Command } from './sed-script.ts';
@@ -43,16 +43,8 @@ export const sed: Applet = {
     const run = new Run(p, commands, o.has('n'));
     if (o.has('i')) {
       if (operands.length === 0) die(p, '-i requires an argument');
-      let status = 0;
-      for (const file of operands) {
-        let data: Uint8Array;
-        try {
-          data = readInput(p, file);
-        } catch (error) {
-          complain(p, `${file}: ${errno(error)}`);
-          status = 1;
-          continue;
-        }
+      const files = new Inputs(p, operands);
+      for (const [file, data] of files) {
         const out: string[] = [];
         run.stream([split(data)], out);
         const suffix = o.value('i');
@@ -62,22 +54,14 @@ export const sed: Applet = {
         p.fs.vol.chmodSync(abs(p, file), mode);
         if (run.quit !== undefined) break;
       }
-      return run.quit ?? status;
+      return run.quit ?? (files.failed ? 1 : 0);
     }
-    const inputs: string[][] = [];
-    let status = 0;
-    for (const file of operands.length ? operands : ['-']) {
-      try {
-        inputs.push(split(readInput(p, file)));
-      } catch (error) {
-        complain(p, `${file}: ${errno(error)}`);
-        status = 1;
-      }
-    }
+    const inputs = new Inputs(p, operands.length ? operands : ['-']);
+    const streams = [...inputs].map(([, data]) => split(data));
     const out: string[] = [];
-    run.stream(inputs, out);
+    run.stream(streams, out);
     p.stdout.write(out.join(''));
-    return run.quit ?? status;
+    return run.quit ?? (inputs.failed ? 1 : 0);
   },
 };
 

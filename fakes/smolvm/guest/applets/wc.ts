@@ -1,6 +1,6 @@
 /** `wc [-cmlwL] [FILE]...`: columns in l, w, m/c, L order, `%9` wide unless one count of one file. */
-import { complain, type Applet } from './applet.ts';
-import { errno, readInput } from './files.ts';
+import type { Applet } from './applet.ts';
+import { Inputs } from './files.ts';
 import { getopt } from './getopt.ts';
 
 const ORDER = ['l', 'w', 'm', 'c', 'L'] as const;
@@ -16,21 +16,13 @@ export const wc: Applet = {
     const files = o.operands.length ? o.operands : ['-'];
     const narrow = files.length === 1 && columns.length === 1;
     const totals: Record<string, number> = { l: 0, w: 0, m: 0, c: 0, L: 0 };
-    let status = 0;
     let counted = 0;
     const print = (counts: Record<string, number>, name: string | undefined): void => {
       const cells = columns.map((c, i) => (narrow ? String(counts[c]) : `${i ? ' ' : ''}${String(counts[c]).padStart(9)}`));
       p.stdout.write(`${cells.join('')}${name === undefined ? '' : ` ${name}`}\n`);
     };
-    for (const file of files) {
-      let data: Uint8Array;
-      try {
-        data = readInput(p, file);
-      } catch (error) {
-        complain(p, `${file}: ${errno(error)}`);
-        status = 1;
-        continue;
-      }
+    const inputs = new Inputs(p, files);
+    for (const [file, data] of inputs) {
       const text = new TextDecoder().decode(data);
       const counts: Record<string, number> = {
         l: data.filter((b) => b === 10).length,
@@ -44,6 +36,6 @@ export const wc: Applet = {
       print(counts, o.operands.length ? file : undefined);
     }
     if (counted > 1) print(totals, 'total');
-    return status;
+    return inputs.failed ? 1 : 0;
   },
 };
