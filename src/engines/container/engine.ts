@@ -20,7 +20,6 @@ import {
   LAUNCH_LABEL,
   type MachineConfig,
   type MachineInfo,
-  BOTTLE_LABEL,
   type ForkBase,
   type ForkBaseInfo,
   type ForkClone,
@@ -33,8 +32,7 @@ import { checkGuestPath, checkImage, type ContainerArgv, containerArgv } from '.
 import { type ContainerCli, type ContainerNetwork, type ParsedNetwork, parseContainers } from './cli.ts';
 import { envValueProblem, planEnv } from './env.ts';
 import { type HostFirewall, IptablesFirewall } from './firewall.ts';
-import { committedId, FORK_OF_LABEL, forkArgv } from './fork.ts';
-import { isNoSuchImage } from './images.ts';
+import { type ForkHost, forkContainer, listImageBases, removeImageBase } from './fork-ops.ts';
 
 /** Something a host route sets up beside its network, and takes down with it (podman's bridge; a firewall). */
 export interface RouteHook {
@@ -204,82 +202,20 @@ export class ContainerEngine implements Engine {
     await this.#firewall?.remove(launchId);
   }
 
-  /**
-   * Commits the golden (stopped for a consistent filesystem, then started again if it ran) to an
-   * image labelled as ours, and creates and starts each clone from it with its own labels and
-   * network. A clone that fails takes the ones made before it, and the image, down with it.
-   */
-  async fork(golden: string, clones: readonly ForkClone[], options: { readonly labels: Readonly<Record<string, string>> }): Promise<ForkResult> {
-    const argv = forkArgv(this.cli.program);
-    const info = await this.status(golden);
-    if (!info)
-      throw this.cli.error(
-        { argv: this.argv.inspect([golden]), exitCode: 1, stderr: `No such container: ${golden}`, stdout: '', timedOut: false },
-        { kind: 'not-found', reason: `no such container: ${golden}` },
-      );
-    const wasRunning = info.state === 'running';
-    if (wasRunning) await this.stop(golden);
-    let id: string;
-    try {
-      const tag = `claude-bottle-fork/${golden.toLowerCase()}:${options.labels[LAUNCH_LABEL] ?? 'latest'}`;
-      id = committedId((await this.ok(argv.commit(golden, tag, { ...options.labels, [FORK_OF_LABEL]: golden }))).stdout);
-    } finally {
-      if (wasRunning) await this.start(golden);
-    }
-    const made: string[] = [];
-    try {
-      // The clones side by side: each is a create and a start of the same local image.
-      const results = await Promise.allSettled(
-        clones.map(async (clone) => {
-          made.push(clone.name);
-          await this.create({ name: clone.name, image: id, labels: clone.labels, network: clone.network, ...(clone.user ? { user: clone.user } : {}) });
-          await this.start(clone.name);
-        }),
-      );
-      const failed = results.find((r) => r.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-    } catch (error) {
-      for (const name of made.reverse()) {
-        const machine = await this.status(name).catch(() => undefined);
-        // Only a clone this call made: it carries the labels it was given.
-        const mine = clones.find((c) => c.name === name);
-        if (machine && mine && Object.entries(mine.labels).every(([k, v]) => machine.labels[k] === v)) await this.remove(machine.id).catch(() => undefined);
-      }
-      await this.removeForkBase({ kind: 'image', id }).catch(() => undefined);
-      throw error;
-    }
-    return { base: { kind: 'image', id }, goldenUsable: true };
+  fork(golden: string, clones: readonly ForkClone[], options: { readonly labels: Readonly<Record<string, string>> }): Promise<ForkResult> {
+    return forkContainer(this.#forkHost(), golden, clones, options);
   }
 
-  async removeForkBase(base: ForkBase): Promise<'removed' | 'in-use' | 'absent' | 'foreign'> {
-    if (base.kind !== 'image') return 'absent';
-    const argv = forkArgv(this.cli.program);
-    const labels = await this.run(argv.labels(base.id));
-    if (labels.exitCode !== 0) {
-      if (isNoSuchImage(labels.stderr)) return 'absent';
-      throw this.cli.error(labels);
-    }
-    const parsed = JSON.parse(labels.stdout.trim() || 'null') as Record<string, string> | null;
-    if (parsed?.[BOTTLE_LABEL] !== '1' || parsed[FORK_OF_LABEL] === undefined) return 'foreign';
-    if ((await this.ok(argv.users(base.id))).stdout.trim()) return 'in-use';
-    const removed = await this.run(argv.remove(base.id));
-    if (removed.exitCode !== 0 && !isNoSuchImage(removed.stderr)) throw this.cli.error(removed);
-    return 'removed';
+  removeForkBase(base: ForkBase): Promise<'removed' | 'in-use' | 'absent' | 'foreign'> {
+    return removeImageBase(this.#forkHost(), base);
   }
 
-  async listForkBases(labels: Readonly<Record<string, string>>): Promise<ForkBaseInfo[]> {
-    const argv = forkArgv(this.cli.program);
-    const ids = [...new Set((await this.ok(argv.list({ ...labels, [BOTTLE_LABEL]: '1' }))).stdout.split('\n').filter(Boolean))];
-    const found: ForkBaseInfo[] = [];
-    for (const id of ids) {
-      const read = await this.run(argv.labels(id));
-      if (read.exitCode !== 0) continue;
-      const imageLabels = (JSON.parse(read.stdout.trim() || 'null') as Record<string, string> | null) ?? {};
-      if (imageLabels[FORK_OF_LABEL] === undefined) continue;
-      const machines = (await this.ok(argv.users(id))).stdout.split('\n').filter(Boolean).length;
-      found.push({ base: { kind: 'image', id }, labels: imageLabels, machines });
-    }
-    return found;
+  listForkBases(labels: Readonly<Record<string, string>>): Promise<ForkBaseInfo[]> {
+    return listImageBases(this.#forkHost(), labels);
+  }
+
+  #forkHost(): ForkHost {
+    return { cli: this.cli, machines: this, inspectArgv: (names) => this.argv.inspect(names), run: (argv) => this.run(argv), ok: (argv) => this.ok(argv) };
   }
 
   /** What the CLI cannot take: an image that reads as a flag, env values its env-file and CLI cannot carry. */
