@@ -6,14 +6,12 @@
  * network is internal, the allowed "outside" host is a server on this host's loopback reached
  * through the proxy, and the refused one is `blocked.invalid`.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
 import { parseAgentSpec } from '../../src/agent/spec.ts';
 import type { Bottle } from '../../src/bottle/bottle.ts';
@@ -24,6 +22,7 @@ import { PIPELOCK_BIN_ENV } from '../../src/daemons/pipelock/daemon.ts';
 import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE } from '../../src/plan/plan.ts';
 import { prepare } from '../../src/plan/prepare.ts';
 import { connectOutcome, hostGit, observeHostRoutes } from '../../src/testing/backend-contract.ts';
+import { selfSignedCa } from '../../src/testing/doubles.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
 import { createProcessTransport } from '../../src/transport/process.ts';
 
@@ -33,7 +32,6 @@ const inCI = process.env.CI === 'true';
 const skipReason = docker.engine !== 'ready' ? docker.reason : agentImage.state !== 'ready' ? `agent image: ${agentImage.reason}` : undefined;
 const run = randomBytes(3).toString('hex');
 const transport = createProcessTransport();
-const execFileAsync = promisify(execFile);
 
 describe('all-plans availability', () => {
   it('a Docker engine answers and the agent image is ready', (ctx) => {
@@ -64,25 +62,7 @@ describe('a bottle with ca, egress, git and supervise, on Docker', () => {
     if (agentImage.state !== 'ready') throw new Error('unreachable');
 
     // The host side: a CA, a repository, and an "allowed host" on this host's loopback.
-    const caFile = join(dir, 'ca.crt');
-    await execFileAsync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'ca.key'),
-      '-out',
-      caFile,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=claude-bottle all-plans ${run}`,
-    ]);
-    const pem = await readFile(caFile, 'utf8');
+    const { cert: caFile, pem } = await selfSignedCa(dir, `claude-bottle all-plans ${run}`);
     const repo = join(dir, 'repo');
     await mkdir(repo);
     await hostGit(repo, 'init', '-q', '-b', 'main');

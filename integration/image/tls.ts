@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { selfSignedCa } from '../../src/testing/doubles.ts';
 
 const run = promisify(execFile);
 
@@ -18,23 +19,7 @@ export interface TestPki {
 export async function makeTestPki(dir: string, ip: string, label: string): Promise<TestPki> {
   const p = (name: string) => join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', [
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    p('ca.key'),
-    '-out',
-    p('ca.crt'),
-    '-days',
-    '2',
-    '-subj',
-    `/CN=claude-bottle test CA ${label}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
+  await selfSignedCa(dir, `claude-bottle test CA ${label}`);
   await run('openssl', ['req', ...ec, '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', `/CN=${ip}`]);
   await writeFile(
     p('server.ext'),

@@ -1,5 +1,4 @@
 // egress in the agent spec → plan.egress/proxy (pipelock) → the bundle's pipelock config.
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { loadAgentFile, parseAgentSpec } from '../agent/spec.ts';
 import { startBundle } from '../bundle/bundle.ts';
 import { bundleFor } from '../bundle/plan.ts';
 import { ConfigError } from '../errors.ts';
+import { selfSignedCa } from '../testing/doubles.ts';
 import { fakePipelockBin } from '../testing/pipelock.ts';
 import { prepare } from './prepare.ts';
 
@@ -20,32 +20,7 @@ beforeEach(async () => {
 });
 afterEach(() => rm(work, { recursive: true, force: true }));
 
-function ecdsaCa(): { cert: string; key: string } {
-  const cert = join(work, 'proxy-ca.pem');
-  const key = join(work, 'proxy-ca.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=claude-bottle test proxy CA',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
+const ecdsaCa = () => selfSignedCa(work, 'claude-bottle test proxy CA');
 
 const configError = (p: Promise<unknown>) =>
   p.then(
@@ -75,8 +50,8 @@ describe('egress plans', () => {
   });
 
   it('TLS interception: the CA lands in the plan (installed in the guest), the key stays on the host, pipelock is configured with both', async () => {
-    const { cert, key } = ecdsaCa();
-    await writeFile(join(work, 'agent.yaml'), 'name: tls\negress:\n  allowHosts: [api.anthropic.com]\n  tls: { cert: ./proxy-ca.pem, key: ./proxy-ca.key }\n');
+    const { cert, key } = await ecdsaCa();
+    await writeFile(join(work, 'agent.yaml'), 'name: tls\negress:\n  allowHosts: [api.anthropic.com]\n  tls: { cert: ./ca.crt, key: ./ca.key }\n');
     const plan = await prepare(await loadAgentFile(join(work, 'agent.yaml')), { env });
     expect(plan.ca?.hostPath).toBe(join(work, 'state', 'agents', 'tls', 'ca.crt'));
     expect(await readFile(plan.ca!.hostPath, 'utf8')).toBe(await readFile(cert, 'utf8'));
@@ -94,7 +69,7 @@ describe('egress plans', () => {
   });
 
   it('TLS interception needs the proxy, a key, and one CA', async () => {
-    const { cert, key } = ecdsaCa();
+    const { cert, key } = await ecdsaCa();
     const noProxy = await configError(
       prepare(parseAgentSpec({ name: 'tls', egress: { allowHosts: ['a.example'], proxy: false, tls: { cert, key } } }), { env }),
     );

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -276,6 +277,16 @@ export async function hostGit(cwd: string, ...args: string[]): Promise<string> {
     },
   });
   return stdout.trim();
+}
+
+/** A throwaway self-signed ECDSA CA in `dir` (`ca.crt`, `ca.key`), made with the host's openssl. */
+export async function selfSignedCa(dir: string, commonName: string): Promise<{ cert: string; key: string; pem: string }> {
+  const cert = join(dir, 'ca.crt');
+  const key = join(dir, 'ca.key');
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const extensions = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
+  await execFileAsync('openssl', ['req', '-x509', ...ec, '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${commonName}`, ...extensions]);
+  return { cert, key, pem: await readFile(cert, 'utf8') };
 }
 
 export function need<T>(value: T | undefined): T {

@@ -4,10 +4,8 @@
  * each daemon probed from inside the guest and stopped by `remove()`. Every daemon listens on the
  * engine's host route only, so no traffic leaves the host.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from '../vitest.ts';
 import type { Bottle } from '../../bottle/bottle.ts';
 import { guestProbe } from '../../daemon/daemon.ts';
@@ -15,10 +13,8 @@ import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE } from '../../plan/plan.ts';
 import { CA_ENV, GUEST_CA_BUNDLE } from '../../provision/ca.ts';
 import { launch, LaunchError, type LaunchStep } from '../../bottle/launch.ts';
 import { ConfigError } from '../../errors.ts';
-import { connectOutcome, faultyEngine, hostGit } from '../doubles.ts';
+import { connectOutcome, faultyEngine, hostGit, selfSignedCa } from '../doubles.ts';
 import { CONTRACT_USER, type ContractContext, PROMPT, PROMPT_FILE } from './context.ts';
-
-const execFileAsync = promisify(execFile);
 
 export function planCases(ctx: ContractContext): void {
   const { test, launchAgent, launchPlan, planFor, sh, installClaude, run } = ctx;
@@ -27,25 +23,8 @@ export function planCases(ctx: ContractContext): void {
   /** A self-signed CA certificate (openssl on the host): its path and PEM text. */
   const makeCa = async (): Promise<{ file: string; pem: string }> => {
     const dir = await mkdtemp(join(ctx.work(), 'ca-'));
-    const file = join(dir, 'ca.crt');
-    await execFileAsync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'ca.key'),
-      '-out',
-      file,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=claude-bottle contract ${run}`,
-    ]);
-    return { file, pem: await readFile(file, 'utf8') };
+    const { cert, pem } = await selfSignedCa(dir, `claude-bottle contract ${run}`);
+    return { file: cert, pem };
   };
   /** The daemon's host address, and whether it is a loopback one (still checkable once the route is gone). */
   const hostOf = (url: string): { host: string; loopback: boolean } => {
