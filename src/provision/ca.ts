@@ -6,9 +6,11 @@
  * carries the variables below through its environment (never argv), because Node reads
  * NODE_EXTRA_CA_CERTS only at process start and the others replace their tool's default store.
  */
+import { MAX_CA_FILE_BYTES } from '../agent/limits.ts';
 import type { Engine } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 import { ProvisionError } from './error.ts';
+import { readPlannedFile, uploadBytes } from './planned-file.ts';
 
 /** The system bundle on Debian and Alpine: the CA is in it once provisioned. */
 export const GUEST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
@@ -45,11 +47,16 @@ export const CA_INSTALL_SCRIPT = [
   'fi',
 ].join('\n');
 
-/** Uploads and installs the plan's CA; returns its guest path, or undefined when the plan has none. */
+/**
+ * Uploads and installs the plan's CA; returns its guest path, or undefined when the plan has none.
+ * The state dir's copy is read once and checked against the plan's sha256 (a file swapped since
+ * prepare fails before any upload), and the engine gets a private copy of exactly those bytes.
+ */
 export async function provisionCa(engine: Engine, machine: string, plan: Plan): Promise<string | undefined> {
   if (!plan.ca) return undefined;
   const { guestPath } = plan.ca;
-  await engine.upload(machine, plan.ca.hostPath, guestPath, { mode: 0o644, uid: 0, gid: 0 });
+  const pem = await readPlannedFile('ca', 'the CA certificate', plan.ca, MAX_CA_FILE_BYTES);
+  await uploadBytes(engine, machine, pem, guestPath, { mode: 0o644, uid: 0, gid: 0 }, 'ca.crt');
   const bundleDir = GUEST_CA_BUNDLE.slice(0, GUEST_CA_BUNDLE.lastIndexOf('/'));
   const result = await engine.exec(machine, ['sh', '-c', CA_INSTALL_SCRIPT, 'sh', guestPath, GUEST_CA_BUNDLE, bundleDir], AS_ROOT);
   if (result.exitCode !== 0) {

@@ -6,8 +6,9 @@
  * - `per-file`: one upload per file, for guests without `tar`.
  * `auto` is `tree` where the engine can, else `archive`, falling back to `per-file` when the guest
  * has no `tar`. All give the same guest tree: paths, modes (sticky kept, setuid/setgid never)
- * and owners. The prompt and every skill file are read and checked first: a skill file swapped
- * since prepare fails the launch before the first upload, so nothing reaches the guest.
+ * and owners. The prompt and every skill file are read and checked first: a file swapped since
+ * prepare fails the launch before the first upload, so nothing reaches the guest; and only the
+ * checked bytes travel (the engine is never handed a host path it would read again).
  */
 import { packTar } from '../archive/tar.ts';
 import type { Engine } from '../engine/types.ts';
@@ -42,7 +43,7 @@ export async function provisionFiles(engine: Engine, machine: string, plan: Plan
     await engine.uploadTree?.(machine, packTar([promptEntry(plan, prompt), ...skillEntries(plan, skills, { rooted: true })]));
     return result;
   }
-  await provisionPrompt(engine, machine, plan);
+  await provisionPrompt(engine, machine, plan, prompt);
   if (plan.skills.items.length === 0) return result;
   if (way === 'per-file') {
     await skillsPerFile(engine, machine, plan, skills);

@@ -12,12 +12,11 @@
  *
  * The workspace's parent must be writable by the guest user (the default, `<home>/workspace`, is).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import type { Engine } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 import { ProvisionError } from './error.ts';
+import { uploadBytes } from './planned-file.ts';
 
 /** In the guest user's home, beside the prompt file; 0600. */
 export const GUEST_GIT_CREDENTIAL_FILE = '.claude-bottle-git.conf';
@@ -55,14 +54,8 @@ export function gitCredentialConfig(gateUrl: string, token: string): string {
 async function uploadCredential(engine: Engine, machine: string, plan: Plan, gateUrl: string, token: string): Promise<string> {
   const { uid, gid, home } = plan.agent.user;
   const credentialFile = posix.join(home, GUEST_GIT_CREDENTIAL_FILE);
-  const dir = await mkdtemp(join(tmpdir(), 'claude-bottle-git-'));
-  try {
-    const hostFile = join(dir, 'credential.conf');
-    await writeFile(hostFile, gitCredentialConfig(gateUrl, token), { mode: 0o600 });
-    await engine.upload(machine, hostFile, credentialFile, { mode: 0o600, uid, gid });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const config = new TextEncoder().encode(gitCredentialConfig(gateUrl, token));
+  await uploadBytes(engine, machine, config, credentialFile, { mode: 0o600, uid, gid }, 'credential.conf');
   return credentialFile;
 }
 

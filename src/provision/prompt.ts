@@ -1,37 +1,26 @@
-import { createHash } from 'node:crypto';
 import type { TarEntry } from '../archive/tar.ts';
 import { MAX_PROMPT_BYTES } from '../agent/limits.ts';
 import type { Engine } from '../engine/types.ts';
-import { HostReadError, nodeHostFs, readBoundedFile } from '../host/fs.ts';
 import type { Plan } from '../plan/plan.ts';
-import { ProvisionError } from './error.ts';
+import { readPlannedFile, uploadBytes } from './planned-file.ts';
 
 /**
  * The prompt file prepare wrote, read bounded (no symlink followed) and checked against the
- * plan's sha256: what reaches the guest is what prepare wrote, or nothing.
+ * plan's sha256: what reaches the guest is these bytes, or nothing.
  */
-export async function readPrompt(plan: Plan): Promise<Uint8Array> {
-  let data: Uint8Array;
-  try {
-    data = (await readBoundedFile(nodeHostFs, plan.prompt.hostPath, { maxBytes: MAX_PROMPT_BYTES, noFollow: true })).data;
-  } catch (error) {
-    if (!(error instanceof HostReadError)) throw error;
-    throw new ProvisionError(`prompt: ${plan.prompt.hostPath} ${error.problem}`);
-  }
-  if (createHash('sha256').update(data).digest('hex') !== plan.prompt.sha256) {
-    throw new ProvisionError(`prompt: ${plan.prompt.hostPath} is not the prompt prepare wrote (its sha256 differs); prepare again`);
-  }
-  return data;
+export function readPrompt(plan: Plan): Promise<Uint8Array> {
+  return readPlannedFile('prompt', 'the prompt', plan.prompt, MAX_PROMPT_BYTES);
 }
 
 /**
- * Always uploads the prompt file (0600, owned by the guest user). Returns its guest path only
- * when the prompt is non-empty: that return value alone decides `--append-system-prompt-file`.
- * The engine reads prepare's own file in the private (0700) state dir, never a user's path.
+ * Always uploads the prompt (0600, owned by the guest user). Returns its guest path only when
+ * the prompt is non-empty: that return value alone decides `--append-system-prompt-file`.
+ * `data` is what `readPrompt` checked; the engine gets a private copy of it, never the state
+ * dir's path, which it would read again after the check.
  */
-export async function provisionPrompt(engine: Engine, machine: string, plan: Plan): Promise<string | undefined> {
+export async function provisionPrompt(engine: Engine, machine: string, plan: Plan, data: Uint8Array): Promise<string | undefined> {
   const { user } = plan.agent;
-  await engine.upload(machine, plan.prompt.hostPath, plan.prompt.guestPath, { mode: 0o600, uid: user.uid, gid: user.gid });
+  await uploadBytes(engine, machine, data, plan.prompt.guestPath, { mode: 0o600, uid: user.uid, gid: user.gid }, 'prompt.txt');
   return plan.prompt.empty ? undefined : plan.prompt.guestPath;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
-import { CA_ENV, GUEST_CA_BUNDLE } from './ca.ts';
+import { CA_ENV, caEnv, GUEST_CA_BUNDLE } from './ca.ts';
 import { proxyEnv } from './proxy-env.ts';
 
 describe('proxyEnv', () => {
@@ -16,14 +16,16 @@ describe('proxyEnv', () => {
     });
   });
 
-  it('with the CA: the same variables provisionCa defines (CA alone for the additive one, the bundle for the others)', () => {
-    const env = proxyEnv({ proxyUrl: 'http://h:1', caPath: '/usr/local/share/ca-certificates/claude-bottle.crt' });
+  it("a TLS-intercepting proxy's CA variables come from caEnv (CA alone for the additive one, the bundle for the others), never proxyEnv", () => {
+    const env = caEnv({ ca: { guestPath: '/usr/local/share/ca-certificates/claude-bottle.crt' } });
     for (const name of CA_ENV.additive) expect(env[name]).toBe('/usr/local/share/ca-certificates/claude-bottle.crt');
     for (const name of CA_ENV.bundle) expect(env[name]).toBe(GUEST_CA_BUNDLE);
     expect(Object.keys(env)).toEqual(
       expect.arrayContaining(['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO']),
     );
-    expect(proxyEnv({ proxyUrl: 'http://h:1', caPath: '/ca.pem', caBundle: '/etc/pki/bundle.pem' }).SSL_CERT_FILE).toBe('/etc/pki/bundle.pem');
+    // One source for them: proxyEnv sets none, so it cannot disagree with caEnv.
+    const proxied = proxyEnv({ proxyUrl: 'http://h:1' });
+    for (const name of [...CA_ENV.additive, ...CA_ENV.bundle]) expect(proxied).not.toHaveProperty(name);
   });
 
   it('refuses non-http URLs, credentials in the URL and bad NO_PROXY entries', () => {

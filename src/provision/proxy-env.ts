@@ -2,12 +2,11 @@
  * The environment that sends a bottle's traffic through its egress proxy: `HTTPS_PROXY` /
  * `HTTP_PROXY` / `NO_PROXY` in both cases (curl and Go read the lowercase names, Node and Python
  * either), `NODE_USE_ENV_PROXY=1` (Node's own fetch and http honour the proxy variables only with
- * it), and, when the proxy intercepts TLS, the CA variables `provisionCa` defines — the CA alone
- * for the additive one, the combined system bundle for those that replace their tool's store.
- * It travels through the exec environment, never argv.
+ * it). It travels through the exec environment, never argv. A TLS-intercepting proxy's CA is
+ * not this module's: prepare plans it as `plan.ca`, and `caEnv` (./ca.ts) puts its variables in
+ * every exec of the bottle, proxied or not.
  */
 import { ConfigError } from '../errors.ts';
-import { CA_ENV, GUEST_CA_BUNDLE } from './ca.ts';
 
 export const PROXY_ENV_NAMES = ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy'] as const;
 export const NO_PROXY_ENV_NAMES = ['NO_PROXY', 'no_proxy'] as const;
@@ -19,10 +18,6 @@ export interface ProxyEnvOptions {
   readonly proxyUrl: string;
   /** Hosts (or `.domain` suffixes, or IPs) to reach directly, e.g. the supervise server's host. Loopback is always added. */
   readonly noProxy?: readonly string[];
-  /** Guest path of the proxy's CA certificate (what `provisionCa` installed); omit when it does not intercept TLS. */
-  readonly caPath?: string;
-  /** Guest path of the combined system bundle; default `GUEST_CA_BUNDLE`. */
-  readonly caBundle?: string;
 }
 
 export function proxyEnv(options: ProxyEnvOptions): Record<string, string> {
@@ -52,9 +47,5 @@ export function proxyEnv(options: ProxyEnvOptions): Record<string, string> {
   for (const name of PROXY_ENV_NAMES) env[name] = proxy;
   for (const name of NO_PROXY_ENV_NAMES) env[name] = noProxy.join(',');
   env.NODE_USE_ENV_PROXY = '1';
-  if (options.caPath !== undefined) {
-    for (const name of CA_ENV.additive) env[name] = options.caPath;
-    for (const name of CA_ENV.bundle) env[name] = options.caBundle ?? GUEST_CA_BUNDLE;
-  }
   return env;
 }
