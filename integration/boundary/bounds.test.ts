@@ -1,22 +1,23 @@
 /**
  * The daemons' bounds, measured: heap after 1000 supervise calls, a chunked body over the cap
- * refused with 413, a gzip bomb sent to the git gate refused with bounded memory, and idle
+ * refused with 413, a gzip bomb sent to the git gate refused with bounded memory (as the whole
+ * body, and as the pack behind a valid command list, which receive-pack reads), and idle
  * connections beyond the cap dropped while a real request still gets through once they time out.
  * In-process servers on 127.0.0.1 only; printed numbers go to the CI log.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLUSH, pkt } from '../../src/daemons/gitgate/pktline.ts';
 import { startGitGate, type GitGate } from '../../src/daemons/gitgate/server.ts';
 import { startSuperviseServer } from '../../src/daemons/supervise/server.ts';
+import { gitOk, zeroBlobPack } from '../../src/testing/doubles.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -114,18 +115,7 @@ describe('git gate bounds', () => {
   const TOKEN = 'bounds-token';
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cb-bounds-gate-'));
-    const git = (...args: string[]) =>
-      promisify(execFile)('git', args, {
-        cwd: dir,
-        env: {
-          ...process.env,
-          GIT_CONFIG_GLOBAL: '/dev/null',
-          GIT_AUTHOR_NAME: 'a',
-          GIT_AUTHOR_EMAIL: 'a@b',
-          GIT_COMMITTER_NAME: 'a',
-          GIT_COMMITTER_EMAIL: 'a@b',
-        },
-      });
+    const git = (...args: string[]) => gitOk(dir, args);
     await git('init', '-q', '-b', 'main');
     await writeFile(join(dir, 'f'), 'x\n');
     await git('add', 'f');
@@ -164,5 +154,33 @@ describe('git gate bounds', () => {
       expect(peak - rssBefore).toBeLessThan(96 * MiB);
       expect(heapGrowth).toBeLessThan(16 * MiB);
     }
+  });
+
+  it('a bomb in the pack behind a valid command list reaches receive-pack and is cut at the decoded cap (413), with bounded memory', async () => {
+    await using small = await startGitGate({ repo: dir, prefix: 'bottle/t/', token: TOKEN, maxRequestBytes: 32 * MiB });
+    const main = (await gitOk(dir, ['rev-parse', 'main'])).trim();
+    const commands = Buffer.concat([pkt(`${'0'.repeat(40)} ${main} refs/heads/bottle/t/bomb\0report-status side-band-64k\n`), FLUSH]);
+    const bomb = gzipSync(Buffer.concat([commands, zeroBlobPack(64 * MiB)]));
+    const before = await gitOk(dir, ['for-each-ref']);
+    const rssBefore = process.memoryUsage().rss;
+    const heapBefore = heap();
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const status = await chunkedPost(
+      `${small.url}/git-receive-pack`,
+      { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-git-receive-pack-request', 'content-encoding': 'gzip' },
+      Array.from({ length: Math.ceil(bomb.length / (16 * 1024)) }, (_, i) => bomb.subarray(i * 16 * 1024, (i + 1) * 16 * 1024)),
+    );
+    clearInterval(sampler);
+    const heapGrowth = heap() - heapBefore;
+    console.log(
+      `[bounds] gate git-receive-pack, pack bomb: ${(bomb.length / 1024).toFixed(0)} KiB gzip inflating to 64 MiB, cap 32 MiB -> ${status}; ` +
+        `peak RSS growth ${((peak - rssBefore) / MiB).toFixed(1)} MiB, heap growth after ${(heapGrowth / MiB).toFixed(1)} MiB`,
+    );
+    expect(status).toBe(413);
+    expect(peak - rssBefore).toBeLessThan(96 * MiB);
+    expect(heapGrowth).toBeLessThan(16 * MiB);
+    expect(await gitOk(dir, ['for-each-ref'])).toBe(before);
+    expect(small.pushes).toEqual([]);
   });
 });

@@ -5,19 +5,17 @@
  * guest's own `git push`: into its prefix (lands in the host repository), and to main, with
  * --force and as a deletion (each refused, the reason in git's output, the host unchanged).
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
 import { parseAgentSpec } from '../../src/agent/spec.ts';
 import { launch, type LaunchStep } from '../../src/bottle/launch.ts';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
-import { hostGitEnv } from '../../src/daemons/gitgate/repo.ts';
 import { startGitGate } from '../../src/daemons/gitgate/server.ts';
 import { prepare } from '../../src/plan/prepare.ts';
+import { gitEnv, gitOk, hostGit } from '../../src/testing/doubles.ts';
 import { recordCalls } from '../../src/testing/engine-contract.ts';
 import { createProcessTransport } from '../../src/transport/process.ts';
 
@@ -26,22 +24,7 @@ const inCI = process.env.CI === 'true';
 const skipReason = setup.state === 'ready' ? undefined : setup.reason;
 const run = randomBytes(3).toString('hex');
 const ONLINE = { enabled: true, allowHosts: [], allowCidrs: [] } as const;
-const execFileAsync = promisify(execFile);
 const { transport } = recordCalls(createProcessTransport());
-
-const HOST_GIT_ENV = {
-  ...hostGitEnv(),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'host',
-  GIT_AUTHOR_EMAIL: 'host@example.invalid',
-  GIT_COMMITTER_NAME: 'host',
-  GIT_COMMITTER_EMAIL: 'host@example.invalid',
-};
-
-async function hostGit(cwd: string, ...args: string[]): Promise<string> {
-  return (await execFileAsync('git', args, { cwd, env: HOST_GIT_ENV })).stdout;
-}
 
 async function docker(...args: string[]): Promise<string> {
   const result = await transport.run(['docker', ...args]);
@@ -114,7 +97,9 @@ describe('a bottle working on a host repository through the git gate', () => {
     expect(pushed, pushed.stderr).toMatchObject({ exitCode: 0 });
     const agentHead = pushed.stdout.trim();
     expect((await hostGit(repo, 'rev-parse', 'refs/heads/bottle/gitter/x')).trim()).toBe(agentHead);
-    expect(await hostGit(repo, 'log', '-1', '--format=%an <%ae> %s', 'bottle/gitter/x')).toBe('gitter <gitter@example.invalid> agent commit\n');
+    expect(await gitOk(repo, ['log', '-1', '--format=%an <%ae> %s', 'bottle/gitter/x'], { env: gitEnv({ name: 'host' }) })).toBe(
+      'gitter <gitter@example.invalid> agent commit\n',
+    );
     // A plain `git push` on the work branch sets its upstream and lands inside the prefix.
     const plain = await inWorkspace('git push');
     expect(plain, plain.stderr).toMatchObject({ exitCode: 0 });

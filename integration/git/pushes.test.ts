@@ -4,56 +4,21 @@
  * refs exactly as they were. (Each case runs many git processes, so it lives here rather than in
  * the unit project; src/daemons/gitgate/server.test.ts covers the gate's HTTP with raw requests.)
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GitGate, startGitGate } from '../../src/daemons/gitgate/server.ts';
+import { type GitResult, gitEnv, gitOk, git as runGit } from '../../src/testing/doubles.ts';
 
-const run = promisify(execFile);
 const PREFIX = 'bottle/reviewer/';
 /** The bottle's credential; the test's git sends it as the guest's config does. */
 const TOKEN = 'test-token-0123456789';
+const ENV = gitEnv({ token: TOKEN });
 
-/** git isolated from the host user's and system config, with a fixed identity. */
-const GIT_ENV: Record<string, string> = {
-  ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('GIT_'))),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_TERMINAL_PROMPT: '0',
-  GIT_AUTHOR_NAME: 'tester',
-  GIT_AUTHOR_EMAIL: 'tester@example.invalid',
-  GIT_COMMITTER_NAME: 'tester',
-  GIT_COMMITTER_EMAIL: 'tester@example.invalid',
-  GIT_CONFIG_COUNT: '1',
-  GIT_CONFIG_KEY_0: 'http.extraHeader',
-  GIT_CONFIG_VALUE_0: `Authorization: Bearer ${TOKEN}`,
-};
-
-interface GitResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function git(cwd: string, ...args: string[]): Promise<GitResult> {
-  try {
-    const { stdout, stderr } = await run('git', args, { cwd, env: GIT_ENV, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-async function ok(cwd: string, ...args: string[]): Promise<string> {
-  const result = await git(cwd, ...args);
-  if (result.code !== 0) throw new Error(`git ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-  return result.stdout;
-}
+const git = (cwd: string, ...args: string[]): Promise<GitResult> => runGit(cwd, args, { env: ENV });
+const ok = (cwd: string, ...args: string[]): Promise<string> => gitOk(cwd, args, { env: ENV });
 
 let work: string;
 let host: string;

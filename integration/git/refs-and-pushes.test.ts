@@ -4,53 +4,24 @@
  * reaches (protocol v0 and v2), a malformed object or a tree holding `.git` in a push, and a
  * multi-ref push of which one ref receive-pack refuses (all or nothing).
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pkt, FLUSH } from '../../src/daemons/gitgate/pktline.ts';
 import { type GitGate, startGitGate } from '../../src/daemons/gitgate/server.ts';
+import { type GitResult, gitEnv, gitOk, git as runGit } from '../../src/testing/doubles.ts';
 
-const run = promisify(execFile);
 const PREFIX = 'bottle/t/';
 const TOKEN = 'boundary-token-abcdef';
-const BASE_ENV: Record<string, string> = {
-  ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('GIT_'))),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_TERMINAL_PROMPT: '0',
-  GIT_AUTHOR_NAME: 't',
-  GIT_AUTHOR_EMAIL: 't@example.invalid',
-  GIT_COMMITTER_NAME: 't',
-  GIT_COMMITTER_EMAIL: 't@example.invalid',
-};
-const WITH_TOKEN = { ...BASE_ENV, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Bearer ${TOKEN}` };
+/** Without the bottle's credential, and with it. */
+const BASE_ENV = gitEnv();
+const WITH_TOKEN = gitEnv({ token: TOKEN });
 
-async function git(
-  cwd: string,
-  args: string[],
-  env: Record<string, string> = WITH_TOKEN,
-  input?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const child = run('git', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 });
-    if (input !== undefined) {
-      child.child.stdin?.end(input);
-    }
-    const { stdout, stderr } = await child;
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-async function ok(cwd: string, args: string[], input?: string): Promise<string> {
-  const r = await git(cwd, args, WITH_TOKEN, input);
-  if (r.code !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const git = (cwd: string, args: string[], env: Record<string, string> = WITH_TOKEN, input?: string): Promise<GitResult> =>
+  runGit(cwd, args, { env, ...(input === undefined ? {} : { input }) });
+const ok = async (cwd: string, args: string[], input?: string): Promise<string> =>
+  (await gitOk(cwd, args, { env: WITH_TOKEN, ...(input === undefined ? {} : { input }) })).trim();
 
 let work: string;
 let host: string;

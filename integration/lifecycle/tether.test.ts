@@ -27,12 +27,17 @@ async function gone(pid: number, ms: number): Promise<boolean> {
   return !alive(pid);
 }
 
+const SLEEPER = 'console.error(process.pid); setInterval(() => {}, 1000)';
+/** A daemon that ignores SIGTERM: only SIGKILL ends it. */
+const STUBBORN = "process.on('SIGTERM', () => {}); console.error(process.pid); setInterval(() => {}, 1000)";
+
 /** A launcher process: starts a tethered `sleep`-like daemon, prints its pid, then waits forever. */
-async function startLauncher(): Promise<{ launcher: ReturnType<typeof spawn>; daemonPid: number; watchdogPid: number }> {
+async function startLauncher(daemon = SLEEPER, killGraceMs?: number): Promise<{ launcher: ReturnType<typeof spawn>; daemonPid: number; watchdogPid: number }> {
   const script = `
     const { spawnTethered } = await import(${JSON.stringify(tether)});
-    const child = spawnTethered(process.execPath, ['-e', 'console.error(process.pid); setInterval(() => {}, 1000)'], {
+    const child = spawnTethered(process.execPath, ['-e', ${JSON.stringify(daemon)}], {
       stderr: (chunk) => process.stdout.write('daemon ' + chunk),
+      killGraceMs: ${JSON.stringify(killGraceMs)},
     });
     process.stdout.write('watchdog ' + child.pid + '\\n');
     setInterval(() => {}, 1000);
@@ -57,10 +62,23 @@ describe('spawnTethered', () => {
     expect(await gone(watchdogPid, 5000), `watchdog ${watchdogPid} outlived its launcher`).toBe(true);
   });
 
+  it('a SIGKILLed launcher takes a daemon that ignores SIGTERM with it too: SIGKILL after the grace', async () => {
+    const { launcher, daemonPid, watchdogPid } = await startLauncher(STUBBORN, 500);
+    launcher.kill('SIGKILL');
+    await once(launcher, 'exit');
+    const started = Date.now();
+    // Still there just after the TERM it ignores: the KILL waits for the grace.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(alive(daemonPid), 'killed before the grace').toBe(true);
+    expect(await gone(daemonPid, 5000), `daemon ${daemonPid} ignoring SIGTERM outlived its launcher`).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await gone(watchdogPid, 5000), `watchdog ${watchdogPid} outlived its launcher`).toBe(true);
+  });
+
   it('stop() ends the daemon; a daemon that ignores SIGTERM is killed after the grace period', async () => {
     const { spawnTethered } = await import('../../src/daemon/tether.ts');
     let pid = 0;
-    const stubborn = spawnTethered(process.execPath, ['-e', "process.on('SIGTERM', () => {}); console.error(process.pid); setInterval(() => {}, 1000)"], {
+    const stubborn = spawnTethered(process.execPath, ['-e', STUBBORN], {
       stderr: (chunk) => {
         pid ||= Number(chunk.trim());
       },

@@ -3,7 +3,7 @@ import { GATE_REPO_PATH, startGitGate } from '../daemons/gitgate/server.ts';
 import { pipelockDaemon } from '../daemons/pipelock/daemon.ts';
 import type { Plan } from '../plan/plan.ts';
 import { type SuperviseCall, superviseDaemon } from '../daemons/supervise/server.ts';
-import type { DaemonSpec } from '../daemon/daemon.ts';
+import { type DaemonSpec, hostForUrl } from '../daemon/daemon.ts';
 import { newCredential } from '../daemon/auth.ts';
 
 /**
@@ -67,6 +67,6 @@ export function bundleFor(plan: Plan, runDir: string): PlannedBundle {
 /** A daemon's host URL as the guest must dial it (`bindHost` → `guestHost`). */
 export function guestUrl(url: string, guestHost: string): string {
   const u = new URL(url);
-  u.hostname = guestHost.includes(':') ? `[${guestHost}]` : guestHost;
+  u.hostname = hostForUrl(guestHost);
   return u.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
 }

@@ -4,17 +4,17 @@
  * gzip body is inflated as a stream whose output is counted too: a small compressed body that
  * would inflate to gigabytes is cut off at the cap, having never been held in memory whole.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { type Readable, Transform, type TransformCallback, PassThrough, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { HttpError } from './http-error.ts';
 
 /** Why a body was refused, with the HTTP status to answer: 413 too large, 415 encoding, 400 bad gzip. */
-export class BodyError extends Error {
+export class BodyError extends HttpError {
   override name = 'BodyError';
-  readonly status: 400 | 413 | 415;
+  declare readonly status: 400 | 413 | 415;
   constructor(status: 400 | 413 | 415, message: string) {
-    super(message);
-    this.status = status;
+    super(status, message);
   }
 }
 
@@ -59,16 +59,21 @@ export function decodedBody(req: IncomingMessage, limits: BodyLimits): Readable 
   if (encoding !== '' && encoding !== 'identity' && !(gzip && (limits.encodings ?? ['gzip', 'x-gzip']).includes(encoding as 'gzip'))) {
     throw new BodyError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}`);
   }
-  const out = new PassThrough();
-  const stages: (NodeJS.ReadableStream | NodeJS.WritableStream)[] = [req, new Counter(limits.maxRawBytes, 'on the wire')];
+  const stages: [Readable, ...Transform[]] = [req, new Counter(limits.maxRawBytes, 'on the wire')];
   if (gzip) stages.push(createGunzip(), new Counter(maxDecoded, 'once decompressed'));
-  stages.push(out);
+  // `out` stays outside the pipeline: the pipeline would destroy it with zlib's own error first,
+  // and the reader would see that (a 500) instead of the 400 below.
+  const out = new PassThrough();
+  // The reader may be gone (it refused the request and dropped the connection): a late error with
+  // no listener would crash the daemon. Readers still see it (`finished`, async iteration).
+  out.on('error', () => undefined);
   pipeline(stages, (error) => {
     if (!error) return;
     const refused =
       error instanceof BodyError ? error : (error as { code?: string }).code?.startsWith('Z_') ? new BodyError(400, `bad gzip body: ${error.message}`) : error;
     out.destroy(refused);
   });
+  (stages.at(-1) as Transform).pipe(out);
   return out;
 }
 
@@ -77,20 +82,4 @@ export async function readBody(req: IncomingMessage, limits: BodyLimits): Promis
   const chunks: Buffer[] = [];
   for await (const chunk of decodedBody(req, limits) as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-/**
- * Answers a refused body (413/415/400, a one-line text) and drops the connection once the
- * answer is out, so the rest of a body that is too large is never read.
- */
-export function answerBodyError(req: IncomingMessage, res: ServerResponse, error: BodyError, prefix = ''): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = `${prefix}${error.message}\n`;
-  res.writeHead(error.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), connection: 'close' });
-  res.end(text, () => {
-    if (!req.complete) req.destroy();
-  });
 }

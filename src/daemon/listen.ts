@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostForUrl } from './daemon.ts';
 
 export interface Listening {
   readonly port: number;
@@ -17,7 +18,7 @@ export async function listen(server: Server, host: string, port = 0): Promise<Li
   let closed: Promise<void> | undefined;
   return {
     port: (server.address() as AddressInfo).port,
-    hostInUrl: host.includes(':') ? `[${host}]` : host,
+    hostInUrl: hostForUrl(host),
     close: () =>
       (closed ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

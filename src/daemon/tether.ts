@@ -8,16 +8,22 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 
 /**
- * `$@` is the daemon's argv. fd 3 keeps the tether (our stdin pipe); the daemon itself gets
- * /dev/null. The watcher is a background subshell reading fd 3 explicitly (a background job's
- * stdin would be /dev/null). SIGTERM to the watchdog is passed on to the daemon.
+ * `$1` is the grace in seconds, the rest the daemon's argv. fd 3 keeps the tether (our stdin
+ * pipe); the daemon itself gets /dev/null. The watcher is a background subshell reading fd 3
+ * explicitly (a background job's stdin would be /dev/null); when the tether breaks it sends
+ * SIGTERM, then SIGKILL after the grace: a daemon ignoring TERM must not keep its port. The
+ * watchdog kills the watcher as soon as it has reaped the daemon, so a late KILL meets no reused pid.
+ * SIGTERM to the watchdog is passed on to the daemon.
  */
 const WATCHDOG = [
+  'grace=$1; shift',
   'exec 3<&0 </dev/null',
   '"$@" 3<&- &',
   'child=$!',
   'trap \'kill -TERM "$child" 2>/dev/null\' TERM INT HUP',
-  '{ read -r _ <&3; kill -TERM "$child" 2>/dev/null; } &',
+  // The sleep drops the tether and stderr: a leftover sleep must not hold the launcher's pipes.
+  // `|| sleep 1`: a sleep without fractions refuses `0.5`.
+  '{ read -r _ <&3; kill -TERM "$child" 2>/dev/null; exec 3<&- >/dev/null 2>&1; sleep "$grace" || sleep 1; kill -KILL "$child" 2>/dev/null; } &',
   'watcher=$!',
   'exec 3<&-',
   'wait "$child"; status=$?',
@@ -40,12 +46,17 @@ export interface TetherOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Receives the daemon's stderr. */
   readonly stderr?: (chunk: string) => void;
+  /** When the launcher dies: SIGTERM, then SIGKILL this long after; default 3000. */
+  readonly killGraceMs?: number;
 }
+
+export const DEFAULT_KILL_GRACE_MS = 3000;
 
 export function spawnTethered(bin: string, args: readonly string[], options: TetherOptions = {}): TetheredChild {
   // detached: its own process group, so a final SIGKILL reaches the daemon too, and a terminal's
   // Ctrl-C reaches only the launcher (which stops its daemons in order).
-  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'claude-bottle-tether', bin, ...args], {
+  const grace = String(Math.max(0, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS) / 1000);
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'claude-bottle-tether', grace, bin, ...args], {
     stdio: ['pipe', 'ignore', 'pipe'],
     env: options.env ?? process.env,
     detached: true,

@@ -1,24 +1,35 @@
 /**
  * `git http-backend` run as a CGI for one request, both services: the `-c` options that make it
  * serve only the served refs in protocol v0 and check every pushed object (the user's
- * repository config is never edited), its input written or streamed to stdin, and its CGI answer
+ * repository config is never edited), the request body streamed to its stdin, and its CGI answer
  * streamed back at the client's pace.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { HttpError } from './http-error.ts';
+import { HttpError } from '../../daemon/http-error.ts';
 import { hideRefsConfig, isServed } from './refs.ts';
 import { hostGitEnv } from './repo.ts';
 
 const execFileAsync = promisify(execFile);
 
+/**
+ * A fetch request (wants and haves) is small; http-backend holds one whole in memory, and
+ * refuses one of 10 MiB or more by default: the gate refuses it first (413).
+ */
+export const MAX_UPLOAD_REQUEST_BYTES = 10 * 1024 * 1024;
 /** receive-pack's answer is a report and progress: keep this much of it to read the report from. */
 const MAX_REPORT_BYTES = 4 * 1024 * 1024;
 /** CGI headers longer than this are not http-backend's. */
 const MAX_CGI_HEAD_BYTES = 64 * 1024;
+/**
+ * http-backend writes its headers before it reads the body; the gate holds them (and at most this
+ * much output after them) until the body has been read, so a body refused midway still gets its
+ * 413. Past this much output the answer starts: holding more could stall receive-pack's progress.
+ */
+const MAX_HELD_BYTES = 64 * 1024;
 
 /** The repository a gate serves, and the http-backend processes still running for it. */
 export interface Backend {
@@ -32,14 +43,18 @@ export interface Backend {
   readonly children: Set<ChildProcess>;
 }
 
-/** What http-backend reads on stdin: a whole body, or a head followed by a stream. */
-export type BackendInput = { readonly body: Buffer } | { readonly head: Buffer; readonly rest: Readable };
+/** What http-backend reads on stdin: `head` (a push's command list, rewritten), then `rest` to its end. */
+export interface BackendInput {
+  readonly head?: Buffer;
+  readonly rest: Readable;
+}
 
 export interface BackendCall {
   /** PATH_INFO under the repository: `/info/refs`, `/git-upload-pack`, `/git-receive-pack`. */
   readonly path: string;
   readonly query: string;
-  readonly input: BackendInput;
+  /** The request body; none for a GET. */
+  readonly input?: BackendInput;
   /** Keep the start of the answer (a push's report) for the caller to read. */
   readonly keepAnswer: boolean;
 }
@@ -52,14 +67,17 @@ export interface BackendResult {
 
 /**
  * Answers `req` through http-backend. Throws an HttpError (500) when it failed before its
- * headers, or the input's error; resolves to undefined when the input failed after the answer
- * began (the response is then destroyed).
+ * headers, or the input's error when that came before the answer began; resolves to undefined
+ * when the input failed after (the response is then destroyed).
  */
 export async function runBackend(backend: Backend, req: IncomingMessage, res: ServerResponse, call: BackendCall): Promise<BackendResult | undefined> {
   const env: Record<string, string> = {
     ...hostGitEnv(),
     GIT_PROJECT_ROOT: backend.gitDir,
     GIT_HTTP_EXPORT_ALL: '1',
+    // No CONTENT_LENGTH: http-backend reads the body to EOF. It buffers a fetch request whole up to
+    // this (not the repository's http.maxRequestBuffer); the gate's own cap is one byte below.
+    GIT_HTTP_MAX_REQUEST_BUFFER: String(MAX_UPLOAD_REQUEST_BYTES + 1),
     PATH_INFO: call.path,
     REQUEST_METHOD: req.method ?? 'GET',
     QUERY_STRING: call.query,
@@ -68,8 +86,6 @@ export async function runBackend(backend: Backend, req: IncomingMessage, res: Se
     CONTENT_TYPE: req.headers['content-type'] ?? '',
     // Protocol v0 only: GIT_PROTOCOL is never set from the client's Git-Protocol header.
   };
-  // A whole body has a length; a streamed push is read by receive-pack until EOF.
-  if ('body' in call.input && req.method === 'POST') env.CONTENT_LENGTH = String(call.input.body.length);
   const hideHead = !(await headServed(backend));
   const child = spawn(
     backend.git,
@@ -110,21 +126,29 @@ export async function runBackend(backend: Backend, req: IncomingMessage, res: Se
   const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   child.on('error', () => {});
   res.on('close', () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
+    if (child.exitCode === null) stopBackend(child);
   });
   const stderr: Buffer[] = [];
   child.stderr?.on('data', (chunk: Buffer) => stderr.length < 64 && stderr.push(chunk));
   const stdin = child.stdin;
   stdin?.on('error', () => {});
   let inputError: unknown;
-  if ('body' in call.input) {
-    stdin?.end(call.input.body);
+  let inputEnded = call.input === undefined;
+  if (!call.input) {
+    stdin?.end();
   } else if (stdin) {
     const { head, rest } = call.input;
-    stdin.write(head);
-    rest.on('error', (error) => {
-      inputError = error;
-      child.kill('SIGTERM');
+    if (head) stdin.write(head);
+    // `finished`, not 'error' and 'end' listeners: a body refused while the gate read the command
+    // list or waited for git is already destroyed, and would emit neither again.
+    finished(rest, { writable: false }, (error) => {
+      if (error) {
+        inputError = error;
+        stopBackend(child);
+      } else {
+        inputEnded = true;
+        answer();
+      }
     });
     rest.pipe(stdin);
   }
@@ -136,42 +160,73 @@ export async function runBackend(backend: Backend, req: IncomingMessage, res: Se
     kept.push(chunk);
     keptBytes += chunk.length;
   };
-  let head = Buffer.alloc(0);
-  let headersSent = false;
   const stdout = child.stdout as NodeJS.ReadableStream;
+  let head = Buffer.alloc(0);
+  let cgiHead: Buffer | undefined;
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  let answering = false;
+  /** Starts the answer once http-backend's head is in and the body read (or too much is held). */
+  const answer = (force = false): void => {
+    if (answering || cgiHead === undefined || !(inputEnded || force)) return;
+    answering = true;
+    stdout.off('data', hold);
+    writeCgiHead(res, cgiHead);
+    for (const chunk of held.splice(0)) res.write(chunk);
+    // The pack can be large: let the client's pace hold http-backend back.
+    stdout.pipe(res, { end: false });
+  };
+  const hold = (chunk: Buffer): void => {
+    held.push(chunk);
+    heldBytes += chunk.length;
+    if (heldBytes > MAX_HELD_BYTES) answer(true);
+  };
   const onHead = (chunk: Buffer): void => {
     head = Buffer.concat([head, chunk]);
     const split = headerEnd(head);
     if (split === undefined) {
-      if (head.length > MAX_CGI_HEAD_BYTES) child.kill('SIGTERM');
+      if (head.length > MAX_CGI_HEAD_BYTES) stopBackend(child);
       return;
     }
     stdout.off('data', onHead);
-    writeCgiHead(res, head.subarray(0, split.at));
-    headersSent = true;
+    cgiHead = head.subarray(0, split.at);
     const rest = head.subarray(split.at + split.length);
     if (call.keepAnswer) {
       keep(rest);
       stdout.on('data', keep);
     }
-    if (rest.length) res.write(rest);
-    // The pack can be large: let the client's pace hold http-backend back.
-    stdout.pipe(res, { end: false });
+    stdout.on('data', hold);
+    if (rest.length) hold(rest);
+    answer();
   };
   stdout.on('data', onHead);
   const [code] = await exited;
   backend.children.delete(child);
   if (inputError !== undefined) {
-    if (!headersSent) throw inputError;
+    if (!answering) throw inputError;
     res.destroy();
     return undefined;
   }
-  if (!headersSent) {
+  if (cgiHead === undefined) {
     const why = Buffer.concat(stderr).toString('utf8').trim().split('\n').at(-1) ?? '';
     throw new HttpError(500, `git http-backend failed (exit ${code ?? 'signal'})${why ? `: ${why}` : ''}`);
   }
+  // It answered without reading the whole body (an early refusal): answer now.
+  answer(true);
   res.end();
   return { code, answer: call.keepAnswer ? Buffer.concat(kept) : undefined };
+}
+
+/**
+ * Ends an http-backend and the git it runs. SIGTERM reaches http-backend alone: its receive-pack
+ * would wait on stdin and its upload-pack block on stdout for ever, holding their pipes (and the
+ * gate's turn). Closing our ends gives them EOF and EPIPE.
+ */
+export function stopBackend(child: ChildProcess): void {
+  child.kill('SIGTERM');
+  child.stdin?.destroy();
+  child.stdout?.destroy();
+  child.stderr?.destroy();
 }
 
 /** HEAD is shown only when it names a served branch: a detached or private HEAD stays hidden. */

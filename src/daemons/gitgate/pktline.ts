@@ -56,33 +56,30 @@ export interface ReceivePackRequest {
 
 /**
  * The command list of a receive-pack request: optional `shallow <oid>` lines, then
- * `<old> <new> <ref>` lines (the first carrying `\0<capabilities>`), then a flush.
- * Returns a string describing the problem when the request is not one.
+ * `<old> <new> <ref>` lines, then a flush. Capabilities are read as receive-pack reads them
+ * (git's `read_head_info`): after a `\0` on any command line, not only the first, and never
+ * from a shallow line. Returns a string describing the problem when the request is not one.
  */
 export function parseReceivePackRequest(body: Buffer): ReceivePackRequest | string {
   const commands: RefCommand[] = [];
-  let capabilities: string[] = [];
+  const capabilities = new Set<string>();
   for (const p of readPkts(body)) {
-    if (p.kind === 'flush') return { commands, capabilities, bodyOffset: p.end };
+    if (p.kind === 'flush') return { commands, capabilities: [...capabilities], bodyOffset: p.end };
     let line = p.data.toString('utf8');
     if (line.endsWith('\n')) line = line.slice(0, -1);
+    if (line.startsWith('shallow ')) continue;
     const nul = line.indexOf('\0');
     if (nul >= 0) {
-      if (commands.length === 0)
-        capabilities = line
-          .slice(nul + 1)
-          .split(' ')
-          .filter(Boolean);
+      for (const capability of line.slice(nul + 1).split(' ')) if (capability) capabilities.add(capability);
       line = line.slice(0, nul);
     }
-    if (line.startsWith('shallow ')) continue;
     if (line === 'push-cert') return 'signed pushes (push-cert) are not supported by the gate';
     const match = /^([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f]{64}) (\S+)$/.exec(line);
     if (!match) return `not a ref update command: ${JSON.stringify(line.slice(0, 200))}`;
     commands.push({ old: match[1] as string, new: match[2] as string, ref: match[3] as string });
   }
   // An empty body or a lone flush is git's probe request before a large push (see remote-curl's probe_rpc).
-  return body.length === 0 ? { commands, capabilities, bodyOffset: 0 } : 'the command list is truncated (no flush packet)';
+  return body.length === 0 ? { commands, capabilities: [], bodyOffset: 0 } : 'the command list is truncated (no flush packet)';
 }
 
 export interface RefResult {

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { HttpError } from '../../daemon/http-error.ts';
 import { FLUSH, parseReceivePackRequest, pkt, readPkts, reportStatus, sideband } from './pktline.ts';
 import { gateRefusal, readPush, receivePackVerdict, withAtomic } from './receive.ts';
 
@@ -26,6 +27,29 @@ describe('a push before receive-pack', () => {
     expect(lines(withAtomic(already))).toEqual([`${A} ${B} refs/heads/x\0atomic report-status`, '0000']);
   });
 
+  it('withAtomic asks for a report too: on the first command line when no line carries capabilities, on the first that does otherwise', () => {
+    const none = Buffer.concat([pkt(`shallow ${A}\n`), pkt(`${A} ${B} refs/heads/x\n`), pkt(`${ZERO} ${B} refs/heads/y`), FLUSH, Buffer.from('PACK')]);
+    expect(lines(withAtomic(none))).toEqual([`shallow ${A}\n`, `${A} ${B} refs/heads/x\0report-status atomic\n`, `${ZERO} ${B} refs/heads/y`, '0000']);
+    // What follows the command list is left as it was.
+    expect(withAtomic(none).subarray(-4).toString('latin1')).toBe('PACK');
+    const second = Buffer.concat([pkt(`${A} ${B} refs/heads/x\n`), pkt(`${ZERO} ${B} refs/heads/y\0side-band-64k\n`), FLUSH]);
+    expect(lines(withAtomic(second))).toEqual([`${A} ${B} refs/heads/x\n`, `${ZERO} ${B} refs/heads/y\0side-band-64k report-status atomic\n`, '0000']);
+    // Capabilities on different lines count together, as receive-pack reads them.
+    const spread = Buffer.concat([pkt(`${A} ${B} refs/heads/x\0report-status-v2\n`), pkt(`${ZERO} ${B} refs/heads/y\0atomic\n`), FLUSH]);
+    expect(withAtomic(spread)).toEqual(spread);
+    // A shallow line's capabilities are not receive-pack's: they do not count.
+    const shallowCaps = Buffer.concat([pkt(`shallow ${A}\0report-status atomic\n`), pkt(`${A} ${B} refs/heads/x\n`), FLUSH]);
+    expect(lines(withAtomic(shallowCaps))).toEqual([`shallow ${A}\0report-status atomic\n`, `${A} ${B} refs/heads/x\0report-status atomic\n`, '0000']);
+    expect(withAtomic(FLUSH)).toEqual(FLUSH);
+  });
+
+  it('parseReceivePackRequest reads capabilities from every command line, none from shallow lines', () => {
+    const request = parseReceivePackRequest(
+      Buffer.concat([pkt(`shallow ${A}\0quiet\n`), pkt(`${A} ${B} refs/heads/x\n`), pkt(`${ZERO} ${B} refs/heads/y\0report-status side-band-64k\n`), FLUSH]),
+    );
+    expect(request).toMatchObject({ capabilities: ['report-status', 'side-band-64k'], commands: [{ ref: 'refs/heads/x' }, { ref: 'refs/heads/y' }] });
+  });
+
   it('gateRefusal refuses all refs when one is refused, and none when all are allowed', () => {
     const ok = { old: ZERO, new: B, ref: 'refs/heads/bottle/r/x' };
     expect(gateRefusal([ok], 'bottle/r/')).toBeUndefined();
@@ -46,6 +70,12 @@ describe('a push before receive-pack', () => {
       message: 'data after an empty command list',
     });
     expect((await readPush(Readable.from([FLUSH]))).request.commands).toEqual([]);
+    // A body already refused (destroyed with its error before anyone read) rejects; it does not hang.
+    const refused = new Readable({ read() {} });
+    refused.on('error', () => undefined);
+    refused.destroy(new HttpError(413, 'too large'));
+    await new Promise((r) => setImmediate(r));
+    await expect(readPush(refused)).rejects.toMatchObject({ status: 413 });
   });
 
   it("receivePackVerdict reads receive-pack's report, side-band or not; no report refuses every ref", () => {
@@ -64,5 +94,10 @@ describe('a push before receive-pack', () => {
     if (typeof plain === 'string') throw new Error(plain);
     const refused = reportStatus([{ ref: 'refs/heads/x', ok: false, reason: 'non-fast-forward' }]);
     expect(receivePackVerdict(plain, refused, 1)).toEqual({ results: [{ ref: 'refs/heads/x', ok: false, reason: 'non-fast-forward' }], accepted: false });
+    // receive-pack knows only side-band-64k: asked for plain side-band, it answers without one.
+    expect(receivePackVerdict({ commands: plain.commands, capabilities: ['report-status', 'side-band'] }, refused, 1)).toEqual({
+      results: [{ ref: 'refs/heads/x', ok: false, reason: 'non-fast-forward' }],
+      accepted: false,
+    });
   });
 });

@@ -5,9 +5,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { HttpError } from './http-error.ts';
+import { HttpError } from '../../daemon/http-error.ts';
 import {
-  FLUSH,
   parseReceivePackRequest,
   parseReport,
   pkt,
@@ -75,38 +74,67 @@ export async function drainPack(push: Push): Promise<void> {
   for await (const _ of push.pack) void _;
 }
 
-/** The command list with `atomic` added to its capabilities: receive-pack then updates all refs or none. */
+/**
+ * The command list as receive-pack must see it: with `atomic` (every ref updated or none) and a
+ * report to read back (`report-status`, unless the client asked for one). receive-pack takes
+ * capabilities from every command line carrying a `\0`: they go on the first such line, or,
+ * when no line carries any (a hand-written push), after a `\0` on the first command line.
+ */
 export function withAtomic(head: Buffer): Buffer {
-  const out: Buffer[] = [];
-  let done = false;
+  const capabilities = new Set<string>();
+  let first: { start: number; end: number; data: Buffer } | undefined;
+  let withCaps: typeof first;
   for (const p of readPkts(head)) {
-    if (p.kind === 'flush') {
-      out.push(FLUSH);
-      continue;
-    }
+    if (p.kind === 'flush') break;
+    if (p.data.subarray(0, 8).toString('latin1') === 'shallow ') continue;
+    const line = { start: p.end - 4 - p.data.length, end: p.end, data: p.data };
+    first ??= line;
     const nul = p.data.indexOf(0);
-    if (done || nul < 0 || p.data.subarray(0, 8).toString('latin1') === 'shallow ') {
-      out.push(pkt(p.data));
-      continue;
-    }
-    done = true;
-    const line = p.data.toString('latin1');
-    const newline = line.endsWith('\n') ? '\n' : '';
-    const caps = line
-      .slice(nul + 1, line.length - newline.length)
-      .split(' ')
-      .filter(Boolean);
-    if (!caps.includes('atomic')) caps.push('atomic');
-    out.push(pkt(Buffer.from(`${line.slice(0, nul)}\0${caps.join(' ')}${newline}`, 'latin1')));
+    if (nul < 0) continue;
+    withCaps ??= line;
+    for (const capability of splitCapabilities(p.data.subarray(nul + 1))) capabilities.add(capability);
   }
-  return Buffer.concat(out);
+  const target = withCaps ?? first;
+  if (!target) return head;
+  const reported = capabilities.has('report-status') || capabilities.has('report-status-v2');
+  const missing = [...(reported ? [] : ['report-status']), 'atomic'].filter((c) => !capabilities.has(c));
+  if (missing.length === 0) return head;
+  const text = target.data.toString('latin1');
+  const newline = text.endsWith('\n') ? '\n' : '';
+  const line = text.slice(0, text.length - newline.length);
+  const nul = line.indexOf('\0');
+  const command = nul < 0 ? line : line.slice(0, nul);
+  const own = nul < 0 ? [] : splitCapabilities(Buffer.from(line.slice(nul + 1), 'latin1'));
+  const rewritten = pkt(Buffer.from(`${command}\0${[...own, ...missing].join(' ')}${newline}`, 'latin1'));
+  return Buffer.concat([head.subarray(0, target.start), rewritten, head.subarray(target.end)]);
 }
 
-/** What receive-pack's answer (`code`, the start of its output) says became of each ref. */
-export function receivePackVerdict(request: ReceivePackRequest, answer: Buffer, code: number | null): Pick<GitPushAttempt, 'results' | 'accepted'> {
-  const parsed = parseReport(answer, request.capabilities.includes('side-band-64k') || request.capabilities.includes('side-band'));
+function splitCapabilities(list: Buffer): string[] {
+  return list.toString('latin1').replace(/\n$/, '').split(' ').filter(Boolean);
+}
+
+/**
+ * What becomes of each ref, from receive-pack's answer (`code`, the start of its output).
+ * `request` is the command list as receive-pack read it (after `withAtomic`): its capabilities
+ * say how it answered. receive-pack multiplexes its answer only for `side-band-64k`: plain
+ * `side-band` is not among its capabilities.
+ */
+export function receivePackVerdict(
+  request: Pick<ReceivePackRequest, 'commands' | 'capabilities'>,
+  answer: Buffer,
+  code: number | null,
+): Pick<GitPushAttempt, 'results' | 'accepted'> {
+  const parsed = parseReport(answer, request.capabilities.includes('side-band-64k'));
   const results = parsed?.results ?? request.commands.map((c) => ({ ref: c.ref, ok: false, reason: `no report from receive-pack (exit ${code ?? 'signal'})` }));
   return { results, accepted: parsed?.unpack === 'ok' && results.length > 0 && results.every((r) => r.ok) };
+}
+
+/** The push's command list as receive-pack gets it (`withAtomic`), and that list parsed. */
+export function asSent(push: Push): { head: Buffer; request: ReceivePackRequest } {
+  const head = withAtomic(push.head);
+  const request = parseReceivePackRequest(head);
+  if (typeof request === 'string') throw new HttpError(400, request);
+  return { head, request };
 }
 
 /**
@@ -150,6 +178,8 @@ function nextChunk(stream: Readable): Promise<Buffer | undefined> {
       reject(error);
     };
     if (stream.readableEnded) return resolve(undefined);
+    // A body refused while nobody was reading is already destroyed: it will emit nothing more.
+    if (stream.destroyed) return reject(stream.errored ?? new Error('the request body was cut short'));
     stream.on('readable', onReadable);
     stream.on('end', onEnd);
     stream.on('error', onError);

@@ -4,39 +4,28 @@
  * without a git client. The same behaviours with git on both sides (clones, pushes, races, large
  * packs) are in integration/git/pushes.test.ts.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gitOk } from '../../testing/doubles.ts';
 import { FLUSH, parseReport, pkt, readPkts } from './pktline.ts';
 import { GATE_REPO_PATH, type GitGate, startGitGate } from './server.ts';
 
-const run = promisify(execFile);
 const PREFIX = 'bottle/reviewer/';
 const TOKEN = 'test-token-0123456789';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const ZERO = '0'.repeat(40);
 
-/** git isolated from the host user's and system config, with a fixed identity. */
-const GIT_ENV: Record<string, string> = {
-  ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('GIT_'))),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'tester',
-  GIT_AUTHOR_EMAIL: 'tester@example.invalid',
-  GIT_COMMITTER_NAME: 'tester',
-  GIT_COMMITTER_EMAIL: 'tester@example.invalid',
-};
-
-const ok = async (cwd: string, ...args: string[]): Promise<string> => (await run('git', args, { cwd, env: GIT_ENV })).stdout;
+const ok = (cwd: string, ...args: string[]): Promise<string> => gitOk(cwd, args);
 
 let work: string;
 let host: string;
 let main: string;
+/** A commit no branch reaches and `main` does not descend from: updating a branch to it is not a fast-forward. */
+let unrelated: string;
 let gate: GitGate;
 
 beforeAll(async () => {
@@ -48,6 +37,7 @@ beforeAll(async () => {
   await ok(host, 'commit', '-q', '-m', 'first');
   await ok(host, 'branch', `${PREFIX}existing`);
   main = (await ok(host, 'rev-parse', 'main')).trim();
+  unrelated = (await ok(host, 'commit-tree', `${main}^{tree}`, '-m', 'unrelated')).trim();
   gate = await startGitGate({ repo: host, prefix: PREFIX, token: TOKEN });
 });
 
@@ -158,6 +148,41 @@ describe('the git gate over HTTP', () => {
     expect(parseReport(Buffer.from(await res.arrayBuffer()), true)).toEqual({ unpack: 'ok', results: [{ ref: `refs/heads/${PREFIX}via-http`, ok: true }] });
     expect((await ok(host, 'rev-parse', `refs/heads/${PREFIX}via-http`)).trim()).toBe(main);
     expect(gate.pushes.at(-1)).toMatchObject({ decidedBy: 'receive-pack', accepted: true, results: [{ ref: `refs/heads/${PREFIX}via-http`, ok: true }] });
+  });
+
+  it('a push whose command lines carry no capabilities is still all or nothing, and its record tells what happened', async () => {
+    const before = await hostRefs();
+    // Hand-written: no `\0` on any line, so no report asked for and no `atomic`.
+    const created = `refs/heads/${PREFIX}new-no-caps`;
+    const body = Buffer.concat([pkt(`${ZERO} ${main} ${created}\n`), pkt(`${main} ${unrelated} refs/heads/${PREFIX}existing\n`), FLUSH, emptyPack()]);
+    const res = await receivePack(body);
+    expect(res.status).toBe(200);
+    const results = [
+      { ref: created, ok: false, reason: 'atomic push failure' },
+      { ref: `refs/heads/${PREFIX}existing`, ok: false, reason: 'non-fast-forward' },
+    ];
+    // The gate asked receive-pack for a report (plain: no side-band was asked for) and got it.
+    expect(parseReport(Buffer.from(await res.arrayBuffer()), false)).toEqual({ unpack: 'ok', results });
+    expect(await hostRefs()).toBe(before);
+    expect(gate.pushes.at(-1)).toMatchObject({ decidedBy: 'receive-pack', accepted: false, results });
+  });
+
+  it('reads capabilities from any command line, as receive-pack does: side-band-64k on the second line', async () => {
+    const before = await hostRefs();
+    const body = Buffer.concat([
+      pkt(`${ZERO} ${main} refs/heads/${PREFIX}caps-late\n`),
+      pkt(`${main} ${unrelated} refs/heads/${PREFIX}existing\0report-status side-band-64k\n`),
+      FLUSH,
+      emptyPack(),
+    ]);
+    const answer = Buffer.from(await (await receivePack(body)).arrayBuffer());
+    const results = [
+      { ref: `refs/heads/${PREFIX}caps-late`, ok: false, reason: 'atomic push failure' },
+      { ref: `refs/heads/${PREFIX}existing`, ok: false, reason: 'non-fast-forward' },
+    ];
+    expect(parseReport(answer, true)).toEqual({ unpack: 'ok', results });
+    expect(await hostRefs()).toBe(before);
+    expect(gate.pushes.at(-1)).toMatchObject({ decidedBy: 'receive-pack', accepted: false, results });
   });
 
   it('needs a git repository', async () => {

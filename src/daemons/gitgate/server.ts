@@ -17,14 +17,15 @@
  *   it, a deletion, or a force push is refused, and `git push` shows why. **A push is all or
  *   nothing**: when any ref is refused — by the gate's policy (before receive-pack runs) or by
  *   receive-pack (non-fast-forward, fsck) — no ref of the push is updated; the gate asks
- *   receive-pack for an atomic update even when the client did not. Objects of a refused push
- *   stay in receive-pack's quarantine and go.
+ *   receive-pack for an atomic update (and a report, which `pushes` records) even when the
+ *   client asked for neither. Objects of a refused push stay in receive-pack's quarantine and go.
  * - Every pushed object is checked (`receive.fsckObjects`, with `.git`, `.` and `..` tree
  *   entries made errors): a malformed object or a tree holding `.git` refuses the push.
  * - The user's repository config is never edited: http-backend runs with `-c` options.
- * - Bounded: the daemon kernel's server limits, an upload-pack request held in memory only up
- *   to `MAX_UPLOAD_REQUEST_BYTES`, a push streamed to receive-pack and cut at
- *   `maxRequestBytes` on the wire and once decompressed (413). It binds one address.
+ * - Bounded: the daemon kernel's server limits; request bodies streamed to http-backend and cut
+ *   (413) at `MAX_UPLOAD_REQUEST_BYTES` for a fetch, `maxRequestBytes` for a push, on the wire
+ *   and once decompressed; at most `concurrency.maxRunning` requests served at once (each runs
+ *   git processes), a bounded number waiting for a turn, `503` beyond. It binds one address.
  *
  * This module is the HTTP front (credential, routes, error answers, the listening server);
  * ./backend.ts runs `git http-backend` for both services, ./receive.ts holds what a push goes
@@ -33,24 +34,23 @@
 import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize, newCredential } from '../../daemon/auth.ts';
-import { answerBodyError, BodyError, decodedBody, readBody } from '../../daemon/body.ts';
-import { boundedServer, type ServerLimits } from '../../daemon/limits.ts';
+import { decodedBody } from '../../daemon/body.ts';
+import { answerHttpError, HttpError } from '../../daemon/http-error.ts';
+import { boundedServer, type ConcurrencyLimits, DEFAULT_BACKEND_CONCURRENCY, type ServerLimits, Slots } from '../../daemon/limits.ts';
 import { listen } from '../../daemon/listen.ts';
-import { type Backend, runBackend } from './backend.ts';
-import { HttpError } from './http-error.ts';
+import { type Backend, type BackendCall, MAX_UPLOAD_REQUEST_BYTES, runBackend, stopBackend } from './backend.ts';
 import { GATE_NAME } from './policy.ts';
-import { drainPack, type GitPushAttempt, gateRefusal, readPush, receivePackVerdict, sendRefusal, withAtomic } from './receive.ts';
+import { asSent, drainPack, type GitPushAttempt, gateRefusal, readPush, receivePackVerdict, sendRefusal } from './receive.ts';
 import { DEFAULT_SERVED_REFS, pushPrefixRef, refPrefix, servedRefProblem } from './refs.ts';
 import { gitCommonDir } from './repo.ts';
 
+export { MAX_UPLOAD_REQUEST_BYTES } from './backend.ts';
 export { DEFAULT_SERVED_REFS } from './refs.ts';
 export type { GitPushAttempt } from './receive.ts';
 
 /** The one path the repository is served under: `<url>` is `http://host:port/repo.git`. */
 export const GATE_REPO_PATH = '/repo.git';
 export const DEFAULT_MAX_REQUEST_BYTES = 256 * 1024 * 1024;
-/** A fetch negotiation (wants and haves) is small; http-backend itself holds at most 10 MB of it. */
-export const MAX_UPLOAD_REQUEST_BYTES = 16 * 1024 * 1024;
 /** Pushes remembered in `pushes`, newest last. */
 const MAX_PUSHES_KEPT = 100;
 /** A push may take a while to upload; a fetch is answered as fast as the client reads. */
@@ -72,6 +72,8 @@ export interface GitGateOptions {
   /** Largest push body accepted, on the wire and once decompressed; default 256 MiB. */
   readonly maxRequestBytes?: number;
   readonly limits?: Partial<ServerLimits>;
+  /** Requests served at once (each runs git processes) and waiting; default `DEFAULT_BACKEND_CONCURRENCY`. */
+  readonly concurrency?: Partial<ConcurrencyLimits>;
   /** `git`; default from PATH. */
   readonly gitBinary?: string;
 }
@@ -88,6 +90,8 @@ export interface GitGate extends AsyncDisposable {
   readonly served: readonly string[];
   /** The latest pushes, in the order they finished. */
   readonly pushes: readonly GitPushAttempt[];
+  /** Requests being served now (each running git) and waiting for a turn. */
+  readonly load: { readonly running: number; readonly waiting: number };
   close(): Promise<void>;
 }
 
@@ -113,6 +117,7 @@ export async function startGitGate(options: GitGateOptions): Promise<GitGate> {
     throw new Error(`${GATE_NAME}: ${options.repo} is not a git repository (${error instanceof Error ? error.message : String(error)})`);
   }
   const backend: Backend = { git, gitDir, served, children: new Set<ChildProcess>() };
+  const slots = new Slots({ ...DEFAULT_BACKEND_CONCURRENCY, ...options.concurrency });
   const pushes: GitPushAttempt[] = [];
   const remember = (push: GitPushAttempt): void => {
     pushes.push(push);
@@ -135,14 +140,25 @@ export async function startGitGate(options: GitGateOptions): Promise<GitGate> {
     } else {
       throw new HttpError(404, 'not found; only smart HTTP is served');
     }
-    const call = { path, query: url.search.slice(1), keepAnswer: false };
+    // A turn first, before any body is read: a waiting request costs a socket, nothing more.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort(new Error('the client went away')));
+    const release = await slots.take(gone.signal);
+    if (!release) throw new HttpError(503, 'too many git requests at once; retry', { 'Retry-After': '1' });
+    try {
+      await serve(req, res, service, { path, query: url.search.slice(1), keepAnswer: false });
+    } finally {
+      release();
+    }
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, service: string, call: BackendCall): Promise<void> => {
     if (req.method !== 'POST') {
-      await runBackend(backend, req, res, { ...call, input: { body: Buffer.alloc(0) } });
+      await runBackend(backend, req, res, call);
       return;
     }
     if (service === 'git-upload-pack') {
-      const body = await readBody(req, { maxRawBytes: MAX_UPLOAD_REQUEST_BYTES });
-      await runBackend(backend, req, res, { ...call, input: { body } });
+      await runBackend(backend, req, res, { ...call, input: { rest: decodedBody(req, { maxRawBytes: MAX_UPLOAD_REQUEST_BYTES }) } });
       return;
     }
 
@@ -156,14 +172,16 @@ export async function startGitGate(options: GitGateOptions): Promise<GitGate> {
       sendRefusal(res, push.request.capabilities, refused);
       return;
     }
-    const done = await runBackend(backend, req, res, { ...call, input: { head: withAtomic(push.head), rest: push.pack }, keepAnswer: true });
+    // receive-pack gets the list with `atomic` and a report asked for; the verdict reads that report.
+    const sent = asSent(push);
+    const done = await runBackend(backend, req, res, { ...call, input: { head: sent.head, rest: push.pack }, keepAnswer: true });
     if (done?.answer && commands.length > 0) {
       remember({
         at: new Date(),
         remoteAddress: req.socket.remoteAddress,
         commands,
         decidedBy: 'receive-pack',
-        ...receivePackVerdict(push.request, done.answer, done.code),
+        ...receivePackVerdict(sent.request, done.answer, done.code),
       });
     }
   };
@@ -171,17 +189,8 @@ export async function startGitGate(options: GitGateOptions): Promise<GitGate> {
   const server = boundedServer(
     (req, res) => {
       handle(req, res).catch((error: unknown) => {
-        if (error instanceof BodyError) return answerBodyError(req, res, error, `${GATE_NAME}: `);
-        const status = error instanceof HttpError ? error.status : 500;
-        const message = error instanceof Error ? error.message : String(error);
-        if (!res.headersSent) {
-          res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-          res.end(`${GATE_NAME}: ${message}\n`);
-        } else {
-          res.destroy();
-        }
-        // An unread body (e.g. one too large) is dropped with the connection.
-        if (!req.complete) req.destroy();
+        const refused = error instanceof HttpError ? error : new HttpError(500, error instanceof Error ? error.message : String(error));
+        answerHttpError(req, res, refused, `${GATE_NAME}: `);
       });
     },
     { ...GATE_LIMITS, ...options.limits },
@@ -189,7 +198,7 @@ export async function startGitGate(options: GitGateOptions): Promise<GitGate> {
   const listening = await listen(server, host, options.port);
   const { port, hostInUrl } = listening;
   const close = (): Promise<void> => {
-    for (const child of backend.children) child.kill('SIGTERM');
+    for (const child of backend.children) stopBackend(child);
     return listening.close();
   };
   return {
@@ -201,6 +210,14 @@ export async function startGitGate(options: GitGateOptions): Promise<GitGate> {
     token,
     served,
     pushes,
+    load: {
+      get running() {
+        return slots.running;
+      },
+      get waiting() {
+        return slots.waiting;
+      },
+    },
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -17,8 +17,9 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.ts';
 import { authorize, newCredential } from '../../daemon/auth.ts';
-import { answerBodyError, BodyError, readBody } from '../../daemon/body.ts';
+import { BodyError, readBody } from '../../daemon/body.ts';
 import type { DaemonSpec } from '../../daemon/daemon.ts';
+import { answerHttpError } from '../../daemon/http-error.ts';
 import { boundedServer, type ServerLimits } from '../../daemon/limits.ts';
 import { listen } from '../../daemon/listen.ts';
 import { CALL_LOG_FILE, CallLog, type SuperviseCall } from './calls.ts';
@@ -92,7 +93,7 @@ export async function startSuperviseServer(options: SuperviseServerOptions = {})
       const body = await readBody(req, { maxRawBytes: maxBodyBytes });
       parsed = JSON.parse(body.toString('utf8'));
     } catch (error) {
-      if (error instanceof BodyError) return answerBodyError(req, res, error);
+      if (error instanceof BodyError) return answerHttpError(req, res, error);
       return json(res, 400, rpcError(-32700, 'Parse error'));
     }
     // Stateless: one server and transport per request, closed with the response.
