@@ -12,7 +12,8 @@ import { runSmolvm } from './dispatch.ts';
 import type { HostResolver } from './dns.ts';
 import type { HostFs } from './host-fs.ts';
 import type { FakeImage } from './images.ts';
-import { bufferedStdin, SmolvmModel, type Machine } from './model.ts';
+import { bufferedStdin, SmolvmModel, type Machine, type ModelOptions } from './model.ts';
+import { smolvmDataDir } from './data-dir.ts';
 import { resolvedState } from './fork-state.ts';
 import type { FakeSmolvmState, ResolvedState } from './records.ts';
 
@@ -21,7 +22,9 @@ export interface FakeSmolvmOptions {
   readonly hostFs?: HostFs;
   /**
    * The environment smolvm itself runs with; each call's `RunOptions.env` is layered on top,
-   * as for a real child process. Bare `-e KEY` reads the result. Default: empty, for hermetic tests.
+   * as for a real child process. Bare `-e KEY` reads the result, and smolvm finds its machine
+   * database from it: a call whose HOME (XDG_DATA_HOME, SMOLVM_DATA_DIR) differs sees another,
+   * empty at first (./data-dir.ts). Default: empty, for hermetic tests.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** `smolvm --version` prints `smolvm <version>`. Default `1.9.2`, the behaviour modelled. */
@@ -93,7 +96,12 @@ interface PendingFault {
 }
 
 export class FakeSmolvm implements Transport {
+  /** The machine database at the fake's own environment: what the inspection methods show. */
   readonly #model: SmolvmModel;
+  readonly #dataDir: string;
+  /** Databases other calls' environments pointed smolvm at, by data dir. */
+  readonly #elsewhere = new Map<string, SmolvmModel>();
+  readonly #modelOptions: ModelOptions;
   readonly #env: Readonly<Record<string, string>>;
   readonly #calls: CallRecord[] = [];
   readonly #faults: PendingFault[] = [];
@@ -101,15 +109,27 @@ export class FakeSmolvm implements Transport {
 
   constructor(options: FakeSmolvmOptions = {}) {
     this.#env = definedOnly(options.env ?? {});
-    this.#model = new SmolvmModel({
+    this.#dataDir = smolvmDataDir(this.#env);
+    this.#modelOptions = {
       hostFs: options.hostFs ?? (nodeFs as HostFs),
       version: options.version ?? '1.9.2',
       generateShortId: options.generateShortId ?? (() => randomBytes(4).toString('hex')),
       clock: options.clock ?? Date.now,
-      state: options.state,
       resolveHost: options.resolveHost,
       dnsTimeoutMs: options.dnsTimeoutMs,
-    });
+    };
+    this.#model = new SmolvmModel({ ...this.#modelOptions, state: options.state });
+  }
+
+  /** The database smolvm opens with this environment. */
+  #modelAt(env: Readonly<Record<string, string>>): SmolvmModel {
+    const dir = smolvmDataDir(env);
+    if (dir === this.#dataDir) return this.#model;
+    const known = this.#elsewhere.get(dir);
+    if (known) return known;
+    const model = new SmolvmModel({ ...this.#modelOptions, sameHostAs: this.#model });
+    this.#elsewhere.set(dir, model);
+    return model;
   }
 
   get calls(): readonly CallRecord[] {
@@ -242,8 +262,9 @@ export class FakeSmolvm implements Transport {
     const stdout = new Sink();
     const stderr = new Sink();
     const kill = new AbortController();
-    const work = runSmolvm(this.#model, argv.slice(1), {
-      env: { ...this.#env, ...options.env },
+    const env = { ...this.#env, ...options.env };
+    const work = runSmolvm(this.#modelAt(env), argv.slice(1), {
+      env,
       stdin: bufferedStdin(stdinBytes),
       stdout,
       stderr,

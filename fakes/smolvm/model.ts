@@ -70,6 +70,8 @@ export interface ModelOptions {
   readonly resolveHost?: HostResolver | undefined;
   /** The bound on each lookup; default smolvm's 10 s. */
   readonly dnsTimeoutMs?: number | undefined;
+  /** Another machine database on the same host (./data-dir.ts): its registry and guest programs are shared, the machines are not. */
+  readonly sameHostAs?: SmolvmModel | undefined;
 }
 
 export type GuestOutcome =
@@ -98,8 +100,8 @@ export function containerHostname(name: string): string {
 
 export class SmolvmModel {
   readonly machines = new Map<string, Machine>();
-  readonly userland = new Userland();
-  readonly images = new ImageRegistry(() => this.userland.links());
+  readonly userland: Userland;
+  readonly images: ImageRegistry;
   readonly hostFs: HostFs;
   readonly version: string;
   readonly generateShortId: () => string;
@@ -111,6 +113,8 @@ export class SmolvmModel {
   uploadCounter = 0;
 
   constructor(options: ModelOptions) {
+    this.userland = options.sameHostAs?.userland ?? new Userland();
+    this.images = options.sameHostAs?.images ?? new ImageRegistry(() => this.userland.links());
     this.hostFs = options.hostFs;
     this.version = options.version;
     this.generateShortId = options.generateShortId;

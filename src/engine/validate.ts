@@ -24,3 +24,17 @@ export function checkEnvKey(key: string): string {
   }
   return key;
 }
+
+/** Why an image reference cannot go into an engine's argv: empty, read as a flag (or `-`, stdin), or split by spaces. */
+export function imageRefProblem(image: string): string | undefined {
+  if (image === '') return 'is empty';
+  if (image.startsWith('-')) return 'starts with "-" (an engine would read it as a flag, or "-" as stdin)';
+  if (/\s/.test(image)) return 'contains whitespace';
+  return undefined;
+}
+
+export function checkImageRef(image: string): string {
+  const problem = imageRefProblem(image);
+  if (problem) throw new ConfigError(`invalid image reference ${JSON.stringify(image)}: it ${problem}`, [{ path: 'image', message: problem }]);
+  return image;
+}

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine, EngineCapabilities, MachineConfig } from '../engine/types.ts';
-import { ClaudeBottleError, EngineCommandError } from '../errors.ts';
+import { ClaudeBottleError, ConfigError, EngineCommandError } from '../errors.ts';
 import { CAPABILITY_REASONS, type ContractTimeouts, DEFAULT_TIMEOUTS } from './options.ts';
 import { hostRouteCase, uploadTreeCase } from './engine-capabilities.ts';
 import { BASE_TOOLS, imageProblems, requirementsError } from './requirements.ts';
@@ -261,13 +261,23 @@ export function describeEngineContract(name: string, makeEngine: () => Promise<E
       }
     });
 
-    test('env names the engine CLI itself reads (HOME, PATH) still reach the guest', async ({ engine, calls }) => {
+    test('env names the engine CLI itself reads (HOME, PATH) reach the guest, or are refused before the engine runs', async ({ engine, calls }) => {
       const machine = await sharedMachine();
       const home = `/tmp/home-${run}`;
-      const result = await engine.exec(machine, ['sh', '-c', 'printf "%s|%s" "$HOME" "$PATH"'], {
-        env: { HOME: home, PATH: `/bin:/usr/bin:/sbin:/usr/sbin:/opt/${run}/bin` },
-      });
-      expect(result).toMatchObject({ exitCode: 0, stdout: `${home}|/bin:/usr/bin:/sbin:/usr/sbin:/opt/${run}/bin` });
+      const env = { HOME: home, PATH: `/bin:/usr/bin:/sbin:/usr/sbin:/opt/${run}/bin` };
+      // An engine that could pass them only through its own environment (smolvm's `-e KEY`) says so
+      // in checkConfig, and its exec refuses them before spawning anything.
+      const issues = engine.checkConfig?.({ image: need(sut).image, env, user: { name: 'node', uid: 1000, gid: 1000, home: '/home/node' } }) ?? [];
+      if (issues.length) {
+        expect(issues.map((i) => i.path)).toEqual(['env.HOME', 'env.PATH']);
+        const before = calls?.().length;
+        await expect(engine.exec(machine, ['true'], { env })).rejects.toBeInstanceOf(ConfigError);
+        if (calls) expect(calls().length).toBe(before);
+        expect((await engine.exec(machine, ['true'])).exitCode).toBe(0);
+        return;
+      }
+      const result = await engine.exec(machine, ['sh', '-c', 'printf "%s|%s" "$HOME" "$PATH"'], { env });
+      expect(result).toMatchObject({ exitCode: 0, stdout: `${home}|${env.PATH}` });
       if (calls) expect(calls().filter((argv) => argv.some((arg) => arg.includes(home)))).toEqual([]);
     });
 

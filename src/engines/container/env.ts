@@ -6,20 +6,12 @@
  * CONTAINERS_*, proxies, the loader — that would change how it runs (which binary, which config
  * and context, which daemon), so those go through a private `--env-file` instead.
  */
+import type { CliEnvNames } from '../../engine/env.ts';
 import { ConfigError } from '../../errors.ts';
 import { checkEnvKey } from './argv.ts';
 
-/** Whether the CLI (or the spawn) reads this name itself. */
-export type CliEnvNames = (key: string) => boolean;
-
-const SPAWN_NAMES = new Set(['PATH', 'HOME', 'TMPDIR', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'XDG_DATA_HOME']);
-
-/** Names every CLI's spawn reads, plus the given prefixes and names. */
-export function cliEnvNames(prefixes: readonly string[], names: readonly string[] = []): CliEnvNames {
-  const exact = new Set([...SPAWN_NAMES, ...names]);
-  const prefixed = new RegExp(`^(${['LD_', 'SSL_CERT_', ...prefixes].map((p) => p.replace(/[^A-Z0-9_]/g, '')).join('|')})`);
-  return (key) => exact.has(key) || prefixed.test(key) || /_proxy$/i.test(key);
-}
+// The list is shared with smolvm, which must refuse these names (it has no env-file).
+export { type CliEnvNames, cliEnvNames } from '../../engine/env.ts';
 
 /**
  * Why `program` cannot carry `value` for `key`, or undefined: no environment holds a NUL, and

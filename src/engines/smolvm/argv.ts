@@ -4,7 +4,7 @@
  * never appear here: `-e KEY` makes smolvm read the value from its own environment.
  */
 import { ConfigError } from '../../errors.ts';
-import { checkEnvKey, checkGuestPath, checkHostPath, checkMachineName } from './validate.ts';
+import { checkEnvKey, checkGuestPath, checkHostPath, checkImageRef, checkMachineName } from './validate.ts';
 
 export const SMOLVM = 'smolvm';
 
@@ -52,7 +52,7 @@ export const smolvmArgv = {
 
   create(a: CreateArgs): string[] {
     const argv = [SMOLVM, 'machine', 'create', '--name', checkMachineName(a.name)];
-    if (a.image !== undefined) argv.push('--image', nonEmpty(a.image, 'image'));
+    if (a.image !== undefined) argv.push('--image', checkImageRef(a.image));
     if (a.net) argv.push('--net');
     for (const h of a.allowHosts ?? []) argv.push('--allow-host', nonEmpty(h, 'allow-host'));
     for (const c of a.allowCidrs ?? []) argv.push('--allow-cidr', nonEmpty(c, 'allow-cidr'));

@@ -2,22 +2,28 @@
  * smolvm microVMs through the `smolvm` CLI: every argv comes from `smolvmArgv`, every call goes
  * through the transport, and smolvm's own failures throw a `SmolvmError`.
  */
+import { imageRefProblem } from '../../engine/validate.ts';
 import { EngineCommandError } from '../../errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
-import type {
-  Engine,
-  EngineCapabilities,
-  ExecOptions,
-  ExecResult,
-  ForkClone,
-  ForkResult,
-  HostRoute,
-  MachineConfig,
-  MachineInfo,
-  MachineState,
-  UploadOptions,
+import { removeOwnedMachine } from '../../engine/ownership.ts';
+import {
+  type ConfigIssue,
+  type Engine,
+  type EngineCapabilities,
+  type ExecOptions,
+  type ExecResult,
+  type ForkClone,
+  type ForkResult,
+  type HostRoute,
+  LAUNCH_LABEL,
+  type MachineConfig,
+  type MachineInfo,
+  type MachineRequest,
+  type MachineState,
+  type UploadOptions,
 } from '../../engine/types.ts';
 import { smolvmArgv } from './argv.ts';
+import { checkSmolvmEnv, smolvmEnvIssues } from './env.ts';
 import { isSmolvmFailure, SmolvmError, smolvmMissingBinary } from './errors.ts';
 import { type ForkFeatures, forkFeatures, smolvmForkArgv } from './fork.ts';
 import { featuresOf, type SmolvmFeatures, type SmolvmVersion } from './version.ts';
@@ -102,16 +108,31 @@ export class SmolvmEngine implements Engine {
         made.push(clone.name);
       }
     } catch (error) {
-      // Only the clones this call made (smolvm refuses a name that exists, so these are ours).
-      for (const name of made.reverse()) await this.remove(name).catch(() => undefined);
+      // Only the clones this call made. smolvm refuses a name that exists, so each was ours when
+      // made, but a name proves nothing later: it may have been deleted and a namesake made since.
+      // Clones inherit the golden's labels, so its launch id read back proves one; a golden without
+      // one proves nothing, and its clones stay. (A clone whose call failed, e.g. a host timeout
+      // after smolvm made it, is not known here: the caller's undo reads back every name it asked for.)
+      const launchId = info.labels[LAUNCH_LABEL];
+      if (launchId !== undefined) for (const name of made.reverse()) await removeOwnedMachine(this, name, { launchId }).catch(() => undefined);
       throw error;
     }
     return { base: { kind: 'machine', id: golden }, goldenUsable: f.sourceFrozen === false };
   }
 
+  /** The env values smolvm cannot carry (./env.ts); image and user it takes as they are. */
+  checkConfig(request: MachineRequest): ConfigIssue[] {
+    const image = BARE_IMAGES.has(request.image) ? undefined : imageRefProblem(request.image);
+    return [
+      ...(image ? [{ path: 'image', message: `${JSON.stringify(request.image)} is not an image reference smolvm takes: it ${image}` }] : []),
+      ...smolvmEnvIssues(request.env),
+    ];
+  }
+
   async create(config: MachineConfig): Promise<void> {
     const { network } = config;
     const env = config.env ?? {};
+    checkSmolvmEnv(env);
     const argv = smolvmArgv.create({
       name: config.name,
       ...(BARE_IMAGES.has(config.image) ? {} : { image: config.image }),
@@ -168,6 +189,7 @@ export class SmolvmEngine implements Engine {
    */
   async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const interactive = options.interactive === true;
+    checkSmolvmEnv(options.env);
     const execArgv = smolvmArgv.exec(name, argv, {
       envKeys: Object.keys(options.env ?? {}),
       ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),

@@ -60,7 +60,6 @@ describe('fork argv', () => {
       'SEED',
     ]);
     expect(smolvmForkArgv.fork({ source: 'gold', clone: 'c-1' }, v117)).toEqual(['smolvm', 'machine', 'branch', '--from', 'gold', '--name', 'c-1']);
-    expect(smolvmForkArgv.deleteCascade('gold')).toEqual(['smolvm', 'machine', 'delete', '--name', 'gold', '--cascade']);
   });
 
   it('validates names and env keys before anything is spawned', () => {
@@ -69,10 +68,9 @@ describe('fork argv', () => {
     expect(() => smolvmForkArgv.fork({ source: 'g/x', clone: 'c' }, v192)).toThrow(ConfigError);
     expect(() => smolvmForkArgv.fork({ source: 'g', clone: 'c', envKeys: ['A=1'] }, v192)).toThrow(/environment variable name/);
     expect(() => smolvmForkArgv.fork({ source: 'g', clone: 'g' }, v192)).toThrow(/its own name/);
-    expect(() => smolvmForkArgv.deleteCascade('a--b')).toThrow(ConfigError);
   });
 
-  it('is accepted by the fake smolvm 1.9.2 end to end: start, fork, delete --cascade', async () => {
+  it('is accepted by the fake smolvm 1.9.2 end to end: start, fork', async () => {
     const fake = createFakeSmolvm();
     await fake.run(['smolvm', 'machine', 'create', '--name', 'gold']);
     expect((await fake.run(smolvmForkArgv.start('gold', v192))).exitCode).toBe(0);
@@ -80,8 +78,5 @@ describe('fork argv', () => {
     expect(forked.exitCode).toBe(0);
     expect(fake.machine('c-1')).toMatchObject({ state: 'running', golden: 'gold', env: { JOB: '7' } });
     expect(fake.machine('gold')?.state).toBe('frozen');
-    const deleted = await fake.run(smolvmForkArgv.deleteCascade('gold'));
-    expect(deleted.stdout).toContain("Deleting dependent clone 'c-1' (cascade)...");
-    expect(fake.machineNames()).toEqual([]);
   });
 });

@@ -31,7 +31,7 @@ export interface ForkFeatures {
   readonly sourceFlag: '--golden' | '--from';
   /** The `machine start` flag that makes a machine a fork source (decided at boot, not at create). */
   readonly startFlag: '--forkable' | '--branchable';
-  /** The subcommand that releases a held pool slot. */
+  /** The subcommand that releases a held pool slot. Nothing here releases one; it stays because `ForkFeatures` is public (etc/claude-bottle.api.md). */
   readonly releaseVerb: 'fork-release' | 'branch-release';
   /**
    * After a fork the source stays frozen (1.9.x: exec into it fails, `stop`/`start` are refused
@@ -82,7 +82,4 @@ export const smolvmForkArgv = {
     for (const k of a.envKeys ?? []) argv.push('--env', checkEnvKey(k));
     return argv;
   },
-
-  /** `machine delete --name N --cascade`: N's clones first, then N, with no prompt (1.9.x; later UNCONFIRMED). */
-  deleteCascade: (name: string): string[] => [SMOLVM, 'machine', 'delete', '--name', checkMachineName(name), '--cascade'],
 };

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../errors.ts';
 
-export { checkEnvKey, checkGuestPath } from '../../engine/validate.ts';
+export { checkEnvKey, checkGuestPath, checkImageRef } from '../../engine/validate.ts';
 
 /** smolvm's `validate_vm_name`: checked here so a bad name never reaches a spawn. */
 export function checkMachineName(name: string): string {
