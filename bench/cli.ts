@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { ensureTestImage } from '../integration/docker/image.ts';
-import { installPackage } from '../integration/cli/installed.ts';
+import { installPacked, packFromSources } from '../scripts/check-package.ts';
 import { DockerEngine } from '../src/engines/docker/engine.ts';
 import { createProcessTransport } from '../src/transport/process.ts';
 
@@ -18,7 +17,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError(`BENCH_RUNS must be a positive integer, got ${process.env.BENCH_RUNS}`);
 const HELP_TARGET = 3;
 const EXEC_TARGET = 2;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
@@ -52,8 +50,9 @@ function line(what: string, ours: number, base: number, baseName: string, target
 
 const work = await mkdtemp(join(tmpdir(), 'claude-bottle-bench-cli-'));
 try {
-  await execa('npm', ['run', 'build'], { cwd: ROOT });
-  const { bin } = await installPackage(join(work, 'installed'));
+  const packed = await packFromSources();
+  const bin = join(await installPacked(packed, join(work, 'installed')), 'bin/claude-bottle.js');
+  await rm(packed.dir, { recursive: true, force: true });
   const env = { ...process.env, CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'), HOME: join(work, 'home') };
   console.log(`claude-bottle CLI, installed package (npm pack; the bundled dist/cli), median of ${RUNS} runs after 1 warm-up`);
   const help = compare({ help: [process.execPath, bin, '--help'], node: [process.execPath, '-e', '0'] }, env);

@@ -3,13 +3,13 @@
  * (the TypeScript sources), state shared between invocations and with the fake smolvm CLI, and
  * Ctrl-C on a foreground launch; then as an installed package (the bundled dist/), with its bins.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InstalledPackage, installPackage } from './installed.ts';
+import { installPacked, packFromSources, type PackedTarball } from '../../scripts/check-package.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin/claude-bottle.js');
@@ -57,6 +57,26 @@ describe('claude-bottle from a checkout, as processes', () => {
     expect((await run(BIN, ['exec', name, '--', 'true'])).exitCode).toBe(125);
   });
 
+  it("secrets reach the guest but never the engine's argv: every smolvm call logged by a wrapper", async () => {
+    const log = join(work, 'smolvm-argv.log');
+    const wrapper = join(work, 'smolvm-logging');
+    await writeFile(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${FAKE_SMOLVM}' "$@"\n`, { mode: 0o755 });
+    const agent = join(work, 'secret-agent.yaml');
+    await writeFile(agent, 'name: secret\nprompt: hi\nimage: alpine\nenv:\n  API_TOKEN: sk-agent-file-secret\n');
+    const smolvm = { SMOLVM_BIN: wrapper, FAKE_SMOLVM_STATE: join(work, 'logged-smolvm'), PATH: `${dirname(process.execPath)}:${env.PATH}` };
+    const launched = await run(BIN, ['launch', agent, '--backend', 'smolvm', '--name', 'secret-1'], smolvm);
+    expect(launched.exitCode, launched.stderr).toBe(0);
+    const exec = await run(BIN, ['exec', 'secret-1', '--env', 'FROM_HOST', '--', 'sh', '-c', 'echo $API_TOKEN $FROM_HOST'], {
+      ...smolvm,
+      FROM_HOST: 'sk-host-env-secret',
+    });
+    expect(exec).toMatchObject({ exitCode: 0, stdout: 'sk-agent-file-secret sk-host-env-secret' });
+    const argv = await readFile(log, 'utf8');
+    expect(argv).toContain('machine exec --name secret-1 --env API_TOKEN --env FROM_HOST');
+    expect(argv).not.toMatch(/sk-agent-file-secret|sk-host-env-secret/);
+    expect((await run(BIN, ['rm', 'secret-1'], smolvm)).exitCode).toBe(0);
+  });
+
   it('Ctrl-C on a foreground launch stops its daemons and removes the bottle', async () => {
     const file = join(work, 'supervised.yaml');
     await writeFile(file, 'name: supervised\nprompt: Report progress.\nsupervise: { name: boss }\n');
@@ -78,12 +98,18 @@ describe('claude-bottle from a checkout, as processes', () => {
 });
 
 describe('claude-bottle as an installed package (npm pack, then the bundled dist/)', () => {
-  let installed: InstalledPackage;
+  let installed: { root: string; bin: string };
+  let packed: PackedTarball | undefined;
   beforeAll(async () => {
-    // Always from the current sources: a stale dist/ would test old code.
-    await execa('npm', ['run', 'build'], { cwd: ROOT });
-    installed = await installPackage(join(work, 'installed'));
+    // Built from the current sources in a scratch copy (never the checkout's dist/), installed
+    // with its runtime dependencies only, plus what the consumer type-check below needs.
+    packed = await packFromSources();
+    const root = await installPacked(packed, join(work, 'installed'), ['vitest', '@types/node']);
+    installed = { root, bin: join(root, 'bin/claude-bottle.js') };
   }, 300_000);
+  afterAll(async () => {
+    if (packed) await rm(packed.dir, { recursive: true, force: true });
+  });
 
   it('prints help and version, launches on the embedded fake and execs in the bottle', async () => {
     const help = await run(installed.bin, ['exec', '--help']);

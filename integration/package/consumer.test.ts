@@ -5,34 +5,23 @@
  * says what is missing; the SDK itself needs no vitest. Stack traces resolve into the sources
  * the maps carry.
  */
-import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapsWithoutSources, packFromSources, type PackedTarball, REPO } from '../../scripts/check-package.ts';
+import { installPacked, mapsWithoutSources, packFromSources, type PackedTarball } from '../../scripts/check-package.ts';
 
 const execFileAsync = promisify(execFile);
-const NODE_MODULES = join(REPO, 'node_modules');
-// Every runtime dependency the package declares, from this checkout's node_modules: no registry.
-const RUNTIME_DEPS = Object.keys((JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
 
 let packed: PackedTarball | undefined;
 let work = '';
 
-/** A fresh ESM project with the tarball and the given local packages installed by npm, offline. */
+/** A fresh ESM project with the tarball, its runtime dependencies and `extra` installed by npm, offline. */
 async function project(name: string, extra: readonly string[]): Promise<string> {
   const dir = join(work, name);
-  await mkdir(dir);
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
-  const locals = [...RUNTIME_DEPS, ...extra].map((dep) => join(NODE_MODULES, dep));
-  await execFileAsync(
-    'npm',
-    ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--install-links=false', packed?.tarball ?? '', ...locals],
-    { cwd: dir },
-  );
+  await installPacked(packed as PackedTarball, dir, extra);
   return dir;
 }
 

@@ -47,3 +47,6 @@ export const MAX_IDENTITY_LENGTH = 256;
 export const MAX_CA_FILE_BYTES = 1024 * 1024;
 /** `egress.tls.key`: one PEM private key. */
 export const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/** Forks made in one call (`Bottle.fork`, `fork -n`, `launch --forks`), at most. */
+export const MAX_FORKS = 64;

@@ -1,5 +1,5 @@
 import { ClaudeBottleError } from '../errors.ts';
-import { type Owner, removeOwnedMachine, removeOwnedNetwork } from '../engine/ownership.ts';
+import { type Owner, ownerOf, removeOwnedMachine, removeOwnedRoute } from '../engine/ownership.ts';
 import type { Engine, ExecOptions, ExecResult, ForkBase } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 import { caEnv } from '../provision/ca.ts';
@@ -8,8 +8,9 @@ import { caEnv } from '../provision/ca.ts';
 export class BottleHasForksError extends ClaudeBottleError {
   override name = 'BottleHasForksError';
   readonly forks: readonly string[];
-  constructor(bottle: string, forks: readonly string[]) {
-    super(`bottle "${bottle}" has live forks (${forks.join(', ')}); remove them first, or remove it with cascade`);
+  /** `cascade`: how the caller removes it with its forks (`remove({ cascade: true })`, `rm --cascade <name>`). */
+  constructor(bottle: string, forks: readonly string[], cascade = 'remove({ cascade: true })') {
+    super(`bottle "${bottle}" has live forks (${forks.join(', ')}); remove them first, or use ${cascade}`);
     this.forks = forks;
   }
 }
@@ -259,7 +260,7 @@ export class Bottle implements AsyncDisposable {
   }
 
   get #owner(): Owner {
-    return this.launchId !== undefined ? { launchId: this.launchId } : { anyBottle: true };
+    return ownerOf(this);
   }
 
   /**
@@ -280,16 +281,14 @@ export class Bottle implements AsyncDisposable {
     this.removeOutcome = await removeOwnedMachine(this.engine, this.name, this.#owner);
     this.#removed = true;
     if (this.#golden) this.#golden.#forks.delete(this);
-    // An image committed for forks goes with the last of them (the engine checks none is left).
-    if (this.forkBase) await this.engine.removeForkBase?.(this.forkBase);
-    await this.#onRemove?.();
-    if (this.network === undefined) return;
     try {
-      await removeOwnedNetwork(this.engine, this.network, this.#owner);
+      // An image committed for forks goes with the last of them (the engine checks none is left).
+      if (this.forkBase) await this.engine.removeForkBase?.(this.forkBase);
     } finally {
-      // Also when someone removed the network behind our back (a neighbour's prune), or its removal failed half-way.
-      if (this.launchId !== undefined) await this.engine.removeRouteLeftovers?.(this.launchId);
+      // The daemons and their run dir, also when that failed: a retry would find the bottle removed.
+      await this.#onRemove?.();
     }
+    if (this.network !== undefined) await removeOwnedRoute(this.engine, [this.network], this.#owner);
   }
 
   /** What `remove()` found: `foreign` when a machine of this name exists but is not this bottle. */

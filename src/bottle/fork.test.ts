@@ -7,7 +7,7 @@ import { parseAgentSpec } from '../agent/spec.ts';
 import type { Engine } from '../engine/types.ts';
 import { SmolvmEngine } from '../engines/smolvm/engine.ts';
 import { prepare } from '../plan/prepare.ts';
-import { BottleFrozenError, BottleHasForksError } from './bottle.ts';
+import { Bottle, BottleFrozenError, BottleHasForksError } from './bottle.ts';
 import { ForkError, forkPlanFor } from './fork.ts';
 import { launch } from './launch.ts';
 
@@ -38,8 +38,9 @@ describe('fork on the fake smolvm', () => {
     const [a, b] = await g.fork(2);
     if (!a || !b) return expect.fail('two forks');
     expect([a.name, b.name]).toEqual([`${g.name}-f1`, `${g.name}-f2`]);
-    // status checks, the golden restarted as a fork source, one fork per clone, then the clones read back.
+    // The golden restarted as a fork source, one fork per clone; a status per name (free?) and the golden's.
     expect(verbs(before).filter((v) => v !== 'machine status')).toEqual(['machine stop', 'machine start', 'machine fork', 'machine fork']);
+    expect(verbs(before).filter((v) => v === 'machine status')).toHaveLength(3);
     expect(fake.calls.slice(before).some((c) => c.argv[2] === 'cp')).toBe(false);
     for (const fork of [a, b]) {
       expect((await fork.exec(['cat', '/root/.claude-bottle-prompt.txt'])).stdout).toBe('Be brief.');
@@ -78,6 +79,23 @@ describe('fork on the fake smolvm', () => {
     expect(error).toMatchObject({ step: 'fork', rollbackError: undefined });
     const names = (JSON.parse((await fake.run(['smolvm', 'machine', 'ls', '--json'])).stdout) as { name: string }[]).map((m) => m.name);
     expect(names.filter((n) => n.startsWith(`${g.name}-f`))).toEqual([]);
+    // The engine froze the golden before the second clone failed: the handle knows, and thaws it.
+    expect(g.frozen).toBe(true);
+    expect((await g.exec(['cat', '/root/.claude-bottle-prompt.txt'])).stdout).toBe('Be brief.');
+    expect(g.frozen).toBe(false);
+  });
+
+  it("a fork's machine carries its golden's launch id (smolvm clones inherit labels): its own removal still finds it ours", async () => {
+    const g = await golden();
+    const [a] = await g.fork(1);
+    if (!a) return expect.fail('one fork');
+    expect(a.launchId).not.toBe(g.launchId);
+    const info = await engine.status(a.name);
+    expect(info?.labels['claude-bottle.launch']).toBe(g.launchId);
+    await a.remove();
+    expect(a.removeOutcome).toBe('removed');
+    expect(await engine.status(a.name)).toBeUndefined();
+    await g.remove();
   });
 
   it('an engine without fork launches each copy anew, and says so', async () => {
@@ -96,6 +114,24 @@ describe('fork on the fake smolvm', () => {
     expect(reopened.frozen).toBe(false);
     await reopened.remove({ cascade: true });
     expect(JSON.parse((await fake.run(['smolvm', 'machine', 'ls', '--json'])).stdout)).toEqual([]);
+  });
+
+  it('remove() stops the daemons even when removing the fork base fails', async () => {
+    const failing: Engine = Object.assign(Object.create(engine) as Engine, {
+      removeForkBase: async () => {
+        throw new Error('fork base: injected');
+      },
+    });
+    let stopped = 0;
+    const bottle = new Bottle({
+      name: 'lone',
+      engine: failing,
+      user: { name: 'root', uid: 0, gid: 0, home: '/root' },
+      forkBase: { kind: 'image', id: 'sha256:0123456789ab' },
+      onRemove: async () => void stopped++,
+    });
+    await expect(bottle.remove()).rejects.toThrow('fork base: injected');
+    expect(stopped).toBe(1);
   });
 
   it("a fork's git plan has its own prefix and branch under the golden's", () => {

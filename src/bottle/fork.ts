@@ -9,10 +9,11 @@
  * all) → (per fork) probe, provision-git, provision-supervise. An engine without a fork
  * (`capabilities.fork`) launches each copy anew instead, and says so.
  */
+import { MAX_FORKS } from '../agent/limits.ts';
 import { bottleNameProblem, BOTTLE_NAME_RULE } from '../agent/names.ts';
 import { bundleFor } from '../bundle/plan.ts';
-import { checkLaunchId, newLaunchId, ownLabels } from '../engine/ownership.ts';
-import { AGENT_LABEL, type Engine, FORK_OF_LABEL, type ForkClone, type ForkResult, LAUNCH_LABEL } from '../engine/types.ts';
+import { checkLaunchId, newLaunchId, ownerOf, ownLabels, removeOwnedMachine } from '../engine/ownership.ts';
+import { AGENT_LABEL, type Engine, FORK_OF_LABEL, type ForkClone, type ForkResult } from '../engine/types.ts';
 import { ClaudeBottleError, ConfigError } from '../errors.ts';
 import type { Plan } from '../plan/plan.ts';
 import { ProvisionError } from '../provision/error.ts';
@@ -23,9 +24,7 @@ import { bottleRunDir, HostSide, networkFor } from './host-side.ts';
 import type { launch, LaunchOptions } from './launch.ts';
 import { runSteps, type Step, StepFailure, type Undo } from './steps.ts';
 
-/** Forks made in one call, at most. */
-export const MAX_FORKS = 64;
-export { FORK_OF_LABEL };
+export { FORK_OF_LABEL, MAX_FORKS };
 
 /** Every fork's part of a step runs side by side: `daemons` is each fork's route and bundle, `provision` its probe and re-provisioning. */
 export type ForkStep = 'check-names' | 'daemons' | 'fork' | 'provision' | 'launch';
@@ -121,11 +120,22 @@ export async function forkBottle(golden: Bottle, count: number, options: ForkOpt
   }
   steps.push({
     name: 'fork',
-    // A clone the engine made before failing: removed only if it carries this fork's labels (or, on
-    // engines whose clones inherit the golden's, the golden's launch id).
+    // A clone the engine made before failing: removed only if it carries this fork's launch id (or,
+    // on engines whose clones inherit the golden's labels, the golden's: see `Owner.cloneOf`).
     armedUndo: async () => {
-      await Promise.all(forks.map((fork) => removeClone(engine, fork, golden.launchId)));
-      if (result) await engine.removeForkBase?.(result.base);
+      const removals = await Promise.allSettled(
+        forks.map((fork) => removeOwnedMachine(engine, fork.name, ownerOf({ launchId: fork.launchId, forkOf: golden }))),
+      );
+      const errors = removals.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      try {
+        if (result) await engine.removeForkBase?.(result.base);
+        // An engine that freezes its fork base (smolvm) may have frozen the golden before failing:
+        // the handle thaws it before its next command.
+        if ((await engine.status(golden.name))?.state === 'frozen') golden.adoptForks([], true);
+      } catch (error) {
+        errors.push(error);
+      }
+      if (errors.length) throw errors[0];
     },
     run: async () => {
       const clones: ForkClone[] = forks.map((f) => ({ name: f.name, labels: f.labels, network: networkFor(f.plan, f.host.route), user: plan.agent.user }));
@@ -143,30 +153,25 @@ export async function forkBottle(golden: Bottle, count: number, options: ForkOpt
     throw new ForkError(error.step as ForkStep, golden.name, names, error.cause, error.undoError);
   }
   const made = result as ForkResult;
-  const bottles = await Promise.all(
-    forks.map(async (fork) => {
-      // The label that proves the clone is ours: its own where the engine set it, else the golden's it inherited.
-      const info = await engine.status(fork.name);
-      const launchId = info?.labels[LAUNCH_LABEL] ?? fork.launchId;
-      const hostEnv = fork.host.hostEnv();
-      return new Bottle({
-        name: fork.name,
-        launchId,
-        engine,
-        plan: fork.plan,
-        promptPath: golden.promptPath,
-        skillsDir: golden.skillsDir,
-        env: { ...hostEnv, ...bottleEnv(fork.plan) },
-        user: plan.agent.user,
-        claudeFlags: fork.mcpConfigPath ? superviseFlags(fork.mcpConfigPath) : golden.claudeFlags,
-        hostEnv,
-        forkOf: { name: golden.name, ...(golden.launchId !== undefined ? { launchId: golden.launchId } : {}) },
-        forkBase: made.base,
-        ...(fork.host.route?.network !== undefined ? { network: fork.host.route.network } : {}),
-        ...(fork.host.bundle ? { daemons: fork.host.bundle, onRemove: () => fork.host.stop() } : {}),
-      });
-    }),
-  );
+  const bottles = forks.map((fork) => {
+    const hostEnv = fork.host.hostEnv();
+    return new Bottle({
+      name: fork.name,
+      launchId: fork.launchId,
+      engine,
+      plan: fork.plan,
+      promptPath: golden.promptPath,
+      skillsDir: golden.skillsDir,
+      env: { ...hostEnv, ...bottleEnv(fork.plan) },
+      user: plan.agent.user,
+      claudeFlags: fork.mcpConfigPath ? superviseFlags(fork.mcpConfigPath) : golden.claudeFlags,
+      hostEnv,
+      forkOf: { name: golden.name, ...(golden.launchId !== undefined ? { launchId: golden.launchId } : {}) },
+      forkBase: made.base,
+      ...(fork.host.route?.network !== undefined ? { network: fork.host.route.network } : {}),
+      ...(fork.host.bundle ? { daemons: fork.host.bundle, onRemove: () => fork.host.stop() } : {}),
+    });
+  });
   golden.adoptForks(bottles, !made.goldenUsable);
   return bottles;
 }
@@ -188,7 +193,10 @@ function checkNames(golden: string, names: readonly string[], count: number, ids
     );
 }
 
-/** Runs each part; when one fails, undoes every part that completed and throws the first failure. */
+/**
+ * Runs each part; when one fails, undoes every part that completed and throws a StepFailure
+ * carrying the first failure and the first rollback error (a failed part's own, or an undo's).
+ */
 async function inParallel(parts: readonly (() => Promise<Undo>)[]): Promise<Undo> {
   const settled = await Promise.allSettled(parts.map((part) => part()));
   const undos = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -196,13 +204,12 @@ async function inParallel(parts: readonly (() => Promise<Undo>)[]): Promise<Undo
     const errors = (await Promise.allSettled(undos.map((undo) => undo()))).flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
     if (errors.length) throw errors[0];
   };
-  const failed = settled.find((r) => r.status === 'rejected');
-  if (failed) {
-    await undoAll().catch(() => undefined);
-    const reason = (failed as PromiseRejectedResult).reason;
-    throw reason instanceof StepFailure ? reason.cause : reason;
-  }
-  return undoAll;
+  const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length === 0) return undoAll;
+  const undoErrors: unknown[] = failures.flatMap((f) => (f instanceof StepFailure && f.undoError !== undefined ? [f.undoError] : []));
+  await undoAll().catch((error: unknown) => undoErrors.push(error));
+  const first = failures[0];
+  throw new StepFailure('parts', first instanceof StepFailure ? first.cause : first, undoErrors[0]);
 }
 
 /** One fork's probe and re-provisioning, in order. */
@@ -234,15 +241,6 @@ async function namesFree(engine: Engine, names: readonly string[]): Promise<void
       `forks: machines named ${taken.map((n) => `"${n}"`).join(', ')} already exist; choose other names`,
       taken.map((n) => ({ path: 'forks', message: `${n} exists` })),
     );
-}
-
-async function removeClone(engine: Engine, fork: Planned, goldenLaunchId: string | undefined): Promise<void> {
-  const info = await engine.status(fork.name);
-  if (!info) return;
-  const launch = info.labels[LAUNCH_LABEL];
-  if (launch === fork.launchId || (goldenLaunchId !== undefined && launch === goldenLaunchId && info.labels[FORK_OF_LABEL] === undefined)) {
-    await engine.remove(info.id);
-  }
 }
 
 /** Without a fork: each copy launched anew from the fork's plan (its own branch, daemons, credentials). */

@@ -4,12 +4,12 @@
  * the guest needs to reach them (URLs as it dials them, the proxy's env).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Bundle, startBundle } from '../bundle/bundle.ts';
 import { guestUrl, type PlannedBundle } from '../bundle/plan.ts';
 import { type Daemon, guestProbe } from '../daemon/daemon.ts';
-import { removeOwnedNetwork } from '../engine/ownership.ts';
+import { removeOwnedRoute } from '../engine/ownership.ts';
 import type { Engine, HostRoute, NetworkPolicy } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 import { ProvisionError } from '../provision/error.ts';
@@ -80,16 +80,8 @@ export class HostSide {
         run: async () => {
           const made = await hostRoute(machine, { egress: plan.egress !== undefined, labels });
           this.route = made;
-          return made.network !== undefined
-            ? async () => {
-                try {
-                  await removeOwnedNetwork(engine, made.network as string, owner);
-                } finally {
-                  // Also when the network was removed behind our back, or its removal failed half-way.
-                  await engine.removeRouteLeftovers?.(launchId);
-                }
-              }
-            : undefined;
+          const network = made.network;
+          return network !== undefined ? async () => void (await removeOwnedRoute(engine, [network], owner)) : undefined;
         },
       },
       {
@@ -150,10 +142,6 @@ export class HostSide {
 
 /** Creates the run dir 0700; true when this call made it (so only then is it ours to remove). */
 async function makeRunDir(dir: string): Promise<boolean> {
-  const existed = await stat(dir).then(
-    () => true,
-    () => false,
-  );
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  return !existed;
+  // mkdir answers which directory it created, if any: no stat first, so no race with another process.
+  return (await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined;
 }

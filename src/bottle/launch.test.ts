@@ -86,7 +86,8 @@ describe('launch on the fake smolvm', () => {
       'smolvm',
       'machine',
       'cp',
-      plan.prompt.hostPath,
+      // The checked bytes, from a private copy: never the state-dir path, which could be swapped after the check.
+      expect.stringMatching(/\/claude-bottle-upload-[^/]+\/prompt\.txt$/),
       'reviewer-0001:/root/.claude-bottle-prompt.txt',
       '--mode',
       '600',
@@ -275,7 +276,8 @@ describe('launch refusals', () => {
         const value: unknown = Reflect.get(target, prop, target);
         if (typeof value !== 'function') return value;
         return (...args: unknown[]) => {
-          calls.push(String(prop));
+          // checkConfig is the engine's own check, in process: not a call to it.
+          if (prop !== 'checkConfig') calls.push(String(prop));
           return (value as (...a: unknown[]) => unknown).apply(target, args);
         };
       },
@@ -289,6 +291,7 @@ describe('launch refusals', () => {
     expect(steps).toEqual([]);
     expect((error as Error).message).toMatch(/^egress\.proxy: the smolvm engine cannot enforce an egress allow-list/);
     expect(calls).toEqual([]);
+    expect(fake.calls).toEqual([]);
     // The same plan on the engine as it is (it enforces allow-lists) launches.
     await using bottle = await launch(plan, { engine: inner });
     expect(fake.machine(bottle.name)?.state).toBe('running');

@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** Unix socket paths are limited to ~104-108 bytes; past that, liveness falls back to the pid. */
 const MAX_SOCKET_PATH = 100;
@@ -30,6 +30,11 @@ export interface HeldLauncher {
 
 export function launcherSocketPath(stateRoot: string, launchId: string): string {
   return join(stateRoot, 'run', `${launchId}.sock`);
+}
+
+/** Whether `path` is where a launcher under `stateRoot` puts its socket. */
+export function isLauncherSocket(stateRoot: string, path: string): boolean {
+  return dirname(path) === join(stateRoot, 'run') && /^[a-z0-9]{8,40}\.sock$/.test(basename(path));
 }
 
 /** Listens on the launch's socket until `close()`; the process exiting closes it too. */

@@ -1,5 +1,5 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { bottleNameProblem } from '../agent/names.ts';
 import { ensureDir, writeFileAtomic } from '../host/state.ts';
 import type { BottleRecord } from './bottle.ts';
@@ -43,6 +43,11 @@ export class BottleRegistry {
     return records.filter((r): r is BottleRecord => r !== undefined).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
+  /** The recorded forks of bottle `name`. */
+  async forksOf(name: string): Promise<BottleRecord[]> {
+    return (await this.list()).filter((r) => r.forkOf?.name === name);
+  }
+
   /** Names of the run dirs present, recorded or not (a crash can leave one behind). */
   async runDirs(): Promise<string[]> {
     const entries = await readdir(this.dir, { withFileTypes: true }).catch(() => []);
@@ -52,7 +57,9 @@ export class BottleRegistry {
   /** Drops the record, the bottle's run dir and the plan file a record from before 0.2 kept elsewhere. */
   async delete(name: string, record?: BottleRecord): Promise<void> {
     await rm(this.runDir(name), { recursive: true, force: true });
-    if (record?.planPath && !record.planPath.startsWith(`${this.runDir(name)}/`)) await rm(record.planPath, { force: true });
+    // Only under the state root: the path is read from a record.
+    const plan = record?.planPath;
+    if (plan && !plan.startsWith(`${this.runDir(name)}/`) && resolve(plan).startsWith(`${resolve(this.root)}/`)) await rm(plan, { force: true });
     await rm(this.path(name), { force: true });
   }
 

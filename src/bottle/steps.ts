@@ -35,8 +35,11 @@ export async function runSteps<Name extends string>(steps: readonly Step<Name>[]
     try {
       const undo = await step.run();
       if (undo && !step.armedUndo) undos.push(undo);
-    } catch (cause) {
-      throw new StepFailure(step.name, cause, await unwind(undos));
+    } catch (error) {
+      // A step made of steps (the forks' parts, side by side) reports its own rollback's failure too.
+      const nested = error instanceof StepFailure ? error : undefined;
+      const undoError = await unwind(undos);
+      throw new StepFailure(step.name, nested ? nested.cause : error, nested?.undoError ?? undoError);
     }
   }
   return async () => {

@@ -4,9 +4,10 @@
  * `rm`, and by `prune` for launches whose launcher died.
  */
 import { rm } from 'node:fs/promises';
-import { type Owner, type Removal, removeOwnedMachine, removeOwnedNetwork } from '../engine/ownership.ts';
+import { ownerOf, type Removal, removeOwnedMachine, removeOwnedRoute } from '../engine/ownership.ts';
 import { type Engine, LAUNCH_LABEL } from '../engine/types.ts';
 import type { BottleRecord } from './bottle.ts';
+import { isLauncherSocket, launcherAlive } from './launcher.ts';
 import type { BottleRegistry } from './registry.ts';
 
 export interface Teardown {
@@ -15,23 +16,21 @@ export interface Teardown {
   readonly networks: readonly string[];
 }
 
-export function ownerOf(record: Pick<BottleRecord, 'launchId'>): Owner {
-  return record.launchId !== undefined ? { launchId: record.launchId } : { anyBottle: true };
-}
-
 export async function teardownRecorded(engine: Engine, registry: BottleRegistry, record: BottleRecord): Promise<Teardown> {
   const owner = ownerOf(record);
   const machine = await removeOwnedMachine(engine, record.name, owner);
-  const networks: string[] = [];
   const names = new Set<string>(record.network !== undefined ? [record.network] : []);
   // A launcher killed before it recorded its network still labelled it with the launch id.
   if (record.launchId !== undefined && engine.listNetworks) {
     for (const n of await engine.listNetworks({ [LAUNCH_LABEL]: record.launchId })) names.add(n.name);
   }
-  for (const name of names) if ((await removeOwnedNetwork(engine, name, owner)) === 'removed') networks.push(name);
-  // What the route set up outside its network (Docker: the launch's firewall chain), even if the network went first.
-  if (record.launchId !== undefined) await engine.removeRouteLeftovers?.(record.launchId);
+  const networks = await removeOwnedRoute(engine, names, owner);
   await registry.delete(record.name, record);
-  if (record.launcher?.socket) await rm(record.launcher.socket, { force: true });
+  // A dead launcher's socket file: a live one removes its own on exit, and may still serve the
+  // golden and other forks. Only where launchers put theirs (the path is read from a record).
+  const launcher = record.launcher;
+  if (launcher?.socket !== undefined && isLauncherSocket(registry.root, launcher.socket) && !(await launcherAlive(launcher))) {
+    await rm(launcher.socket, { force: true });
+  }
   return { machine, networks };
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { stateRoot } from '../host/state.ts';
-import { Bottle, BottleFrozenError, type BottleRecord, bottleEnv } from '../bottle/bottle.ts';
+import { Bottle, BottleFrozenError, type BottleRecord, bottleEnv, type ForkOptions } from '../bottle/bottle.ts';
+import type { Engine } from '../engine/types.ts';
 import { BottleRegistry } from '../bottle/registry.ts';
 import { ClaudeBottleError } from '../errors.ts';
 import type { Plan } from '../plan/plan.ts';
@@ -32,7 +33,7 @@ export async function attachReady(io: Io, name: string | undefined, options: { t
       throw new UnknownBottleError(`bottle "${record.name}" has not finished launching (if its launcher was killed, \`claude-bottle prune\` cleans it up)`);
     }
     if (record.frozen && options.thaw !== false) {
-      const forks = (await registry.list()).filter((r) => r.forkOf?.name === record.name);
+      const forks = await registry.forksOf(record.name);
       if (forks.length)
         throw new BottleFrozenError(
           record.name,
@@ -64,18 +65,30 @@ export async function attach(io: Io, name: string | undefined): Promise<Attached
   const { record, registry } = await findRecord(io, name);
   const plan = record.planPath ? await readPlan(record.planPath) : undefined;
   const backend = await openBackend(record.backend as BackendKind, io);
-  const bottle = new Bottle({
+  const bottle = bottleFromRecord(record, backend.engine, plan);
+  return { bottle, record, backend, registry };
+}
+
+/** A handle on a recorded bottle; `more` adds what forking it needs (its whole plan, its frozen state, a forker). */
+export function bottleFromRecord(
+  record: BottleRecord,
+  engine: Engine,
+  plan: PlanView | undefined,
+  more: { plan?: Plan; frozen?: boolean; forker?: (count: number, options: ForkOptions) => Promise<Bottle[]> } = {},
+): Bottle {
+  return new Bottle({
     name: record.name,
     launchId: record.launchId,
     network: record.network,
-    engine: backend.engine,
+    engine,
     promptPath: record.promptPath,
     skillsDir: record.skillsDir,
     env: { ...record.hostEnv, ...(plan ? bottleEnv(plan) : {}) },
     user: plan?.agent.user ?? { name: 'root', uid: 0, gid: 0, home: '/root' },
     ...(record.claudeFlags ? { claudeFlags: record.claudeFlags } : {}),
+    ...(record.forkOf ? { forkOf: record.forkOf } : {}),
+    ...more,
   });
-  return { bottle, record, backend, registry };
 }
 
 /**
@@ -83,7 +96,7 @@ export async function attach(io: Io, name: string | undefined): Promise<Attached
  * env, and its CA. Read without the zod schema (that would load the agent-file parser on every
  * `exec`) and loosely, so a plan written by an older version still serves its bottle.
  */
-type PlanView = { readonly agent: Pick<Plan['agent'], 'user' | 'env'>; readonly ca?: { readonly guestPath: string } };
+type PlanView = { readonly agent: Pick<Plan['agent'], 'user' | 'env'>; readonly ca?: { readonly guestPath: string } | undefined };
 
 async function readPlan(path: string): Promise<PlanView | undefined> {
   try {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPersistentFakeSmolvm } from '../../fakes/index.ts';
+import { SmolvmEngine } from '../engines/smolvm/engine.ts';
 import { captureStream, runCli } from './capture.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/reviewer/agent.yaml', import.meta.url));
@@ -59,6 +60,10 @@ describe('claude-bottle CLI on the fake', () => {
     expect(name).toMatch(/^reviewer-[0-9a-f]{8}$/);
     planFile = join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles', name, 'plan.json');
     expect((await stat(planFile)).mode & 0o777).toBe(0o600);
+    // The record and the dirs holding records and run files are the user's alone.
+    const state = env.CLAUDE_BOTTLE_STATE_DIR!;
+    expect((await stat(join(state, 'bottles', `${name}.json`))).mode & 0o777).toBe(0o600);
+    for (const dir of ['bottles', join('bottles', name)]) expect((await stat(join(state, dir))).mode & 0o777, dir).toBe(0o700);
   });
 
   it('ls finds it; exec passes output and exit codes through', async () => {
@@ -118,6 +123,31 @@ describe('claude-bottle CLI on the fake', () => {
     const json = await cli(['launch', bad, '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ exitCode: 3, error: { name: 'ConfigError' } });
     expect((await cli(['exec', 'no-such-bottle', '--', 'true'])).exitCode).toBe(125);
+  });
+
+  it('bad names exit 3 and write nothing: a name the engine holds, a golden too long to name its forks', async () => {
+    const file = join(work, 'named.yaml');
+    await writeFile(file, 'name: named-agent\nprompt: hi\nimage: alpine\n');
+    await withFakeState(async (fake) => expect((await fake.run(['smolvm', 'machine', 'create', '--name', 'held-by-other'])).exitCode).toBe(0));
+    const taken = await cli(['launch', file, '--backend', 'fake', '--name', 'held-by-other']);
+    expect(taken.exitCode, taken.stderr).toBe(3);
+    expect(taken.stderr).toContain('a machine named "held-by-other" already exists and is not a bottle');
+    await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'agents', 'named-agent'))).rejects.toThrow();
+    await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles', 'held-by-other.json'))).rejects.toThrow();
+
+    const long = 'g'.repeat(62);
+    const refused = await cli(['launch', file, '--backend', 'fake', '--name', long, '--forks', '2']);
+    expect(refused.exitCode, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain('--forks:');
+    await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'agents', 'named-agent'))).rejects.toThrow();
+    const launched = await cli(['launch', file, '--backend', 'fake', '--name', long]);
+    expect(launched.exitCode, launched.stderr).toBe(0);
+    const fork = await cli(['fork', long, '-n', '1']);
+    expect(fork.exitCode, fork.stderr).toBe(3);
+    expect(fork.stderr).toContain('forks:');
+    await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles', `${long}-f1.json`))).rejects.toThrow();
+    expect((await cli(['rm', long])).exitCode).toBe(0);
+    await withFakeState(async (fake) => expect((await fake.run(['smolvm', 'machine', 'delete', '--name', 'held-by-other', '-f'])).exitCode).toBe(0));
   });
 
   it('an agent with host daemons keeps launch in the foreground; other invocations use the bottle; rm asks it to take it all down', async () => {
@@ -183,6 +213,27 @@ describe('claude-bottle CLI on the fake', () => {
     const left = await withFakeState(async (fake) => JSON.parse((await fake.run(['smolvm', 'machine', 'ls', '--json'])).stdout) as { name: string }[]);
     expect(left.map((m) => m.name)).toContain('unlabelled');
     expect(left.map((m) => m.name)).not.toContain('orphan-1');
+  });
+
+  it('rm of a bottle whose machine was replaced by a namesake leaves the namesake and says so', async () => {
+    const { name } = JSON.parse((await cli(['launch', EXAMPLE, '--backend', 'fake', '--json'])).stdout) as { name: string };
+    await withFakeState(async (fake) => {
+      for (const argv of [
+        ['machine', 'delete', '--name', name, '-f'],
+        ['machine', 'create', '--name', name, '--label', 'claude-bottle=1', '--label', 'claude-bottle.launch=0000000000000000'],
+      ]) {
+        expect((await fake.run(['smolvm', ...argv])).exitCode).toBe(0);
+      }
+    });
+    const r = await cli(['rm', name]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`dropped ${name}'s record; the machine of that name is not it (left untouched)`);
+    expect(r.stderr).toContain('left untouched');
+    await withFakeState(async (fake) => {
+      const info = JSON.parse((await fake.run(['smolvm', 'machine', 'status', '--name', name, '--json'])).stdout) as { labels?: Record<string, string> };
+      expect(info.labels?.['claude-bottle.launch']).toBe('0000000000000000');
+      expect((await fake.run(['smolvm', 'machine', 'delete', '--name', name, '-f'])).exitCode).toBe(0);
+    });
   });
 
   it("prune --orphans --agent touches only that agent's machines", async () => {
@@ -261,5 +312,44 @@ describe('forks through the CLI, on the fake', () => {
     expect(cascade.exitCode, cascade.stderr).toBe(0);
     expect((JSON.parse(cascade.stdout) as { forks: { name: string }[] }).forks.map((f) => f.name)).toEqual([`${golden}-f1`, `${golden}-f2`]);
     expect((JSON.parse((await cli(['ls', '--json'])).stdout) as { name: string }[]).filter((r) => r.name.startsWith(golden))).toEqual([]);
+  });
+
+  it("a fork killed between the engine fork and its record: prune removes the clone (it carries the golden's labels) and the golden thaws", async () => {
+    const launched = await cli(['launch', EXAMPLE, '--backend', 'fake', '--json']);
+    expect(launched.exitCode, launched.stderr).toBe(0);
+    const golden = (JSON.parse(launched.stdout) as { name: string }).name;
+    const bottles = join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles');
+    const goldenRecord = JSON.parse(await readFile(join(bottles, `${golden}.json`), 'utf8')) as { launchId: string; agent: string };
+    // What `fork` leaves when killed there: its intent (a launcher that is gone) and the engine's clone.
+    const fork = `${golden}-f1`;
+    await writeFile(
+      join(bottles, `${fork}.json`),
+      JSON.stringify({
+        name: fork,
+        backend: 'fake',
+        agent: goldenRecord.agent,
+        launchId: 'ffffffff00000001',
+        status: 'launching',
+        launcher: { pid: 2 ** 22 + 1, socket: join(env.CLAUDE_BOTTLE_STATE_DIR!, 'run', 'ffffffff00000001.sock') },
+        runDir: join(bottles, fork),
+        envKeys: [],
+        createdAt: new Date().toISOString(),
+        forkOf: { name: golden, launchId: goldenRecord.launchId },
+      }),
+      { mode: 0o600 },
+    );
+    await withFakeState(async (fake) => {
+      const engine = new SmolvmEngine({ transport: fake });
+      await engine.fork(golden, [{ name: fork, labels: {}, network: { enabled: false, allowHosts: [], allowCidrs: [] } }]);
+      expect((await engine.status(fork))?.labels['claude-bottle.launch']).toBe(goldenRecord.launchId);
+    });
+    expect((JSON.parse((await cli(['ls', '--json'])).stdout) as { name: string; state: string }[]).find((r) => r.name === fork)?.state).toBe('crashed');
+
+    const pruned = await cli(['prune', '--backend', 'fake', '--json']);
+    expect(pruned.exitCode, pruned.stderr).toBe(0);
+    expect((JSON.parse(pruned.stdout) as { droppedRecords: string[] }).droppedRecords).toContain(fork);
+    await withFakeState(async (fake) => expect(await new SmolvmEngine({ transport: fake }).status(fork)).toBeUndefined());
+    expect(await cli(['exec', golden, '--', 'cat', '/root/.claude-bottle-prompt.txt'])).toMatchObject({ exitCode: 0 });
+    expect((await cli(['rm', golden])).exitCode).toBe(0);
   });
 });

@@ -3,22 +3,25 @@
  * is), then `Bottle.fork` runs, then each fork is recorded like any bottle, with its golden and
  * what it depends on. Used by `fork` and by `launch --forks`.
  */
+import { BOTTLE_NAME_RULE, bottleNameProblem } from '../agent/names.ts';
 import type { Bottle, BottleRecord } from '../bottle/bottle.ts';
+import { ForkError } from '../bottle/fork.ts';
 import type { HeldLauncher } from '../bottle/launcher.ts';
 import type { BottleRegistry } from '../bottle/registry.ts';
 import { newLaunchId } from '../engine/ownership.ts';
 import type { Engine } from '../engine/types.ts';
+import { ConfigError } from '../errors.ts';
 import { ensureDir, writeFileAtomic } from '../host/state.ts';
 import type { BackendKind } from './backends.ts';
 import type { Io } from './io.ts';
 
-/** The next `count` free names `<golden>-f<k>`: free in the registry and on the engine. */
+/** The next `count` free names `<golden>-f<k>`: free in the registry and on the engine (asked side by side). */
 export async function nextForkNames(golden: string, count: number, registry: BottleRegistry, engine: Engine): Promise<string[]> {
   const names: string[] = [];
-  for (let k = 1; names.length < count; k++) {
-    const name = `${golden}-f${k}`;
-    if ((await registry.get(name)) || (await engine.status(name))) continue;
-    names.push(name);
+  for (let k = 1; names.length < count; ) {
+    const batch = Array.from({ length: count - names.length }, () => `${golden}-f${k++}`);
+    const free = await Promise.all(batch.map(async (name) => !(await registry.get(name)) && !(await engine.status(name))));
+    names.push(...batch.filter((_, i) => free[i]));
   }
   return names;
 }
@@ -33,6 +36,11 @@ export async function forkRecorded(
   launcher: HeldLauncher,
 ): Promise<Bottle[]> {
   const names = await nextForkNames(golden.name, count, registry, golden.engine);
+  const tooLong = names.find((name) => bottleNameProblem(name) !== undefined);
+  if (tooLong !== undefined) {
+    const message = `${JSON.stringify(tooLong)} ${bottleNameProblem(tooLong)}: the golden's name leaves no room for its forks' <name>-f<k> (${BOTTLE_NAME_RULE})`;
+    throw new ConfigError(`forks: ${message}`, [{ path: 'forks', message }]);
+  }
   const launchIds = names.map(() => newLaunchId());
   const createdAt = new Date().toISOString();
   const intents: BottleRecord[] = names.map((name, k) => ({
@@ -59,6 +67,11 @@ export async function forkRecorded(
     });
   } catch (error) {
     for (const intent of intents) await registry.delete(intent.name, intent);
+    // A golden the engine froze before the fork failed is thawed before its next command.
+    if (golden.frozen && !goldenRecord.frozen) await registry.save({ ...goldenRecord, frozen: true });
+    // Names the engine already holds are bad input (exit 3), as a launch's are.
+    if (error instanceof ForkError && error.step === 'check-names' && error.cause instanceof ConfigError && error.rollbackError === undefined)
+      throw error.cause;
     throw error;
   }
   for (const fork of forks) {

@@ -2,11 +2,12 @@
 // command module only when it runs, so `--help` and `--version` load commander and this file.
 import { Command } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
+import { MAX_FORKS } from '../agent/limits.ts';
 import type { Env } from '../host/state.ts';
 import { createIo, type Io, type Streams, UsageError } from './io.ts';
 
 /** The overview (`claude-bottle --help`); each command's own `--help` has its options and examples. */
-export const HELP = `claude-bottle ${pkg.version} — run Claude Code agents in isolated bottles (smolvm microVMs, Docker, or the in-memory fake)
+export const HELP = `claude-bottle ${pkg.version} — run Claude Code agents in isolated bottles (smolvm microVMs, Docker, Podman, or the in-memory fake)
 
 Usage:
   claude-bottle launch <agent-file> [--backend auto|smolvm|docker|podman|fake] [--name NAME] [--forks N] [--json]
@@ -79,7 +80,7 @@ export function buildProgram(invocation: Invocation): Command {
     .argument('<agent-file>', 'YAML, JSON, or Markdown with YAML front matter')
     .option('--backend <name>', BACKEND_HELP)
     .option('--name <name>', 'the bottle name (default: <agent name>-<8 hex>)')
-    .option('--forks <n>', 'then fork it N times (see claude-bottle fork)', (value: string) => parseCount(value))
+    .option('--forks <n>', 'then fork it N times (see claude-bottle fork)', (value: string) => parseCount('--forks', value))
     .option('--json', 'print {name, backend, promptPath, skillsDir, daemons, …} (or the error) as JSON on stdout')
     .addHelpText(
       'after',
@@ -163,7 +164,7 @@ export function buildProgram(invocation: Invocation): Command {
       'Fork a bottle: N new bottles from it as it is now (its prompt, skills and clone), each with its own name (<bottle>-f<k>), git branch (<prefix>f<k>/work), daemons and credentials. Nothing is uploaded or cloned again. On smolvm the golden is frozen while its forks live. Engines that cannot fork launch each copy anew, and say so. Forks with host daemons keep fork in the foreground serving them, as launch does.',
     )
     .argument('<bottle>', 'the golden: a bottle name (see claude-bottle ls)')
-    .requiredOption('-n, --count <n>', 'how many forks', (value: string) => parseCount(value))
+    .requiredOption('-n, --count <n>', 'how many forks', (value: string) => parseCount('-n', value))
     .option('--json', 'print {golden, backend, forks: [{name, branch, …}]} (or the error) as JSON on stdout')
     .addHelpText('after', examples('claude-bottle fork reviewer-3f9c01ab -n 3', 'claude-bottle fork reviewer-3f9c01ab -n 10 --json'))
     .action(async (bottle: string, options: { count: number; json?: boolean }) => {
@@ -198,7 +199,7 @@ export function buildProgram(invocation: Invocation): Command {
 
   program
     .command('doctor')
-    .summary('report platform, smolvm, Docker, pipelock, the agent image and the state dir')
+    .summary('report platform, smolvm, Docker, Podman, the host firewall, pipelock, the agent image and the state dir')
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText('after', examples('claude-bottle doctor', 'claude-bottle doctor --json'))
     .action(async (options: { json?: boolean }) => {
@@ -244,9 +245,10 @@ export function commandPath(command: Command): string {
   return names.join(' ');
 }
 
-/** `-n`, `--forks`: a whole number of forks, 1-64 (checked again by fork). */
-function parseCount(value: string): number {
+/** `-n`, `--forks`: a whole number of forks (checked again by `Bottle.fork`, for SDK callers). */
+function parseCount(option: string, value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new UsageError(`the number of forks must be a whole number from 1 to 64; got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_FORKS)
+    throw new UsageError(`${option}: the number of forks must be a whole number from 1 to ${MAX_FORKS}; got ${JSON.stringify(value)}`);
   return n;
 }

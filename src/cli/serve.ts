@@ -20,7 +20,7 @@ export async function serveBottles(io: Io, bottles: readonly Bottle[], registry:
   const removeOne = (bottle: Bottle): Promise<void> =>
     (queue = queue.then(async () => {
       if (!live.has(bottle.name)) return;
-      const forks = (await registry.list()).filter((r) => r.forkOf?.name === bottle.name && !live.has(r.name));
+      const forks = (await registry.forksOf(bottle.name)).filter((r) => !live.has(r.name));
       if (forks.length) {
         // Forks elsewhere depend on this golden: keep its machine, stop only its daemons.
         await (bottle.daemons as { stop?: () => Promise<void> } | undefined)?.stop?.();

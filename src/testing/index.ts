@@ -32,7 +32,7 @@ export {
   type StandInReply,
 } from './messages-api.ts';
 export { describeClaudeProof, standInEnv, type ClaudeProofOptions, type ClaudeProofTarget } from './claude-proof.ts';
-// The pipelock test double (no registry ships pipelock): point PIPELOCK_BIN or pipelockDaemon({ bin }) at it.
+// The pipelock test double (no registry ships pipelock): point PIPELOCK_BIN at it.
 export { fakePipelockBin } from './pipelock.ts';
 
 // The Engine port and the Transport, which the suites' signatures use: a backend author's imports in one place.

@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { Bottle, bottleEnv } from '../../bottle/bottle.ts';
+import type { Bottle } from '../../bottle/bottle.ts';
 import { forkBottle } from '../../bottle/fork.ts';
 import { holdLauncher } from '../../bottle/launcher.ts';
 import { launch } from '../../bottle/launch.ts';
 import { newLaunchId } from '../../engine/ownership.ts';
 import { ClaudeBottleError } from '../../errors.ts';
 import { PlanSchema } from '../../plan/plan.ts';
-import { attachReady } from '../attach.ts';
+import { attachReady, bottleFromRecord } from '../attach.ts';
 import type { BackendKind } from '../backends.ts';
 import { forkData, forkRecorded } from '../forking.ts';
-import { EXIT, type Io, UsageError } from '../io.ts';
+import { EXIT, type Io } from '../io.ts';
 import { serveBottles } from '../serve.ts';
 
 /**
@@ -17,25 +17,14 @@ import { serveBottles } from '../serve.ts';
  * host daemons keep this process in the foreground serving them, as `launch` does.
  */
 export async function forkCommand(io: Io, args: { bottle: string | undefined; count: number }): Promise<number> {
-  if (!Number.isInteger(args.count) || args.count < 1) throw new UsageError(`fork -n needs a whole number of forks (1 or more); got ${args.count}`);
   const { record, backend, registry } = await attachReady(io, args.bottle, { thaw: false });
   let served: Bottle[] = [];
   let launcher: Awaited<ReturnType<typeof holdLauncher>> | undefined;
   try {
     if (!record.planPath) throw new ClaudeBottleError(`bottle "${record.name}" has no plan on record: it cannot be forked (launch it again)`);
     const plan = PlanSchema.parse(JSON.parse(await readFile(record.planPath, 'utf8')));
-    const golden: Bottle = new Bottle({
-      name: record.name,
-      launchId: record.launchId,
-      network: record.network,
-      engine: backend.engine,
+    const golden: Bottle = bottleFromRecord(record, backend.engine, plan, {
       plan,
-      promptPath: record.promptPath,
-      skillsDir: record.skillsDir,
-      env: { ...record.hostEnv, ...bottleEnv(plan) },
-      user: plan.agent.user,
-      ...(record.claudeFlags ? { claudeFlags: record.claudeFlags } : {}),
-      ...(record.forkOf ? { forkOf: record.forkOf } : {}),
       frozen: record.frozen === true,
       forker: (count, options) => forkBottle(golden, count, options, launch),
     });

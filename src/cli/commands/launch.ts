@@ -2,9 +2,10 @@ import { bottleNameProblem, BOTTLE_NAME_RULE } from '../../agent/names.ts';
 import { loadAgentFile } from '../../agent/spec.ts';
 import type { Bottle } from '../../bottle/bottle.ts';
 import { holdLauncher } from '../../bottle/launcher.ts';
-import { launch, LaunchError, machineNameFor } from '../../bottle/launch.ts';
+import { launch, LaunchError, machineNameFor, NameTakenError } from '../../bottle/launch.ts';
 import { BottleRegistry } from '../../bottle/registry.ts';
 import { newLaunchId } from '../../engine/ownership.ts';
+import { BOTTLE_LABEL } from '../../engine/types.ts';
 import { ConfigError } from '../../errors.ts';
 import { ensureDir, stateRoot, writeFileAtomic } from '../../host/state.ts';
 import type { Plan } from '../../plan/plan.ts';
@@ -33,9 +34,19 @@ export async function launchCommand(io: Io, args: { agentFile: string | undefine
     const message = `a bottle named "${name}" is already recorded (backend ${recorded.backend}); remove it first (claude-bottle rm ${name}) or choose another name`;
     throw new ConfigError(`--name: ${message}`, [{ path: 'name', message }]);
   }
+  if (args.forks !== undefined) {
+    const problem = bottleNameProblem(`${name}-f${args.forks}`);
+    if (problem) {
+      const message = `${JSON.stringify(name)} leaves no room for its forks' names ${name}-f<k>: ${problem} (${BOTTLE_NAME_RULE})`;
+      throw new ConfigError(`--forks: ${message}`, [{ path: 'forks', message }]);
+    }
+  }
   const backend = await openBackend(args.backend, io);
   let plan: Plan;
   try {
+    // A name the engine already holds is refused before prepare writes anything (a generated one is checked by launch).
+    const taken = args.name !== undefined ? await backend.engine.status(name) : undefined;
+    if (taken) throw new NameTakenError(name, taken.labels[BOTTLE_LABEL] === '1' ? 'ours' : 'foreign');
     io.progress(`preparing ${agent.name}…`);
     // With the engine, every configuration error (this engine's included) is found before anything is written.
     plan = await prepare(agent, { env: io.env, engine: backend.engine });

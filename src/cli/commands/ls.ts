@@ -1,7 +1,8 @@
 import type { BottleRecord } from '../../bottle/bottle.ts';
 import { launcherAlive } from '../../bottle/launcher.ts';
 import { BottleRegistry } from '../../bottle/registry.ts';
-import { BOTTLE_LABEL, LAUNCH_LABEL, type MachineInfo } from '../../engine/types.ts';
+import { isOwnedBy, ownerOf } from '../../engine/ownership.ts';
+import { BOTTLE_LABEL, type MachineInfo } from '../../engine/types.ts';
 import { stateRoot } from '../../host/state.ts';
 import { type BackendKind, openBackend } from '../backends.ts';
 import { EXIT, type Io } from '../io.ts';
@@ -14,7 +15,7 @@ import { EXIT, type Io } from '../io.ts';
  */
 export async function bottleState(record: BottleRecord, machine: MachineInfo | undefined): Promise<string> {
   if (record.status === 'launching') return record.launcher && (await launcherAlive(record.launcher)) ? 'launching' : 'crashed';
-  const ours = machine && (record.launchId === undefined || machine.labels[LAUNCH_LABEL] === record.launchId);
+  const ours = machine && isOwnedBy(ownerOf(record), machine.labels);
   if (!ours) return 'missing';
   if (record.launcher && !(await launcherAlive(record.launcher))) return 'orphaned';
   return machine.state;

@@ -64,6 +64,14 @@ export async function pruneCommand(io: Io, args: { backend: BackendChoice; orpha
         else removed.push(`${record.name} (${kind}, ${state})`);
         machines.delete(record.name);
       }
+      // A golden its engine left frozen with no fork recorded (a fork killed half-way): marked, so
+      // its next command thaws it.
+      const parents = new Set((await registry.list()).flatMap((r) => (r.forkOf ? [r.forkOf.name] : [])));
+      for (const record of known) {
+        if (kept.has(record.name) && !record.frozen && !parents.has(record.name) && machines.get(record.name)?.state === 'frozen') {
+          await registry.save({ ...record, frozen: true });
+        }
+      }
       // What routes left outside any network (firewall chains) whose launch is neither live nor still networked.
       for (const leftover of args.agent === undefined ? ((await engine.listRouteLeftovers?.()) ?? []) : []) {
         if (liveLaunches.has(leftover.launchId)) continue;

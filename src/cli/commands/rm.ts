@@ -1,16 +1,10 @@
-import type { BottleRecord } from '../../bottle/bottle.ts';
+import { BottleHasForksError, type BottleRecord } from '../../bottle/bottle.ts';
 import { askLauncherToStop, launcherAlive } from '../../bottle/launcher.ts';
 import type { BottleRegistry } from '../../bottle/registry.ts';
 import { teardownRecorded } from '../../bottle/teardown.ts';
-import { ClaudeBottleError } from '../../errors.ts';
 import { findRecord } from '../attach.ts';
 import { type BackendKind, openBackend } from '../backends.ts';
 import { EXIT, type Io } from '../io.ts';
-
-/** `rm` of a golden whose forks are recorded: they depend on it (`--cascade` removes them first). */
-export class GoldenHasForksError extends ClaudeBottleError {
-  override name = 'GoldenHasForksError';
-}
 
 /**
  * Removes a recorded bottle: a foreground launch still serving its daemons is asked to take it
@@ -21,21 +15,26 @@ export class GoldenHasForksError extends ClaudeBottleError {
  */
 export async function rmCommand(io: Io, args: { bottle: string | undefined; cascade?: boolean }): Promise<number> {
   const { record, registry } = await findRecord(io, args.bottle);
-  const forks = (await registry.list()).filter((r) => r.forkOf?.name === record.name);
+  const forks = await registry.forksOf(record.name);
   if (forks.length && !args.cascade) {
-    throw new GoldenHasForksError(
-      `bottle "${record.name}" has live forks (${forks.map((f) => f.name).join(', ')}); remove them first, or use rm --cascade ${record.name}`,
+    throw new BottleHasForksError(
+      record.name,
+      forks.map((f) => f.name),
+      `rm --cascade ${record.name}`,
     );
   }
   const removed: Record<string, unknown>[] = [];
   for (const fork of forks) removed.push(await removeRecorded(io, registry, fork, true));
   removed.push(await removeRecorded(io, registry, record, false));
-  const main = removed.at(-1) as { networks: string[] };
+  const main = removed.at(-1) as { machine: string; networks: string[] };
   io.data({ name: record.name, removed: true, ...main, ...(forks.length ? { forks: removed.slice(0, -1) } : {}) });
+  const said = (r: Record<string, unknown>, what: string): string =>
+    r.machine === 'foreign' ? `dropped ${what}'s record; the machine of that name is not it (left untouched)` : `removed ${what}`;
   io.result(
-    [...forks.map((f) => `removed fork ${f.name}`), `removed ${record.name}${main.networks.length ? ` and network ${main.networks.join(', ')}` : ''}`].join(
-      '\n',
-    ),
+    [
+      ...removed.slice(0, -1).map((r) => said(r, `fork ${String(r.name)}`)),
+      `${said(main, record.name)}${main.networks.length ? ` and network ${main.networks.join(', ')}` : ''}`,
+    ].join('\n'),
   );
   return EXIT.ok;
 }
