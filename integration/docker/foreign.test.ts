@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GenericContainer, PullPolicy, type StartedTestContainer } from 'testcontainers';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, type TestContext } from 'vitest';
 import { stateRoot } from '../../src/host/state.ts';
 import { main } from '../../src/cli/main.ts';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
@@ -15,7 +15,15 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 const setup = inject('docker');
 const reason = setup.engine === 'ready' ? undefined : setup.reason;
 
-describe.skipIf(reason !== undefined)(`containers claude-bottle did not create${reason ? ` (skipped: ${reason})` : ''}`, () => {
+/** Like every other Docker suite: skipped without Docker locally, a failure in CI or when the test image is broken. */
+function gate(ctx: TestContext): void {
+  if (reason === undefined) return;
+  if (setup.engine === 'broken') throw new Error(reason);
+  if (process.env.CI === 'true') throw new Error(`Docker tests must run in CI: ${reason}. Run .ci/docker.sh first.`);
+  ctx.skip(reason);
+}
+
+describe('containers claude-bottle did not create', () => {
   let foreign: StartedTestContainer | undefined;
   let work = '';
   afterAll(async () => {
@@ -23,7 +31,8 @@ describe.skipIf(reason !== undefined)(`containers claude-bottle did not create${
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('are neither listed by the docker engine nor removable through the CLI', async () => {
+  it('are neither listed by the docker engine nor removable through the CLI', async (ctx) => {
+    gate(ctx);
     if (setup.engine !== 'ready') return;
     foreign = await new GenericContainer(setup.image)
       .withPullPolicy(PullPolicy.defaultPolicy())

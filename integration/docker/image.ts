@@ -9,6 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { packTar, type TarEntry } from '../../src/archive/tar.ts';
+import { BUILDER_LABEL, createdId, imageArgv, labelChanges, parseImageInspect } from '../../src/engines/container/images.ts';
 import type { CommandResult, RunOptions, Transport } from '../../src/transport/types.ts';
 
 export const TEST_IMAGE = 'claude-bottle-test/busybox:1';
@@ -16,7 +17,7 @@ export const CONTENT_LABEL = 'claude-bottle.test-image.content';
 export const BUSYBOX_STATIC = '/bin/busybox';
 
 /** Bump when the steps below change in a way the stage tar does not show. */
-const RECIPE = 'busybox-install-s/commit/v1';
+const RECIPE = 'busybox-install-s/commit/v2';
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface TestImage {
@@ -40,27 +41,37 @@ export async function ensureTestImage(
   const stage = stageTar(busybox);
   const contentHash = createHash('sha256').update(RECIPE).update(stage).digest('hex');
 
-  const existing = await transport.run([cli, 'image', 'inspect', '--format', `{{index .Config.Labels "${CONTENT_LABEL}"}}`, image], runOptions);
-  if (existing.exitCode === 0 && existing.stdout.trim() === contentHash) return { image, contentHash, built: false };
+  const images = imageArgv(cli);
+  const existing = await transport.run(images.inspect(image), runOptions);
+  if (existing.exitCode === 0 && parseImageInspect(existing.stdout).labels[CONTENT_LABEL] === contentHash) return { image, contentHash, built: false };
 
   const stageImage = `claude-bottle-test/busybox-stage:${contentHash.slice(0, 12)}`;
-  const builder = `claude-bottle-test-build-${randomBytes(4).toString('hex')}`;
   try {
-    await must(transport, [cli, 'import', '-', stageImage], { ...runOptions, stdin: stage });
-    const install = await transport.run(
-      [cli, 'run', '--pull', 'never', '--network', 'none', '--name', builder, stageImage, '/bin/busybox', '--install', '-s'],
-      runOptions,
+    await must(transport, images.importTar('-', stageImage, []), { ...runOptions, stdin: stage });
+    const builder = createdId(
+      (
+        await must(
+          transport,
+          images.createBuilder(`claude-bottle-test-build-${randomBytes(4).toString('hex')}`, stageImage, ['/bin/busybox', '--install', '-s']),
+          runOptions,
+        )
+      ).stdout,
     );
-    if (install.exitCode !== 0) {
-      throw commandError(install, `busybox --install failed inside the stage image; is ${busyboxPath} the static busybox (busybox-static)?`);
+    try {
+      const install = await transport.run(images.runBuilder(builder), runOptions);
+      if (install.exitCode !== 0) {
+        throw commandError(install, `busybox --install failed inside the stage image; is ${busyboxPath} the static busybox (busybox-static)?`);
+      }
+      await must(
+        transport,
+        images.commit(builder, image, ['CMD ["sh"]', `ENV PATH=${PATH}`, ...labelChanges({ [CONTENT_LABEL]: contentHash, [BUILDER_LABEL]: '' })]),
+        runOptions,
+      );
+    } finally {
+      // By the id create printed: never a namesake someone else made.
+      await transport.run(images.removeContainer(builder), runOptions);
     }
-    await must(
-      transport,
-      [cli, 'commit', '--change', 'CMD ["sh"]', '--change', `ENV PATH=${PATH}`, '--change', `LABEL ${CONTENT_LABEL}=${contentHash}`, builder, image],
-      runOptions,
-    );
   } finally {
-    await transport.run([cli, 'rm', '-f', builder], runOptions);
     await transport.run([cli, 'image', 'rm', stageImage], runOptions);
   }
   return { image, contentHash, built: true };

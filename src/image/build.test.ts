@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { imageArgv, labelChanges } from '../engines/container/images.ts';
-import type { CommandResult, Transport } from '../transport/types.ts';
+import { scriptedTransport } from '../testing/doubles.ts';
+import type { CommandResult } from '../transport/types.ts';
 import { agentImageStatus, buildAgentImage, debianMirror, fetchNpmTarball, ImageBuildError, imageCacheDir } from './build.ts';
 import { AGENT_IMAGE, CLAUDE_CODE_VERSION, IMAGE_LABELS, isAgentImage, recipeHashes } from './recipe.ts';
 
@@ -16,19 +17,7 @@ afterEach(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** Answers calls from `reply`; records argv. */
-function scripted(reply: (argv: readonly string[]) => Partial<CommandResult> | Promise<Partial<CommandResult>>) {
-  const calls: (readonly string[])[] = [];
-  const transport: Transport = {
-    async run(argv) {
-      calls.push(argv);
-      const r = await reply(argv);
-      const stdout = r.stdout ?? '';
-      return { argv, exitCode: 0, stderr: '', durationMs: 1, timedOut: false, ...r, stdout, stdoutBytes: new TextEncoder().encode(stdout) };
-    },
-  };
-  return { transport, calls };
-}
+const scripted = scriptedTransport;
 
 const inspectReply = (labels: Record<string, string>, size = 740_000_000) => ({ stdout: `${JSON.stringify(labels)} ${size}\n` });
 const noSuchImage = { exitCode: 1, stderr: 'Error: No such image: claude-bottle/agent:latest\n' };

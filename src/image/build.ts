@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ImageCli, imageArgv, labelChanges } from '../engines/container/images.ts';
+import { BUILDER_LABEL, createdId, type ImageCli, imageArgv, labelChanges } from '../engines/container/images.ts';
 import type { Env } from '../host/state.ts';
 import { createProcessTransport } from '../transport/process.ts';
 import type { Transport } from '../transport/types.ts';
@@ -87,11 +87,13 @@ export interface AgentImageBuild {
   readonly engine: ImageCli;
 }
 
+type ImageArgv = ReturnType<typeof imageArgv>;
+
 /** What every step of one build reads. */
 interface Build {
   readonly run: BuildRun;
   readonly cli: ImageCli;
-  readonly images: ReturnType<typeof imageArgv>;
+  readonly images: ImageArgv;
   readonly options: BuildAgentImageOptions;
   readonly env: Env;
   readonly arch: ImageArch;
@@ -217,29 +219,43 @@ async function ensureBase(b: Build): Promise<void> {
 async function commitTools(b: Build, tarballs: { node: string; claudeCode: string; native: string }): Promise<void> {
   const { run, images, tags } = b;
   const stage = join(b.cacheDir, `stage-${randomBytes(4).toString('hex')}`);
-  const builder = `claude-bottle-image-build-${randomBytes(4).toString('hex')}`;
   try {
     const layer = await run.timed('layer', `laying out node ${NODE_VERSION} and claude-code ${CLAUDE_CODE_VERSION}`, async () => ({
       value: await layOutTools(stage, tarballs, run.transport, b.arch),
       cached: false,
     }));
-    await run.timed('commit', `${b.cli} cp + commit ${tags.join(', ')}`, async () => {
-      await run.must('commit', images.createBuilder(builder, b.baseImage), 'creating the build container');
-      await run.must('commit', images.copyDir(layer, builder), 'copying the tools layer');
-      const labels = {
-        [IMAGE_LABELS.content]: b.hashes.image,
-        [IMAGE_LABELS.role]: 'agent',
-        [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION,
-        [IMAGE_LABELS.node]: NODE_VERSION,
-        [IMAGE_LABELS.debian]: DEBIAN.suite,
-      };
-      const [first, ...more] = tags as [string, ...string[]];
-      await run.must('commit', images.commit(builder, first, [...IMAGE_CONFIG, ...labelChanges(labels)]), 'committing the image');
-      for (const tag of more) await run.must('commit', images.tag(first, tag), `tagging ${tag}`);
-      return { value: undefined, cached: false };
-    });
+    await run.timed('commit', `${b.cli} cp + commit ${tags.join(', ')}`, () =>
+      inBuilder(run, images, `claude-bottle-image-build-${randomBytes(4).toString('hex')}`, b.baseImage, async (builder) => {
+        await run.must('commit', images.copyDir(layer, builder), 'copying the tools layer');
+        const labels = {
+          [IMAGE_LABELS.content]: b.hashes.image,
+          [IMAGE_LABELS.role]: 'agent',
+          [IMAGE_LABELS.claudeCode]: CLAUDE_CODE_VERSION,
+          [IMAGE_LABELS.node]: NODE_VERSION,
+          [IMAGE_LABELS.debian]: DEBIAN.suite,
+          [BUILDER_LABEL]: '',
+        };
+        const [first, ...more] = tags as [string, ...string[]];
+        await run.must('commit', images.commit(builder, first, [...IMAGE_CONFIG, ...labelChanges(labels)]), 'committing the image');
+        for (const tag of more) await run.must('commit', images.tag(first, tag), `tagging ${tag}`);
+        return { value: undefined, cached: false };
+      }),
+    );
   } finally {
-    await run.transport.run(images.removeContainer(builder));
     await rm(stage, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A builder container of `image`, named `name`, for the length of `use`, which gets its id.
+ * Removed afterwards by that id, never by name: when the name is taken the create fails, and
+ * the container that has it is someone else's.
+ */
+export async function inBuilder<T>(run: BuildRun, images: ImageArgv, name: string, image: string, use: (id: string) => Promise<T>): Promise<T> {
+  const id = createdId((await run.must('commit', images.createBuilder(name, image), 'creating the build container')).stdout);
+  try {
+    return await use(id);
+  } finally {
+    await run.transport.run(images.removeContainer(id));
   }
 }

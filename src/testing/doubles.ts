@@ -18,7 +18,30 @@ import { PIPELOCK_CONFIG_FILE } from '../daemons/pipelock/daemon.ts';
 import type { Engine, HostRoute, HostRouteOptions } from '../engine/types.ts';
 import { EngineCommandError } from '../errors.ts';
 import type { Plan } from '../plan/plan.ts';
-import type { CommandResult, Transport } from '../transport/types.ts';
+import type { CommandResult, RunOptions, Transport } from '../transport/types.ts';
+
+/**
+ * A transport that runs nothing: each call is answered by `reply` (exit 0 and empty output
+ * unless it says otherwise) and recorded, its argv in `calls` and its options in `options`.
+ */
+export function scriptedTransport(reply: (argv: readonly string[]) => Partial<CommandResult> | Promise<Partial<CommandResult>> = () => ({})): {
+  transport: Transport;
+  calls: (readonly string[])[];
+  options: RunOptions[];
+} {
+  const calls: (readonly string[])[] = [];
+  const options: RunOptions[] = [];
+  const transport: Transport = {
+    async run(argv, runOptions = {}) {
+      calls.push(argv);
+      options.push(runOptions);
+      const r = await reply(argv);
+      const stdout = r.stdout ?? '';
+      return { argv, exitCode: 0, stderr: '', durationMs: 1, timedOut: false, ...r, stdout, stdoutBytes: new TextEncoder().encode(stdout) };
+    },
+  };
+  return { transport, calls, options };
+}
 
 /** Wraps a transport so the contract can check what reached argv. */
 export function recordCalls(inner: Transport): { transport: Transport; calls: () => readonly (readonly string[])[] } {

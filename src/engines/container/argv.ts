@@ -12,6 +12,9 @@ export { checkEnvKey, checkGuestPath };
 /** The keep-alive exits on TERM at once, so `stop` never waits out its timeout. */
 export const KEEP_ALIVE = ['-c', 'trap "exit 0" TERM INT; sleep infinity & wait'] as const;
 
+/** `all` turns IPv6 off on every interface the namespace has; `default`, on any it gets later. */
+const NO_IPV6 = ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6'] as const;
+
 /** Seconds `stop` waits before SIGKILL; the keep-alive needs none of them. */
 export const STOP_TIMEOUT_S = 3;
 
@@ -36,6 +39,11 @@ export interface CreateArgs {
   readonly labels?: Readonly<Record<string, string>>;
   /** `none`: no network at all; `default`: the CLI's default bridge; `{ name }`: that network (e.g. `host`, or one you created). */
   readonly network: 'none' | 'default' | { readonly name: string };
+  /**
+   * IPv6 off in the container's own network namespace (`--sysctl`), whatever the engine's
+   * default: the host firewall has IPv4 rules only. Not for `host` (the engines refuse it there).
+   */
+  readonly noIpv6?: boolean;
   readonly user?: GuestIds;
   /** Names only; the values travel in the CLI's environment. */
   readonly envKeys?: readonly string[];
@@ -71,6 +79,7 @@ export function containerArgv(cli: ContainerCliArgs) {
       }
       if (a.network === 'none') argv.push('--network', 'none');
       else if (a.network !== 'default') argv.push('--network', checkNetworkName(a.network.name));
+      if (a.noIpv6) for (const key of NO_IPV6) argv.push('--sysctl', `${key}=1`);
       if (a.user) argv.push('--user', ids(a.user));
       argv.push(...envOptions(a.envKeys, a.envFile));
       if (a.workdir !== undefined) argv.push('-w', checkGuestPath(a.workdir, 'workdir'));
@@ -122,7 +131,10 @@ export function containerArgv(cli: ContainerCliArgs) {
     /** Ids of containers attached to a network. */
     listOnNetwork: (network: string): string[] => [p, 'ps', '-a', '-q', '--no-trunc', '--filter', `network=${checkNetworkName(network)}`],
 
-    /** A per-bottle network that reaches only the host (`--internal`): the bundle listens on its gateway. */
+    /**
+     * A per-bottle network that reaches only the host (`--internal`): the bundle listens on its
+     * gateway. Marked as a bottle's whatever the caller's labels, as containers are: `prune` finds it.
+     */
     networkCreate: (name: string, labels: Readonly<Record<string, string>>, ipam?: { readonly subnet: string; readonly gateway: string }): string[] => [
       p,
       'network',
@@ -130,7 +142,9 @@ export function containerArgv(cli: ContainerCliArgs) {
       '--internal',
       ...cli.networkCreateFlags,
       ...(ipam ? ['--subnet', checkAddress(ipam.subnet, 'subnet'), '--gateway', checkAddress(ipam.gateway, 'gateway')] : []),
-      ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${checkLabelKey(k)}=${v}`]),
+      '--label',
+      `${BOTTLE_LABEL}=1`,
+      ...Object.entries(labels).flatMap(([k, v]) => (k === BOTTLE_LABEL ? [] : ['--label', `${checkLabelKey(k)}=${v}`])),
       checkNetworkName(name),
     ],
     /** A JSON array of the networks found (both CLIs print the found ones even when another is missing). */

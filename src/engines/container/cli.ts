@@ -11,6 +11,28 @@ import { array, nullish, object, optional, readJson, record, string } from './js
 
 export type FailedCommand = Pick<CommandResult, 'argv' | 'exitCode' | 'stderr' | 'stdout' | 'timedOut'>;
 
+/**
+ * A CLI error's fields: the caller's override, else a timeout, else what the CLI's stderr says
+ * (`parsed`, each CLI's own reading), with the call's argv and output.
+ */
+export function errorFields(
+  program: string,
+  result: FailedCommand,
+  parsed: { readonly kind: EngineErrorKind; readonly reason: string },
+  override?: { kind?: EngineErrorKind; reason?: string },
+): ConstructorParameters<typeof EngineCommandError>[0] {
+  const { timedOut } = result;
+  return {
+    kind: override?.kind ?? (timedOut ? 'timeout' : parsed.kind),
+    reason: override?.reason ?? (timedOut ? `${program} timed out` : parsed.reason),
+    argv: result.argv,
+    exitCode: result.exitCode,
+    stderr: result.stderr,
+    stdout: result.stdout,
+    timedOut,
+  };
+}
+
 /** A network as the engine reads it back: what `removeNetwork` and the route hooks need. */
 export interface ContainerNetwork extends NetworkInfo {
   /** The host-side address of the network (its bridge's gateway). */

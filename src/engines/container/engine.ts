@@ -4,43 +4,36 @@
  * What differs between CLIs comes in a `ContainerCli`; what a host route needs beyond the
  * network (podman's bridge, a firewall) comes in `RouteHook`s.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../../errors.ts';
+import { withPrivateTempFile } from '../../host/fs.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
-import {
-  type ConfigIssue,
-  type Engine,
-  type EngineCapabilities,
-  type ExecOptions,
-  type ExecResult,
-  type HostRoute,
-  type HostRouteOptions,
-  LAUNCH_LABEL,
-  type MachineConfig,
-  type MachineInfo,
-  type ForkBase,
-  type ForkBaseInfo,
-  type ForkClone,
-  type ForkResult,
-  type MachineRequest,
-  type RouteLeftover,
-  type UploadOptions,
+import type {
+  ConfigIssue,
+  Engine,
+  EngineCapabilities,
+  ExecOptions,
+  ExecResult,
+  HostRoute,
+  HostRouteOptions,
+  MachineConfig,
+  MachineInfo,
+  ForkBase,
+  ForkBaseInfo,
+  ForkClone,
+  ForkResult,
+  MachineRequest,
+  RouteLeftover,
+  UploadOptions,
 } from '../../engine/types.ts';
 import { checkGuestPath, checkImage, type ContainerArgv, containerArgv } from './argv.ts';
 import { type ContainerCli, type ContainerNetwork, type ParsedNetwork, parseContainers } from './cli.ts';
 import { envValueProblem, planEnv } from './env.ts';
 import { type HostFirewall, IptablesFirewall } from './firewall.ts';
 import { type ForkHost, forkContainer, listImageBases, removeImageBase } from './fork-ops.ts';
+import { type RouteHook, RouteNetworks } from './routes.ts';
 
-/** Something a host route sets up beside its network, and takes down with it (podman's bridge; a firewall). */
-export interface RouteHook {
-  /** After the network exists, before the route is handed out; a throw removes the network. */
-  created?(network: ContainerNetwork): Promise<void>;
-  /** After the network is gone (its machines went first). */
-  removed?(network: ContainerNetwork): Promise<void>;
-}
+export type { RouteHook };
 
 /** The CLI's environment: fixed, or worked out once on the first call (podman's containers.conf). */
 export type EnvSource = Readonly<Record<string, string>> | (() => Promise<Readonly<Record<string, string>>>);
@@ -73,7 +66,7 @@ export class ContainerEngine implements Engine {
   protected readonly routeHooks: RouteHook[] = [];
   readonly #env: EnvSource;
   readonly #network: string | undefined;
-  readonly #firewall: HostFirewall | undefined;
+  readonly #routes: RouteNetworks;
 
   constructor(cli: ContainerCli, capabilities: EngineCapabilities, options: Omit<ContainerEngineOptions, 'env'> & { readonly env?: EnvSource }) {
     this.cli = cli;
@@ -83,7 +76,16 @@ export class ContainerEngine implements Engine {
     this.capabilities = capabilities;
     this.#env = options.env ?? {};
     this.#network = options.network;
-    this.#firewall = options.firewall === 'off' ? undefined : (options.firewall ?? new IptablesFirewall(options.transport));
+    const firewall = options.firewall === 'off' ? undefined : (options.firewall ?? new IptablesFirewall(options.transport));
+    const host = {
+      kind: this.kind,
+      cli,
+      argv: this.argv,
+      hooks: this.routeHooks,
+      run: (argv: readonly string[]) => this.run(argv),
+      ok: (argv: readonly string[]) => this.ok(argv),
+    };
+    this.#routes = new RouteNetworks(host, firewall);
   }
 
   async create(config: MachineConfig): Promise<void> {
@@ -98,6 +100,8 @@ export class ContainerEngine implements Engine {
         labels: config.labels,
         network:
           network.attach !== undefined ? { name: network.attach } : !wantsNetwork ? 'none' : this.#network !== undefined ? { name: this.#network } : 'default',
+        // On a route's network the host firewall decides what the guest reaches, and it has IPv4 rules only.
+        noIpv6: network.attach !== undefined,
         envKeys: env.keys,
         ...(envFile !== undefined ? { envFile } : {}),
         ...(config.user ? { user: { uid: config.user.uid, gid: config.user.gid } } : {}),
@@ -121,85 +125,43 @@ export class ContainerEngine implements Engine {
    * and nothing beyond (egress goes through the proxy there). A failure after the network exists
    * removes it, with whatever the hooks set up.
    */
-  async hostRoute(machine: string, options: HostRouteOptions): Promise<HostRoute> {
-    const launchId = options.labels[LAUNCH_LABEL];
-    if (!launchId) throw new ConfigError(`hostRoute needs the ${LAUNCH_LABEL} label`, [{ path: 'labels', message: 'missing launch id' }]);
-    const name = `claude-bottle-${launchId}`;
-    // Without its firewall a route would open the host to the guest: refuse before creating anything.
-    const firewall = this.#firewall;
-    await firewall?.check();
-    const made = await this.createRouteNetwork(name, { ...options.labels, 'claude-bottle.machine': machine });
-    try {
-      const network = await this.networkStatus(made);
-      if (!network?.gateway) {
-        throw this.cli.error(
-          { argv: this.argv.networkInspect([made]), exitCode: 0, stderr: '', stdout: '', timedOut: false },
-          { reason: `${this.kind} network ${name} has no gateway address` },
-        );
-      }
-      for (const hook of this.routeHooks) await hook.created?.(network);
-      const route = { bindHost: network.gateway, guestHost: network.gateway, network: name };
-      if (!firewall) return route;
-      if (!network.hostInterface)
-        throw this.cli.error(
-          { argv: this.argv.networkInspect([made]), exitCode: 0, stderr: '', stdout: '', timedOut: false },
-          { reason: `${this.kind} network ${name} names no host interface for its firewall` },
-        );
-      // Deny-all before any daemon binds; `allow` opens exactly the daemons' ports before the machine exists.
-      const rules = { launchId, bridge: network.hostInterface, gateway: network.gateway };
-      await firewall.install(rules);
-      return { ...route, allow: (ports) => firewall.allow(rules, ports) };
-    } catch (error) {
-      await this.removeNetwork(made).catch(() => undefined);
-      // Its rules too, even when removing the network failed half-way.
-      await firewall?.remove(launchId).catch(() => undefined);
-      throw error;
-    }
+  hostRoute(machine: string, options: HostRouteOptions): Promise<HostRoute> {
+    return this.#routes.open(machine, options, (name, labels) => this.createRouteNetwork(name, labels));
   }
 
-  /** Creates the route's `--internal` network; what it returns (an id or the name) finds it again. */
-  protected async createRouteNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<string> {
-    // docker prints the new network's id, podman its name.
-    return (await this.ok(this.argv.networkCreate(name, labels))).stdout.trim() || name;
+  /**
+   * Creates the route's `--internal` network and reads it back (`readCreated`); a failure after
+   * `create` removes it again. docker prints the new network's id, podman its name: either finds it.
+   */
+  protected async createRouteNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<ParsedNetwork> {
+    return this.readCreated((await this.ok(this.argv.networkCreate(name, labels))).stdout.trim() || name);
   }
 
-  async networkStatus(nameOrId: string): Promise<ContainerNetwork | undefined> {
-    const result = await this.run(this.argv.networkInspect([nameOrId]));
-    if (result.exitCode !== 0) {
-      if (this.cli.isNoSuchNetwork(result.stderr)) return undefined;
-      throw this.cli.error(result);
-    }
-    return (await this.withMachines(this.cli.parseNetworks(result.stdout)))[0];
+  /** A network this engine just created, read back; removed when that fails (nothing else is set up yet). */
+  protected readCreated(nameOrId: string): Promise<ParsedNetwork> {
+    return this.#routes.readCreated(nameOrId);
   }
 
-  async listNetworks(labels: Readonly<Record<string, string>>): Promise<ContainerNetwork[]> {
-    const ids = (await this.ok(this.argv.networkList(labels))).stdout.split('\n').filter(Boolean);
-    if (ids.length === 0) return [];
-    const result = await this.run(this.argv.networkInspect(ids));
-    // A network removed between `ls` and `inspect` is simply gone; the others are still printed.
-    if (result.exitCode !== 0 && !this.cli.isNoSuchNetwork(result.stderr)) throw this.cli.error(result);
-    return this.withMachines(result.stdout.trim() ? this.cli.parseNetworks(result.stdout) : []);
+  networkStatus(nameOrId: string): Promise<ContainerNetwork | undefined> {
+    return this.#routes.status(nameOrId);
+  }
+
+  listNetworks(labels: Readonly<Record<string, string>>): Promise<ContainerNetwork[]> {
+    return this.#routes.list(labels);
   }
 
   /** The network first (a network still in use keeps its rules), then what its hooks and firewall set up. */
-  async removeNetwork(nameOrId: string): Promise<void> {
-    const needsInfo = this.#firewall !== undefined || this.routeHooks.some((hook) => hook.removed);
-    const network = needsInfo ? await this.networkStatus(nameOrId) : undefined;
-    if (needsInfo && !network) return;
-    const result = await this.run(this.argv.networkRemove(nameOrId));
-    if (result.exitCode !== 0 && !this.cli.isNoSuchNetwork(result.stderr)) throw this.cli.error(result);
-    if (network) for (const hook of this.routeHooks) await hook.removed?.(network);
-    const launchId = network?.labels[LAUNCH_LABEL];
-    if (launchId !== undefined) await this.#firewall?.remove(launchId);
+  removeNetwork(nameOrId: string): Promise<void> {
+    return this.#routes.remove(nameOrId);
   }
 
   /** Firewall chains on this host, by launch id (also those whose network is gone). */
-  async listRouteLeftovers(): Promise<RouteLeftover[]> {
-    return this.#firewall ? this.#firewall.list() : [];
+  listRouteLeftovers(): Promise<RouteLeftover[]> {
+    return this.#routes.leftovers();
   }
 
-  async removeRouteLeftovers(launchId: string): Promise<void> {
-    await this.#firewall?.remove(launchId);
+  removeRouteLeftovers(launchId: string): Promise<void> {
+    return this.#routes.removeLeftovers(launchId);
   }
 
   fork(golden: string, clones: readonly ForkClone[], options: { readonly labels: Readonly<Record<string, string>> }): Promise<ForkResult> {
@@ -215,7 +177,7 @@ export class ContainerEngine implements Engine {
   }
 
   #forkHost(): ForkHost {
-    return { cli: this.cli, machines: this, inspectArgv: (names) => this.argv.inspect(names), run: (argv) => this.run(argv), ok: (argv) => this.ok(argv) };
+    return { cli: this.cli, machines: this, run: (argv) => this.run(argv), ok: (argv) => this.ok(argv) };
   }
 
   /** What the CLI cannot take: an image that reads as a flag, env values its env-file and CLI cannot carry. */
@@ -337,17 +299,6 @@ export class ContainerEngine implements Engine {
     if (result.exitCode !== 0) throw this.cli.error(result);
     return result;
   }
-
-  /** Fills in attached-machine counts the CLI's JSON leaves out (podman's). */
-  private async withMachines(networks: readonly ParsedNetwork[]): Promise<ContainerNetwork[]> {
-    return Promise.all(
-      networks.map(async (n) => {
-        if (n.machines !== undefined) return n as ContainerNetwork;
-        const attached = (await this.ok(this.argv.listOnNetwork(n.name))).stdout.split('\n').filter(Boolean).length;
-        return { ...n, machines: attached };
-      }),
-    );
-  }
 }
 
 function checkUploadOptions(options: UploadOptions): void {
@@ -362,15 +313,7 @@ function checkUploadOptions(options: UploadOptions): void {
   }
 }
 
-/** Writes env-file lines to a private temp file for the length of one CLI call. */
-async function withEnvFile<T>(content: string | undefined, use: (path: string | undefined) => Promise<T>): Promise<T> {
-  if (content === undefined) return use(undefined);
-  const dir = await mkdtemp(join(tmpdir(), 'claude-bottle-env-'));
-  try {
-    const file = join(dir, 'env');
-    await writeFile(file, content, { mode: 0o600 });
-    return await use(file);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+/** Env-file lines in a private (0600, created exclusively) temp file for the length of one CLI call. */
+function withEnvFile<T>(content: string | undefined, use: (path: string | undefined) => Promise<T>): Promise<T> {
+  return content === undefined ? use(undefined) : withPrivateTempFile(new TextEncoder().encode(content), use, 'env');
 }

@@ -19,9 +19,15 @@
  * `install` (deny all) runs before the daemons bind; `allow` opens exactly their ports before
  * the machine is created; `remove` takes the chain away with the network. Each change is one
  * atomic `iptables-restore --noflush`. Everything goes through the engine's Transport, so tests
- * script it. IPv6 needs no rules: Docker disables IPv6 inside containers whose networks are not
- * IPv6 (the route's network never is), which the boundary tests check.
+ * script it. IPv6 needs no rules: every machine on a route's network is created with IPv6 off in
+ * its own namespace (`--sysctl …disable_ipv6=1`, which the guest cannot undo), on Docker and
+ * Podman alike, rather than trusting an engine's default (netavark leaves it on); the boundary
+ * tests attack it.
+ *
+ * Removal reads the rules back and deletes only what carries this launch's tag: the jumps that
+ * are tagged, and the chain when every rule in it is (a namesake chain is someone else's).
  */
+import { LAUNCH_ID } from '../../engine/ownership.ts';
 import type { RouteLeftover } from '../../engine/types.ts';
 import { BinaryNotFoundError, EngineCommandError } from '../../errors.ts';
 import type { CommandResult, Transport } from '../../transport/types.ts';
@@ -73,7 +79,6 @@ export function chainName(launchId: string): string {
 
 const IFACE = /^[A-Za-z0-9_.-]{1,15}$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-const LAUNCH_ID = /^[a-z0-9]{8,40}$/;
 
 function checkRoute(route: BridgeRoute): void {
   if (!LAUNCH_ID.test(route.launchId) || !IFACE.test(route.bridge) || !IPV4.test(route.gateway)) {
@@ -121,23 +126,36 @@ export function allowScript(route: BridgeRoute, ports: readonly number[]): strin
   ].join('\n');
 }
 
-/** From `iptables -S` output: the restore input deleting this launch's jumps and chain, or undefined when it has none. */
+/** Whether an `iptables -S` line carries launch `launchId`'s tag (iptables-nft quotes the comment, legacy does not). */
+function tagged(line: string, launchId: string): boolean {
+  const tag = `${RULE_TAG}=${launchId}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`\\s--comment "?${tag}"?(\\s|$)`).test(line);
+}
+
+/**
+ * From `iptables -S` output: the restore input deleting this launch's tagged jumps, and its chain
+ * when every rule in it carries the tag and no other jump is left to it; undefined when there is
+ * nothing of this launch's to delete.
+ */
 export function removeScript(rules: string, launchId: string): string | undefined {
   const chain = chainName(launchId);
   const lines = rules.split('\n').map((l) => l.trim());
-  const jumps = lines.filter((l) => l.startsWith('-A ') && !l.startsWith(`-A ${chain} `) && new RegExp(`\\s-j ${chain}$`).test(l));
-  const exists = lines.includes(`-N ${chain}`);
-  if (!exists && jumps.length === 0) return undefined;
-  return ['*filter', ...jumps.map((l) => `-D ${l.slice(3)}`), ...(exists ? [`-F ${chain}`, `-X ${chain}`] : []), 'COMMIT', ''].join('\n');
+  const toChain = lines.filter((l) => l.startsWith('-A ') && !l.startsWith(`-A ${chain} `) && l.endsWith(` -j ${chain}`));
+  const jumps = toChain.filter((l) => tagged(l, launchId));
+  const own = lines.filter((l) => l.startsWith(`-A ${chain} `));
+  const ours = lines.includes(`-N ${chain}`) && own.length > 0 && own.every((l) => tagged(l, launchId)) && jumps.length === toChain.length;
+  if (!ours && jumps.length === 0) return undefined;
+  return ['*filter', ...jumps.map((l) => `-D ${l.slice(3)}`), ...(ours ? [`-F ${chain}`, `-X ${chain}`] : []), 'COMMIT', ''].join('\n');
 }
 
-/** From `iptables -S` output: the launches whose chains exist. */
+/** From `iptables -S` output: the launches with rules here that `removeScript` would delete. */
 export function launchesIn(rules: string): RouteLeftover[] {
-  const chains = new Set(rules.split('\n').flatMap((l) => (/^-N (CB-\S+)$/.exec(l.trim())?.[1] ? [l.trim().slice(3)] : [])));
   const found = new Map<string, RouteLeftover>();
   for (const line of rules.split('\n')) {
     const m = new RegExp(`^-A (CB-\\S+) .*--comment "?${RULE_TAG.replace('.', '\\.')}=([a-z0-9]+)"?`).exec(line.trim());
-    if (m?.[1] && m[2] && chains.has(m[1]) && chainName(m[2]) === m[1]) found.set(m[2], { launchId: m[2], description: `iptables chain ${m[1]}` });
+    const [, chain, launchId] = m ?? [];
+    if (chain && launchId && !found.has(launchId) && chainName(launchId) === chain && removeScript(rules, launchId) !== undefined)
+      found.set(launchId, { launchId, description: `iptables chain ${chain}` });
   }
   return [...found.values()];
 }

@@ -13,18 +13,17 @@ import { isNoSuchImage } from './images.ts';
 export interface ForkHost {
   readonly cli: ContainerCli;
   /** The engine's machine verbs, each one CLI call (create: one with its env-file). */
-  readonly machines: Pick<Engine, 'status' | 'start' | 'stop' | 'create' | 'remove'>;
-  /** `inspect` of these containers, for the error of a golden that is not there. */
-  inspectArgv(names: readonly string[]): string[];
+  readonly machines: Pick<Engine, 'status' | 'start' | 'create' | 'remove'>;
   run(argv: readonly string[]): Promise<CommandResult>;
   /** `run`, throwing the CLI's error on a non-zero exit. */
   ok(argv: readonly string[]): Promise<CommandResult>;
 }
 
 /**
- * Commits the golden (stopped for a consistent filesystem, then started again if it ran) to an
- * image labelled as ours, and creates and starts each clone from it with its own labels and
- * network. A clone that fails takes the ones made before it, and the image, down with it.
+ * Commits the golden to an image labelled as ours, paused for the length of the commit (a
+ * consistent filesystem; its processes, in-flight execs among them, carry on afterwards), and
+ * creates and starts each clone from it with its own labels and network. A clone that fails
+ * takes the ones made before it, and the image, down with it.
  */
 export async function forkContainer(
   host: ForkHost,
@@ -32,22 +31,9 @@ export async function forkContainer(
   clones: readonly ForkClone[],
   options: { readonly labels: Readonly<Record<string, string>> },
 ): Promise<ForkResult> {
-  const argv = forkArgv(host.cli.program);
-  const info = await host.machines.status(golden);
-  if (!info)
-    throw host.cli.error(
-      { argv: host.inspectArgv([golden]), exitCode: 1, stderr: `No such container: ${golden}`, stdout: '', timedOut: false },
-      { kind: 'not-found', reason: `no such container: ${golden}` },
-    );
-  const wasRunning = info.state === 'running';
-  if (wasRunning) await host.machines.stop(golden);
-  let id: string;
-  try {
-    const tag = `claude-bottle-fork/${golden.toLowerCase()}:${options.labels[LAUNCH_LABEL] ?? 'latest'}`;
-    id = committedId((await host.ok(argv.commit(golden, tag, { ...options.labels, [FORK_OF_LABEL]: golden }))).stdout);
-  } finally {
-    if (wasRunning) await host.machines.start(golden);
-  }
+  const tag = `claude-bottle-fork/${golden.toLowerCase()}:${options.labels[LAUNCH_LABEL] ?? 'latest'}`;
+  // One call: a golden that is not there is the CLI's own not-found; nothing runs after the commit that could lose its id.
+  const id = committedId((await host.ok(forkArgv(host.cli.program).commit(golden, tag, { ...options.labels, [FORK_OF_LABEL]: golden }))).stdout);
   const made: string[] = [];
   try {
     // The clones side by side: each is a create and a start of the same local image.

@@ -1,5 +1,5 @@
 /**
- * Forking on the container CLIs (docker, podman): the stopped golden is committed to a local
+ * Forking on the container CLIs (docker, podman): the golden is committed, paused, to a local
  * image labelled as ours, and each clone is created from it. The image is the clones' fork base:
  * it goes with the last of them. Argv only; ContainerEngine runs it.
  */
@@ -18,10 +18,14 @@ export function checkImageId(id: string): string {
 
 export function forkArgv(program: string) {
   return {
-    /** `--change LABEL …` per label (podman's quirk, see ./images.ts); prints the new image's id. */
+    /**
+     * `--change LABEL …` per label (podman's quirk, see ./images.ts); prints the new image's id.
+     * `--pause=true`: frozen while its filesystem is read (docker's default, not podman's).
+     */
     commit: (container: string, image: string, labels: Readonly<Record<string, string>>): string[] => [
       program,
       'commit',
+      '--pause=true',
       ...labelChanges(labels).flatMap((change) => ['--change', change]),
       checkContainerName(container),
       checkImage(image),

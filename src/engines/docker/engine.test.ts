@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packTar, unpackTar } from '../../archive/tar.ts';
 import { KEEP_ALIVE } from '../container/argv.ts';
@@ -15,6 +15,8 @@ interface Call {
   readonly options: RunOptions;
   /** The env-file's content while the call ran, if it named one. */
   readonly envFile?: string;
+  /** Its permission bits and its directory's, while the call ran. */
+  readonly envFileModes?: readonly [number, number];
 }
 
 /** Answers each docker call from `reply`, recording argv and options. */
@@ -24,7 +26,16 @@ function scriptedTransport(reply: (argv: readonly string[]) => Partial<CommandRe
     async run(argv, options = {}) {
       const fileIndex = argv.indexOf('--env-file');
       const envFilePath = fileIndex >= 0 ? argv[fileIndex + 1] : undefined;
-      calls.push({ argv, options, ...(envFilePath ? { envFile: readFileSync(envFilePath, 'utf8') } : {}) });
+      calls.push({
+        argv,
+        options,
+        ...(envFilePath
+          ? {
+              envFile: readFileSync(envFilePath, 'utf8'),
+              envFileModes: [statSync(envFilePath).mode & 0o777, statSync(dirname(envFilePath)).mode & 0o777] as const,
+            }
+          : {}),
+      });
       const r = reply(argv);
       const stdout = r.stdout ?? '';
       return {
@@ -83,7 +94,7 @@ describe('DockerEngine', () => {
       '--user',
       '1000:1000',
       '--env-file',
-      expect.stringMatching(/claude-bottle-env-.*\/env$/),
+      expect.stringMatching(/\/claude-bottle-upload-[^/]+\/env$/),
       '-e',
       'TOKEN',
       '--entrypoint',
@@ -93,8 +104,12 @@ describe('DockerEngine', () => {
     ]);
     expect(call?.options.env).toEqual({ DOCKER_HOST: 'unix:///run/user.sock', TOKEN: 'sk-secret' });
     expect(call?.envFile).toBe('HOME=/home/node\n');
+    // Private while docker reads it: the file 0600, in a directory of its own 0700.
+    expect(call?.envFileModes).toEqual([0o600, 0o700]);
     expect(calls.flatMap((c) => c.argv).join(' ')).not.toContain('sk-secret');
-    expect((await readdir(tmpdir())).filter((f) => f.startsWith('claude-bottle-env-'))).toEqual([]);
+    // Gone once the call returned, with its directory.
+    const envFile = String(call?.argv[call.argv.indexOf('--env-file') + 1]);
+    expect([existsSync(envFile), existsSync(dirname(envFile))]).toEqual([false, false]);
   });
 
   it('any network wish is the default bridge until allow-lists arrive', async () => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.ts';
-import { isDockerCliEnvName, planEnv } from './env.ts';
+import { planEnv as planFor } from '../container/env.ts';
+import { isDockerCliEnvName } from './env.ts';
+
+const planEnv = (env?: Readonly<Record<string, string>>) => planFor(isDockerCliEnvName, 'docker', env);
 
 describe('docker env delivery', () => {
   it('plain names become -e keys with values for the CLI environment', () => {

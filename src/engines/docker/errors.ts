@@ -1,23 +1,13 @@
 import { EngineCommandError, type EngineErrorKind } from '../../errors.ts';
 import type { CommandResult } from '../../transport/types.ts';
-import type { FailedCommand } from '../container/cli.ts';
+import { errorFields, type FailedCommand } from '../container/cli.ts';
 
 /** A failed docker CLI call, classified from docker's stderr. Not used for a guest's own non-zero exit. */
 export class DockerError extends EngineCommandError {
   override name = 'DockerError';
 
   static fromResult(result: FailedCommand, override?: { kind?: EngineErrorKind; reason?: string }): DockerError {
-    const parsed = parseDockerStderr(result.stderr, result.exitCode);
-    const timedOut = result.timedOut;
-    return new DockerError({
-      kind: override?.kind ?? (timedOut ? 'timeout' : parsed.kind),
-      reason: override?.reason ?? (timedOut ? 'docker timed out' : parsed.reason),
-      argv: result.argv,
-      exitCode: result.exitCode,
-      stderr: result.stderr,
-      stdout: result.stdout,
-      timedOut,
-    });
+    return new DockerError(errorFields('docker', result, parseDockerStderr(result.stderr, result.exitCode), override));
   }
 }
 

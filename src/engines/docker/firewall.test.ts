@@ -109,6 +109,25 @@ describe('the per-bottle firewall: rules', () => {
     expect(launchesIn(LISTED)).toEqual([{ launchId: LAUNCH, description: 'iptables chain CB-0123456789abcdef' }]);
   });
 
+  it("remove: a namesake chain without this launch's tag on every rule, and untagged jumps to it, are someone else's and stay", () => {
+    const chain = 'CB-0123456789abcdef';
+    const tag = '-m comment --comment claude-bottle.launch=0123456789abcdef';
+    // A chain of that name with none of our tags: nothing at all is ours.
+    const foreign = ['-P INPUT ACCEPT', `-N ${chain}`, `-A INPUT -i br-x -j ${chain}`, `-A ${chain} -j ACCEPT`, ''].join('\n');
+    expect(removeScript(foreign, LAUNCH)).toBeUndefined();
+    expect(launchesIn(foreign)).toEqual([]);
+    // One untagged rule in it: our tagged jump goes, the chain stays (and is no longer listed once it has none).
+    const mixed = [`-N ${chain}`, `-A INPUT -i br-x ${tag} -j ${chain}`, `-A ${chain} ${tag} -j REJECT`, `-A ${chain} -s 10.0.0.0/8 -j ACCEPT`, ''].join('\n');
+    expect(removeScript(mixed, LAUNCH)?.split('\n')).toEqual(['*filter', `-D INPUT -i br-x ${tag} -j ${chain}`, 'COMMIT', '']);
+    expect(launchesIn(mixed).map((l) => l.launchId)).toEqual([LAUNCH]);
+    // Someone else's (untagged) jump to our chain: ours go, the chain stays for it.
+    const jumpedTo = `${LISTED}-A FORWARD -i eth9 -j ${chain}\n`;
+    expect(removeScript(jumpedTo, LAUNCH)?.split('\n')).not.toContain(`-X ${chain}`);
+    expect(removeScript(jumpedTo, LAUNCH)?.split('\n')).not.toContain(`-D FORWARD -i eth9 -j ${chain}`);
+    // Another launch's tag is not ours either, nor a tag that only starts like ours.
+    expect(removeScript(LISTED.replaceAll('launch=0123456789abcdef', 'launch=0123456789abcdefff'), LAUNCH)).toBeUndefined();
+  });
+
   it('chain names fit iptables (28 chars)', () => {
     expect(chainName(LAUNCH)).toBe('CB-0123456789abcdef');
     const long = 'a'.repeat(40);
@@ -144,6 +163,23 @@ describe('the per-bottle firewall on the docker engine', () => {
     ]);
     expect(calls.at(-1)?.stdin).toBe(removeScript(LISTED, LAUNCH));
     expect(await engine.listRouteLeftovers()).toEqual([{ launchId: LAUNCH, description: 'iptables chain CB-0123456789abcdef' }]);
+  });
+
+  it('the ownership check, removeNetwork and removeRouteLeftovers read the network and the rules once each', async () => {
+    const { transport, calls } = scripted();
+    const engine = new DockerEngine({ transport });
+    const info = await engine.networkStatus(`claude-bottle-${LAUNCH}`);
+    await engine.removeNetwork(info?.id ?? '');
+    await engine.removeRouteLeftovers(LAUNCH);
+    expect(calls.map((c) => c.argv.slice(0, 3).join(' '))).toEqual([
+      'docker network inspect',
+      'docker network rm',
+      'iptables -w -S',
+      'iptables-restore -w --noflush',
+    ]);
+    // Asked again (a neighbour's call, a retry), the rules are read afresh.
+    await engine.removeRouteLeftovers(LAUNCH);
+    expect(calls.at(-2)?.argv).toEqual(['iptables', '-w', '-S']);
   });
 
   it('without root or without iptables, a route fails before anything is created, naming what is missing', async () => {

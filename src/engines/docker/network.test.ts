@@ -44,6 +44,24 @@ describe('docker network option', () => {
   });
 });
 
+describe('IPv6 on a route network', () => {
+  const sysctls = (argv: readonly string[]): string[] => argv.flatMap((a, i) => (argv[i - 1] === '--sysctl' ? [a] : []));
+
+  it("a machine attached to a route's network has IPv6 off in its namespace, whatever the engine's default; no other machine is touched", async () => {
+    const { transport, calls } = recording();
+    const engine = new DockerEngine({ transport, network: 'host' });
+    await engine.create({
+      ...machine(true),
+      network: { enabled: true, allowHosts: [], allowCidrs: [], hostOnly: true, attach: 'claude-bottle-0123456789abcdef' },
+    });
+    await engine.create(machine(true));
+    await engine.create(machine(false));
+    expect(calls.map(sysctls)).toEqual([['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], [], []]);
+    // Before the image: everything after it is the keep-alive's.
+    expect(calls[0]?.lastIndexOf('--sysctl')).toBeLessThan(calls[0]?.indexOf('img:1') ?? -1);
+  });
+});
+
 describe('docker network inspect', () => {
   it('reads what a route hook needs: gateway, subnet, prefix and the bridge docker made for it', () => {
     const json = JSON.stringify([

@@ -5,64 +5,104 @@
  * (same name, gateway address, up); netavark takes it over when the machine starts, and deletes
  * it when the network's last container leaves. A bridge no container ever joined is deleted
  * with the network.
+ *
+ * The bridge is marked as this launch's (its alias, `claude-bottle.launch=<id>`), and that mark
+ * is what removal reads back: an interface of that name which is not ours (one that existed
+ * before, or one another network got after ours went) is never touched.
  */
+import { LAUNCH_ID } from '../../engine/ownership.ts';
+import { LAUNCH_LABEL } from '../../engine/types.ts';
 import { EngineCommandError } from '../../errors.ts';
 import type { CommandResult, Transport } from '../../transport/types.ts';
-import type { ContainerNetwork } from '../container/cli.ts';
-import type { RouteHook } from '../container/engine.ts';
+import type { ParsedNetwork } from '../container/cli.ts';
+import type { RouteHook } from '../container/routes.ts';
 
 const IFACE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 const ADDRESS = /^[0-9a-fA-F.:]+$/;
 
+/** The alias that marks a bridge as made by this launch's route. */
+export function bridgeAlias(launchId: string): string {
+  return `${LAUNCH_LABEL}=${launchId}`;
+}
+
 export function bridgeHook(transport: Transport): RouteHook {
-  const ip = async (args: string[], accept: (r: CommandResult) => boolean = (r) => r.exitCode === 0): Promise<CommandResult> => {
-    const result = await transport.run(['ip', ...args]);
-    if (!accept(result)) {
-      throw new EngineCommandError({
-        kind: 'unknown',
-        reason: `cannot set up the host side of a podman network (${result.stderr.trim().split('\n').at(-1) ?? `exit ${result.exitCode}`})`,
-        argv: result.argv,
-        exitCode: result.exitCode,
-        stderr: result.stderr,
-        stdout: result.stdout,
-        timedOut: result.timedOut,
-      });
-    }
-    return result;
-  };
+  const fail = (result: CommandResult, reason: string): EngineCommandError =>
+    new EngineCommandError({
+      kind: 'unknown',
+      reason,
+      argv: result.argv,
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+      stdout: result.stdout,
+      timedOut: result.timedOut,
+    });
+  const lastLine = (r: CommandResult): string => r.stderr.trim().split('\n').at(-1) ?? `exit ${r.exitCode}`;
+  const gone = (r: CommandResult): boolean => r.exitCode !== 0 && /does not exist|Cannot find device/.test(r.stderr);
   return {
     async created(network) {
-      const { iface, cidr } = bridgeOf(network);
-      await ip(['link', 'add', 'name', iface, 'type', 'bridge'], (r) => r.exitCode === 0 || /File exists/.test(r.stderr));
-      await ip(['addr', 'replace', cidr, 'dev', iface]);
-      await ip(['link', 'set', iface, 'up']);
+      const { iface, alias } = markOf(network);
+      const cidr = cidrOf(network);
+      // One call: `ip -batch` stops at the first failure, so an existing interface is never marked, addressed or brought up.
+      const made = await transport.run(['ip', '-batch', '-'], {
+        stdin: [
+          `link add name ${iface} type bridge`,
+          `link set dev ${iface} alias ${alias}`,
+          // No IPv6 link-local address for the guest to reach the host at (the firewall is IPv4 only).
+          `link set dev ${iface} addrgenmode none`,
+          `addr replace ${cidr} dev ${iface}`,
+          `link set dev ${iface} up`,
+          '',
+        ].join('\n'),
+      });
+      if (made.exitCode === 0) return;
+      const failedAt = Number(/Command failed -:(\d+)/.exec(made.stderr)?.[1] ?? 1);
+      if (failedAt === 1 && /File exists/.test(made.stderr)) {
+        const reason = `podman network ${network.name} names bridge ${iface}, but an interface of that name already exists and is not this launch's: left alone`;
+        throw fail(made, reason);
+      }
+      // Made by this very call, then a later line failed (its mark among them): it goes again at once.
+      if (failedAt > 1) await transport.run(['ip', 'link', 'del', 'dev', iface]);
+      throw fail(made, `cannot set up the host side of a podman network (${made.stderr.trim().split('\n')[0] || `exit ${made.exitCode}`})`);
     },
     async removed(network) {
-      if (!network.hostInterface || !network.gateway) return;
-      const { iface } = bridgeOf(network);
-      const gone = (r: CommandResult): boolean => r.exitCode !== 0 && /does not exist|Cannot find device/.test(r.stderr);
-      const shown = await ip(['-o', 'addr', 'show', 'dev', iface], (r) => r.exitCode === 0 || gone(r));
+      const { iface, alias } = markOf(network);
+      const shown = await transport.run(['ip', '-o', 'link', 'show', 'dev', iface]);
       // Gone already: netavark deleted it with the network's last container.
       if (gone(shown)) return;
-      const ours = shown.stdout.includes(` ${network.gateway}/`);
-      // Made here but never given its address (a failure in between): a bridge without address or ports.
-      const bare = async (): Promise<boolean> =>
-        !/\binet6? /.test(shown.stdout.replace(/inet6 fe80:\S*/g, '')) && (await ip(['-o', 'link', 'show', 'master', iface])).stdout.trim() === '';
-      if (ours || (await bare())) await ip(['link', 'del', iface], (r) => r.exitCode === 0 || gone(r));
+      if (shown.exitCode !== 0) throw fail(shown, `cannot read the host side of a podman network (${lastLine(shown)})`);
+      if (aliasOf(shown.stdout) !== alias) return;
+      const deleted = await transport.run(['ip', 'link', 'del', 'dev', iface]);
+      if (deleted.exitCode !== 0 && !gone(deleted)) throw fail(deleted, `cannot remove the host side of a podman network (${lastLine(deleted)})`);
     },
   };
 }
 
-function bridgeOf(network: ContainerNetwork): { iface: string; cidr: string } {
-  const { hostInterface: iface, gateway, prefixLength } = network;
-  if (!iface || !IFACE.test(iface) || !gateway || !ADDRESS.test(gateway) || prefixLength === undefined) {
-    throw new EngineCommandError({
-      kind: 'unknown',
-      reason: `podman network ${network.name} names no usable bridge (interface ${String(iface)}, gateway ${String(gateway)}/${String(prefixLength)})`,
-      argv: ['podman', 'network', 'inspect', network.name],
-      exitCode: 0,
-      stderr: '',
-    });
-  }
-  return { iface, cidr: `${gateway}/${prefixLength}` };
+/** The alias in one line of `ip -o link show` (its last field), or undefined. */
+export function aliasOf(line: string): string | undefined {
+  return /\\?\s+alias (.*)$/.exec(line.trim())?.[1]?.trim();
+}
+
+/** The bridge's name and the mark that makes it this launch's. */
+function markOf(network: ParsedNetwork): { iface: string; alias: string } {
+  const { hostInterface: iface } = network;
+  const launchId = network.labels[LAUNCH_LABEL];
+  if (!iface || !IFACE.test(iface) || !launchId || !LAUNCH_ID.test(launchId)) throw unusable(network, `interface ${String(iface)}, launch ${String(launchId)}`);
+  return { iface, alias: bridgeAlias(launchId) };
+}
+
+/** The gateway's address with its prefix, as the bridge carries it. */
+function cidrOf(network: ParsedNetwork): string {
+  const { gateway, prefixLength } = network;
+  if (!gateway || !ADDRESS.test(gateway) || prefixLength === undefined) throw unusable(network, `gateway ${String(gateway)}/${String(prefixLength)}`);
+  return `${gateway}/${prefixLength}`;
+}
+
+function unusable(network: ParsedNetwork, what: string): EngineCommandError {
+  return new EngineCommandError({
+    kind: 'unknown',
+    reason: `podman network ${network.name} names no usable bridge (${what})`,
+    argv: ['podman', 'network', 'inspect', network.name],
+    exitCode: 0,
+    stderr: '',
+  });
 }

@@ -9,11 +9,10 @@
  * CONTAINERS_CONF_OVERRIDE before 4.5), so claude-bottle points podman at its own file only
  * where it is needed, and never when the user set CONTAINERS_CONF: `doctor` says which.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { cacheRoot } from '../../host/cache.ts';
-import type { Env } from '../../host/state.ts';
+import { type Env, ensureDir, writeFileAtomic } from '../../host/state.ts';
 
 export const CONTAINERS_CONF_ENV = 'CONTAINERS_CONF';
 /** podman's default `nofile` for containers of a rootful podman. */
@@ -104,8 +103,6 @@ export async function podmanEnvironment(env: Env = process.env, facts?: LimitFac
 
 async function writeContainersConf(path: string): Promise<void> {
   if ((await readFile(path, 'utf8').catch(() => undefined)) === CONTAINERS_CONF_TEXT) return;
-  await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
-  const partial = `${path}.${randomBytes(4).toString('hex')}.partial`;
-  await writeFile(partial, CONTAINERS_CONF_TEXT, { mode: 0o600 });
-  await rename(partial, path);
+  await ensureDir(dirname(path));
+  await writeFileAtomic(path, CONTAINERS_CONF_TEXT);
 }

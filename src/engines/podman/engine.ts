@@ -6,6 +6,7 @@
  */
 import type { Env } from '../../host/state.ts';
 import type { Transport } from '../../transport/types.ts';
+import type { ParsedNetwork } from '../container/cli.ts';
 import { ContainerEngine, type ContainerEngineOptions } from '../container/engine.ts';
 import { podmanArgv } from './argv.ts';
 import { bridgeHook } from './bridge.ts';
@@ -62,19 +63,19 @@ export class PodmanEngine extends ContainerEngine {
 
   /**
    * podman 4.3 gives an `--internal --disable-dns` network no gateway, and the daemons bind the
-   * gateway. So podman first picks a free subnet for the network, which is then made again with
-   * that subnet and its first address as gateway (again if another network took the subnet in
-   * between). DNS stays off: aardvark-dns would resolve outside names for the guest.
+   * gateway. So where the network podman made has none, the subnet podman picked for it is kept
+   * and the network made again with that subnet and its first address as gateway (again if
+   * another network took the subnet in between). DNS stays off: aardvark-dns would resolve
+   * outside names for the guest.
    */
-  protected override async createRouteNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<string> {
+  protected override async createRouteNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<ParsedNetwork> {
     for (let attempt = 1; ; attempt++) {
       await this.ok(podmanArgv.networkCreate(name, labels));
-      let subnet: string | undefined;
-      try {
-        subnet = (await this.networkStatus(name))?.subnet;
-      } finally {
-        await this.ok(podmanArgv.networkRemove(name));
-      }
+      const first = await this.readCreated(name);
+      // A podman that gives it a gateway: the network is as wanted.
+      if (first.gateway) return first;
+      await this.ok(podmanArgv.networkRemove(name));
+      const { subnet } = first;
       const gateway = subnet !== undefined ? firstHost(subnet) : undefined;
       if (subnet === undefined || gateway === undefined)
         throw new PodmanError({
@@ -85,7 +86,7 @@ export class PodmanEngine extends ContainerEngine {
           stderr: '',
         });
       const result = await this.run(podmanArgv.networkCreate(name, labels, { subnet, gateway }));
-      if (result.exitCode === 0) return name;
+      if (result.exitCode === 0) return this.readCreated(name);
       if (attempt >= 3 || !/already used/i.test(result.stderr)) throw PodmanError.fromResult(result);
     }
   }

@@ -1,23 +1,13 @@
 import { EngineCommandError, type EngineErrorKind } from '../../errors.ts';
 import type { CommandResult } from '../../transport/types.ts';
-import type { FailedCommand } from '../container/cli.ts';
+import { errorFields, type FailedCommand } from '../container/cli.ts';
 
 /** A failed podman CLI call, classified from podman's `Error: …` line. Not used for a guest's own non-zero exit. */
 export class PodmanError extends EngineCommandError {
   override name = 'PodmanError';
 
   static fromResult(result: FailedCommand, override?: { kind?: EngineErrorKind; reason?: string }): PodmanError {
-    const parsed = parsePodmanStderr(result.stderr, result.exitCode);
-    const timedOut = result.timedOut;
-    return new PodmanError({
-      kind: override?.kind ?? (timedOut ? 'timeout' : parsed.kind),
-      reason: override?.reason ?? (timedOut ? 'podman timed out' : parsed.reason),
-      argv: result.argv,
-      exitCode: result.exitCode,
-      stderr: result.stderr,
-      stdout: result.stdout,
-      timedOut,
-    });
+    return new PodmanError(errorFields('podman', result, parsePodmanStderr(result.stderr, result.exitCode), override));
   }
 }
 
