@@ -19,7 +19,7 @@ import { AGENT_IMAGE } from '../src/image/recipe.ts';
 import { prepare } from '../src/plan/prepare.ts';
 import { createProcessTransport } from '../src/transport/process.ts';
 import type { Transport } from '../src/transport/types.ts';
-import { hostGit } from '../src/testing/doubles.ts';
+import { hostRepo } from '../src/testing/doubles.ts';
 
 const FORKS = Number(process.env.BENCH_FORKS ?? 10);
 const SKILLS = 50;
@@ -61,13 +61,8 @@ async function makeSkills(root: string): Promise<string[]> {
 }
 
 async function makeRepo(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  await hostGit(dir, 'init', '-q', '-b', 'main');
   // Incompressible, as a repository's packs mostly are.
-  await writeFile(join(dir, 'blob.bin'), randomBytes(REPO_MB * 1024 * 1024));
-  await writeFile(join(dir, 'README.md'), 'bench\n');
-  await hostGit(dir, 'add', '.');
-  await hostGit(dir, 'commit', '-q', '-m', 'bench');
+  await hostRepo(dir, { 'blob.bin': randomBytes(REPO_MB * 1024 * 1024), 'README.md': 'bench\n' });
   return dir;
 }
 

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ import { PIPELOCK_BIN_ENV } from '../../src/daemons/pipelock/daemon.ts';
 import { GUEST_MCP_CONFIG_FILE } from '../../src/plan/plan.ts';
 import { prepare } from '../../src/plan/prepare.ts';
 import { GUEST_GIT_CREDENTIAL_FILE } from '../../src/provision/git.ts';
-import { hostGit } from '../../src/testing/backend-contract.ts';
+import { hostGit, hostRepo } from '../../src/testing/doubles.ts';
 import { recordCalls } from '../../src/testing/engine-contract.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
 import { createProcessTransport } from '../../src/transport/process.ts';
@@ -165,11 +165,7 @@ function boundary(side: Side): void {
       if (skipReason !== undefined) return;
       dir = await mkdtemp(join(tmpdir(), 'claude-bottle-boundary-'));
       repo = join(dir, 'repo');
-      await mkdir(repo);
-      await hostGit(repo, 'init', '-q', '-b', 'main');
-      await writeFile(join(repo, 'README.md'), `boundary ${run}\n`);
-      await hostGit(repo, 'add', 'README.md');
-      await hostGit(repo, 'commit', '-q', '-m', 'public');
+      await hostRepo(repo, { 'README.md': `boundary ${run}\n` });
       const tree = await hostGit(repo, 'write-tree');
       orphan = await hostGit(repo, 'commit-tree', tree, '-m', 'reachable from no served ref');
       await hostGit(repo, 'update-ref', 'refs/private/secret', orphan);

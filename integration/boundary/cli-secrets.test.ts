@@ -6,13 +6,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { hostGit } from '../../src/testing/backend-contract.ts';
+import { hostRepo } from '../../src/testing/doubles.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
 
 const docker = inject('docker');
@@ -47,11 +47,7 @@ describe("the CLI never shows a bottle's credentials", () => {
     }
     dir = await mkdtemp(join(tmpdir(), 'claude-bottle-cli-secrets-'));
     const repo = join(dir, 'repo');
-    await mkdir(repo);
-    await hostGit(repo, 'init', '-q', '-b', 'main');
-    await writeFile(join(repo, 'README.md'), 'hello\n');
-    await hostGit(repo, 'add', '.');
-    await hostGit(repo, 'commit', '-q', '-m', 'first');
+    await hostRepo(repo);
     const image = agentImage.state === 'ready' ? agentImage.image : '';
     await writeFile(
       join(dir, 'agent.yaml'),

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,8 @@ import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { PIPELOCK_BIN_ENV } from '../../src/daemons/pipelock/daemon.ts';
 import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE } from '../../src/plan/plan.ts';
 import { prepare } from '../../src/plan/prepare.ts';
-import { connectOutcome, hostGit, observeHostRoutes } from '../../src/testing/backend-contract.ts';
+import { connectOutcome, observeHostRoutes } from '../../src/testing/backend-contract.ts';
+import { hostRepo } from '../../src/testing/doubles.ts';
 import { selfSignedCa } from '../../src/testing/doubles.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
 import { createProcessTransport } from '../../src/transport/process.ts';
@@ -64,12 +65,7 @@ describe('a bottle with ca, egress, git and supervise, on Docker', () => {
     // The host side: a CA, a repository, and an "allowed host" on this host's loopback.
     const { cert: caFile, pem } = await selfSignedCa(dir, `claude-bottle all-plans ${run}`);
     const repo = join(dir, 'repo');
-    await mkdir(repo);
-    await hostGit(repo, 'init', '-q', '-b', 'main');
-    await writeFile(join(repo, 'README.md'), `all plans ${run}\n`);
-    await hostGit(repo, 'add', 'README.md');
-    await hostGit(repo, 'commit', '-q', '-m', 'host commit');
-    const main = await hostGit(repo, 'rev-parse', 'refs/heads/main');
+    const main = await hostRepo(repo, { 'README.md': `all plans ${run}\n` });
     upstream = createServer((req, res) => res.end(`upstream says hi to ${req.url}`));
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');

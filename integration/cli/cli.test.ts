@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installPacked, packFromSources, type PackedTarball } from '../../scripts/check-package.ts';
+import { isolatedCliEnv } from '../../src/cli/capture.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin/claude-bottle.js');
@@ -20,14 +21,7 @@ let work: string;
 let env: Record<string, string>;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'claude-bottle-cli-e2e-'));
-  env = {
-    PATH: process.env.PATH ?? '',
-    HOME: join(work, 'home'),
-    CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'),
-    // auto must not find a real engine here
-    SMOLVM_BIN: join(work, 'absent-smolvm'),
-    DOCKER_BIN: join(work, 'absent-docker'),
-  };
+  env = isolatedCliEnv(work);
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });

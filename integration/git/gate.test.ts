@@ -6,7 +6,7 @@
  * --force and as a deletion (each refused, the reason in git's output, the host unchanged).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
@@ -15,7 +15,7 @@ import { launch, type LaunchStep } from '../../src/bottle/launch.ts';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import { startGitGate } from '../../src/daemons/gitgate/server.ts';
 import { prepare } from '../../src/plan/prepare.ts';
-import { gitEnv, gitOk, hostGit } from '../../src/testing/doubles.ts';
+import { gitEnv, gitOk, hostGit, hostRepo } from '../../src/testing/doubles.ts';
 import { recordCalls } from '../../src/testing/engine-contract.ts';
 import { createProcessTransport } from '../../src/transport/process.ts';
 
@@ -64,10 +64,7 @@ describe('a bottle working on a host repository through the git gate', () => {
     expect(network.gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
 
     const repo = join(dir, 'project');
-    await hostGit(dir, 'init', '-q', '-b', 'main', repo);
-    await writeFile(join(repo, 'README.md'), '# project\n');
-    await hostGit(repo, 'add', 'README.md');
-    await hostGit(repo, 'commit', '-q', '-m', 'host commit');
+    await hostRepo(repo, { 'README.md': '# project\n' });
     const hostRefs = () => hostGit(repo, 'for-each-ref', '--format=%(objectname) %(refname)');
 
     const plan = await prepare(parseAgentSpec({ name: 'gitter', image: setup.image, git: { repo, email: 'gitter@example.invalid' } }), {

@@ -8,13 +8,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
-import { hostGit } from '../../src/testing/backend-contract.ts';
+import { hostRepo } from '../../src/testing/doubles.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
 
 const docker = inject('docker');
@@ -84,11 +84,7 @@ describe('the CLI on Docker: killed launchers, foreign names, rm', () => {
     if (skipReason !== undefined || agentImage.state !== 'ready') return;
     dir = await mkdtemp(join(tmpdir(), 'claude-bottle-kill-'));
     const repo = join(dir, 'repo');
-    await mkdir(repo);
-    await hostGit(repo, 'init', '-q', '-b', 'main');
-    await writeFile(join(repo, 'README.md'), 'hello\n');
-    await hostGit(repo, 'add', '.');
-    await hostGit(repo, 'commit', '-q', '-m', 'first');
+    await hostRepo(repo);
     await writeFile(
       join(dir, 'agent.yaml'),
       [

@@ -1,4 +1,5 @@
 // Runs the CLI in this process, its output captured: what the CLI's unit tests drive.
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Env } from '../host/state.ts';
 import { main } from './main.ts';
@@ -25,4 +26,19 @@ export function captureStream(): Writable & { text(): string } {
 export async function runCli(argv: readonly string[], env: Env, streams = { stdout: captureStream(), stderr: captureStream() }): Promise<CliRun> {
   const exitCode = await main(argv, env, streams);
   return { exitCode, stdout: streams.stdout.text(), stderr: streams.stderr.text() };
+}
+
+/**
+ * An environment for CLI tests under `work`: its own home and state, and no real engine for
+ * `--backend auto` to find (each engine's binary points at a path that does not exist).
+ */
+export function isolatedCliEnv(work: string, path = process.env.PATH ?? ''): Record<string, string> {
+  return {
+    PATH: path,
+    HOME: join(work, 'home'),
+    CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'),
+    SMOLVM_BIN: join(work, 'absent-smolvm'),
+    DOCKER_BIN: join(work, 'absent-docker'),
+    PODMAN_BIN: join(work, 'absent-podman'),
+  };
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPersistentFakeSmolvm } from '../../fakes/index.ts';
 import { SmolvmEngine } from '../engines/smolvm/engine.ts';
-import { captureStream, runCli } from './capture.ts';
+import { captureStream, isolatedCliEnv, runCli } from './capture.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/reviewer/agent.yaml', import.meta.url));
 
@@ -15,15 +15,7 @@ let work: string;
 let env: Record<string, string>;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'claude-bottle-cli-'));
-  env = {
-    PATH: process.env.PATH ?? '',
-    HOME: join(work, 'home'),
-    CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'),
-    // auto must not find a real engine in these tests
-    SMOLVM_BIN: join(work, 'absent-smolvm'),
-    DOCKER_BIN: join(work, 'absent-docker'),
-    PODMAN_BIN: join(work, 'absent-podman'),
-  };
+  env = isolatedCliEnv(work);
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });

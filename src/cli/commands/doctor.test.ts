@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../capture.ts';
+import { isolatedCliEnv, runCli } from '../capture.ts';
 
 const FAKE_PIPELOCK = fileURLToPath(new URL('../../../fakes/bin/pipelock', import.meta.url));
 
@@ -12,15 +12,8 @@ let work: string;
 let env: Record<string, string>;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'claude-bottle-doctor-'));
-  env = {
-    // node must stay reachable (the fake pipelock is a node script), pipelock must not be on it.
-    PATH: process.execPath.replace(/\/node$/, ''),
-    HOME: join(work, 'home'),
-    CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'),
-    SMOLVM_BIN: join(work, 'absent-smolvm'),
-    DOCKER_BIN: join(work, 'absent-docker'),
-    PODMAN_BIN: join(work, 'absent-podman'),
-  };
+  // node must stay reachable (the fake pipelock is a node script), pipelock must not be on it.
+  env = isolatedCliEnv(work, process.execPath.replace(/\/node$/, ''));
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });

@@ -5,11 +5,11 @@
  * golden with cascade removes all; with git, each fork pushes only its own branches. An engine
  * without a fork (`capabilities.fork`) launches each copy anew: the same cases hold for it.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BottleHasForksError } from '../../bottle/bottle.ts';
 import { GUEST_MCP_CONFIG_FILE } from '../../plan/plan.ts';
-import { hostGit } from '../doubles.ts';
+import { hostGit, hostRepo } from '../doubles.ts';
 import { CONTRACT_USER, type ContractContext, PROMPT, PROMPT_FILE, SKILLS, SKILLS_DIR } from './context.ts';
 import { expect } from '../vitest.ts';
 
@@ -98,10 +98,7 @@ export function forkCases(ctx: ContractContext): void {
     async ({ gitImage }, tc) => {
       if (gitImage === undefined) return tc.skip('the backend offers no gitImage (an image like image, with git)');
       const repo = await mkdtemp(join(ctx.work(), 'fork-repo-'));
-      await hostGit(repo, 'init', '-q', '-b', 'main');
-      await writeFile(join(repo, 'README.md'), `host ${run}\n`);
-      await hostGit(repo, 'add', 'README.md');
-      await hostGit(repo, 'commit', '-q', '-m', 'host commit');
+      await hostRepo(repo, { 'README.md': `host ${run}\n` });
       const plan = await planFor({ image: gitImage, git: { repo } });
       const { bottle: golden } = await launchPlan(plan);
       const forks = await golden.fork(2);

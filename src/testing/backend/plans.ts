@@ -4,7 +4,7 @@
  * each daemon probed from inside the guest and stopped by `remove()`. Every daemon listens on the
  * engine's host route only, so no traffic leaves the host.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from '../vitest.ts';
 import type { Bottle } from '../../bottle/bottle.ts';
@@ -13,7 +13,7 @@ import { GUEST_CA_PATH, GUEST_MCP_CONFIG_FILE } from '../../plan/plan.ts';
 import { CA_ENV, GUEST_CA_BUNDLE } from '../../provision/ca.ts';
 import { launch, LaunchError, type LaunchStep } from '../../bottle/launch.ts';
 import { ConfigError } from '../../errors.ts';
-import { connectOutcome, faultyEngine, hostGit, selfSignedCa } from '../doubles.ts';
+import { connectOutcome, faultyEngine, hostGit, hostRepo, selfSignedCa } from '../doubles.ts';
 import { CONTRACT_USER, type ContractContext, PROMPT, PROMPT_FILE } from './context.ts';
 
 export function planCases(ctx: ContractContext): void {
@@ -158,11 +158,7 @@ export function planCases(ctx: ContractContext): void {
     async ({ gitImage }, tc) => {
       if (gitImage === undefined) return tc.skip('the backend offers no gitImage (an image like image, with git)');
       const repo = await mkdtemp(join(ctx.work(), 'repo-'));
-      await hostGit(repo, 'init', '-q', '-b', 'main');
-      await writeFile(join(repo, 'README.md'), `host ${run}\n`);
-      await hostGit(repo, 'add', 'README.md');
-      await hostGit(repo, 'commit', '-q', '-m', 'host commit');
-      const main = await hostGit(repo, 'rev-parse', 'refs/heads/main');
+      const main = await hostRepo(repo, { 'README.md': `host ${run}\n` });
 
       const plan = await planFor({ image: gitImage, git: { repo } });
       expect(plan.daemons).toEqual(['git-gate']);
