@@ -1,14 +1,21 @@
 /**
  * Namesakes left alone, on this host's real iptables, iproute2, Docker and Podman: a firewall
- * chain named after a launch but without its tag, a host interface with the name of a route's
- * bridge but not its mark, a container with the name of an image build's builder. claude-bottle
- * reads back its own mark before it deletes anything, so none of them is touched.
+ * chain named after a launch but without its tag, a live Docker route's chain seen by a Podman
+ * prune, a host interface with the name of a route's bridge but not its mark, a container with
+ * the name of an image build's builder. claude-bottle reads back its own mark before it deletes
+ * anything, so none of them is touched.
  *
  * Everything made here is made by this file (names with its random run id) and removed after.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it, type TestContext } from 'vitest';
-import { LAUNCH_LABEL } from '../../src/engine/types.ts';
+import { isolatedCliEnv } from '../../src/cli/capture.ts';
+import { main } from '../../src/cli/main.ts';
+import { BOTTLE_LABEL, LAUNCH_LABEL } from '../../src/engine/types.ts';
+import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import type { ParsedNetwork } from '../../src/engines/container/cli.ts';
 import { chainName, IptablesFirewall } from '../../src/engines/container/firewall.ts';
 import { imageArgv } from '../../src/engines/container/images.ts';
@@ -54,13 +61,45 @@ describe('a firewall chain named after a launch, without its tag', () => {
     await sh('iptables', '-w', '-N', chain);
     await sh('iptables', '-w', '-A', chain, '-j', 'RETURN');
     await sh('iptables', '-w', '-A', 'INPUT', ...jump);
-    const firewall = new IptablesFirewall(transport);
+    const firewall = new IptablesFirewall(transport, 'podman');
     expect((await firewall.list()).map((l) => l.launchId)).not.toContain(launchId);
     expect(await firewall.remove(launchId)).toBe(false);
     const rules = await sh('iptables', '-w', '-S');
     expect(rules).toContain(`-N ${chain}`);
     expect(rules).toContain(`-A ${chain} -j RETURN`);
     expect(rules).toContain(`-A INPUT ${jump.join(' ')}`);
+  });
+});
+
+describe("a live Docker bottle's firewall chain, seen by Podman", () => {
+  const dockerLaunch = `cbdk${run}`;
+  const engine = new DockerEngine({ transport });
+  let network: string | undefined;
+  let work = '';
+  afterAll(async () => {
+    if (network) await engine.removeNetwork(network);
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('is not a leftover to a Podman prune: the chain and its jumps stay', async (ctx) => {
+    const skip = rootSkip ?? (docker.engine !== 'ready' ? docker.reason : podman.engine !== 'ready' ? podman.reason : undefined);
+    gate(ctx, skip, docker.engine === 'broken' ? docker.reason : podman.engine === 'broken' ? podman.reason : undefined);
+    // The Docker route as a launch makes it (no record: an SDK process's), opened on one port.
+    const route = await engine.hostRoute('m', { egress: false, labels: { [BOTTLE_LABEL]: '1', [LAUNCH_LABEL]: dockerLaunch } });
+    const made = route.network ?? '';
+    network = made;
+    await route.allow?.([41999]);
+    const chain = chainName(dockerLaunch);
+    const before = (await sh('iptables', '-w', '-S')).split('\n').filter((l) => l.includes(chain));
+    expect(before.length).toBeGreaterThanOrEqual(5);
+    work = await mkdtemp(join(tmpdir(), 'claude-bottle-namesakes-'));
+    const env = { ...isolatedCliEnv(work), PODMAN_BIN: 'podman' };
+    expect(await main(['prune', '--backend', 'podman', '--orphans'], env)).toBe(0);
+    expect((await sh('iptables', '-w', '-S')).split('\n').filter((l) => l.includes(chain))).toEqual(before);
+    // Docker's own removal still takes them.
+    await engine.removeNetwork(made);
+    network = undefined;
+    expect(await sh('iptables', '-w', '-S')).not.toContain(chain);
   });
 });
 

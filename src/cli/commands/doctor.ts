@@ -80,7 +80,8 @@ async function probeFirewall(
 ): Promise<{ mode: 'on' | 'off'; available: boolean; version: string | null; error?: string }> {
   const mode = env[FIREWALL_ENV] === 'off' ? 'off' : 'on';
   try {
-    await new IptablesFirewall(transport).check();
+    // Whether rules can be installed at all; the owner plays no part in the check.
+    await new IptablesFirewall(transport, 'docker').check();
     const version = await transport.run(['iptables', '--version'], { timeoutMs: 5000 });
     return { mode, available: true, version: version.exitCode === 0 ? version.stdout.trim() : null };
   } catch (error) {

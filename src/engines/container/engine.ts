@@ -76,7 +76,7 @@ export class ContainerEngine implements Engine {
     this.capabilities = capabilities;
     this.#env = options.env ?? {};
     this.#network = options.network;
-    const firewall = options.firewall === 'off' ? undefined : (options.firewall ?? new IptablesFirewall(options.transport));
+    const firewall = options.firewall === 'off' ? undefined : (options.firewall ?? new IptablesFirewall(options.transport, cli.kind));
     const host = {
       kind: this.kind,
       cli,

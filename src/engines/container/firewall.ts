@@ -4,7 +4,7 @@
  * so an `--internal` network alone still lets its guest reach every host service listening on
  * `0.0.0.0` at the network's gateway, and lets any other container reach the bottle's daemons
  * there. One chain per launch, `CB-<launch id>`, every rule tagged with a comment carrying the
- * launch id, jumped to from INPUT:
+ * launch id and the engine (`claude-bottle.launch=<id>@docker`), jumped to from INPUT:
  *
  *   -I INPUT -i <bridge> -j CB-…                        everything the bottle sends to the host
  *   -I INPUT -d <gateway> -p tcp --dport <port> -j CB-… anything sent to a daemon's port (one per daemon)
@@ -25,15 +25,28 @@
  * tests attack it.
  *
  * Removal reads the rules back and deletes only what carries this launch's tag: the jumps that
- * are tagged, and the chain when every rule in it is (a namesake chain is someone else's).
+ * are tagged, and the chain when every rule in it is (a namesake chain is someone else's). Docker
+ * and Podman share the host's rules: each lists and removes only the rules its own tag names, so
+ * a prune of one never takes a live bottle of the other's for a leftover.
  */
 import { LAUNCH_ID } from '../../engine/ownership.ts';
 import type { RouteLeftover } from '../../engine/types.ts';
 import { BinaryNotFoundError, EngineCommandError } from '../../errors.ts';
 import type { CommandResult, Transport } from '../../transport/types.ts';
 
-/** The comment every rule carries: `claude-bottle.launch=<id>`. */
+/**
+ * The comment every rule carries: `claude-bottle.launch=<id>@<engine>`. The host's rules are
+ * shared by Docker and Podman; the engine in the tag is what keeps one from taking the other's
+ * rules for leftovers.
+ */
 export const RULE_TAG = 'claude-bottle.launch';
+const OWNER = /^[a-z][a-z0-9-]{0,15}$/;
+
+/** The comment value of launch `launchId`'s rules made by engine `owner`. */
+export function ruleTag(launchId: string, owner: string): string {
+  if (!OWNER.test(owner)) throw new Error(`firewall: refusing an owner ${JSON.stringify(owner)}`);
+  return `${RULE_TAG}=${launchId}@${owner}`;
+}
 const CHAIN_PREFIX = 'CB-';
 /** iptables chain names are at most 28 characters. */
 const MAX_CHAIN = 28;
@@ -53,9 +66,9 @@ export interface HostFirewall {
   install(route: BridgeRoute): Promise<void>;
   /** Replace the chain's rules so the bridge reaches exactly `ports` (TCP) on the gateway. */
   allow(route: BridgeRoute, ports: readonly number[]): Promise<void>;
-  /** Removes the launch's chain and jumps; false when there were none. Idempotent. */
+  /** Removes the launch's chain and jumps (this engine's); false when there were none. Idempotent. */
   remove(launchId: string): Promise<boolean>;
-  /** Every launch that has rules here. */
+  /** Every launch that has rules here made by this firewall's engine. */
   list(): Promise<RouteLeftover[]>;
 }
 
@@ -89,10 +102,10 @@ function checkRoute(route: BridgeRoute): void {
 }
 
 /** The chain's rules in iptables-restore syntax: loopback returns, the ports accepted, the rest rejected. */
-export function chainRules(route: BridgeRoute, ports: readonly number[]): string[] {
+export function chainRules(route: BridgeRoute, ports: readonly number[], owner: string): string[] {
   checkRoute(route);
   const chain = chainName(route.launchId);
-  const tag = `-m comment --comment ${RULE_TAG}=${route.launchId}`;
+  const tag = `-m comment --comment ${ruleTag(route.launchId, owner)}`;
   for (const port of ports) if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`firewall: ${port} is not a port`);
   return [
     `-A ${chain} -i lo ${tag} -j RETURN`,
@@ -102,10 +115,10 @@ export function chainRules(route: BridgeRoute, ports: readonly number[]): string
 }
 
 /** The restore input that creates the chain (deny-all) and the two jumps. */
-export function installScript(route: BridgeRoute): string {
+export function installScript(route: BridgeRoute, owner: string): string {
   const chain = chainName(route.launchId);
-  const tag = `-m comment --comment ${RULE_TAG}=${route.launchId}`;
-  return ['*filter', `:${chain} - [0:0]`, ...chainRules(route, []), `-I INPUT 1 -i ${route.bridge} ${tag} -j ${chain}`, 'COMMIT', ''].join('\n');
+  const tag = `-m comment --comment ${ruleTag(route.launchId, owner)}`;
+  return ['*filter', `:${chain} - [0:0]`, ...chainRules(route, [], owner), `-I INPUT 1 -i ${route.bridge} ${tag} -j ${chain}`, 'COMMIT', ''].join('\n');
 }
 
 /**
@@ -113,23 +126,23 @@ export function installScript(route: BridgeRoute): string {
  * anything addressed to those ports on the gateway, from any interface, through the chain.
  * Called once per route, once the daemons listen.
  */
-export function allowScript(route: BridgeRoute, ports: readonly number[]): string {
+export function allowScript(route: BridgeRoute, ports: readonly number[], owner: string): string {
   const chain = chainName(route.launchId);
-  const tag = `-m comment --comment ${RULE_TAG}=${route.launchId}`;
+  const tag = `-m comment --comment ${ruleTag(route.launchId, owner)}`;
   return [
     '*filter',
     `-F ${chain}`,
-    ...chainRules(route, ports),
+    ...chainRules(route, ports, owner),
     ...[...new Set(ports)].map((port) => `-I INPUT 1 -d ${route.gateway}/32 -p tcp -m tcp --dport ${port} ${tag} -j ${chain}`),
     'COMMIT',
     '',
   ].join('\n');
 }
 
-/** Whether an `iptables -S` line carries launch `launchId`'s tag (iptables-nft quotes the comment, legacy does not). */
-function tagged(line: string, launchId: string): boolean {
-  const tag = `${RULE_TAG}=${launchId}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`\\s--comment "?${tag}"?(\\s|$)`).test(line);
+/** Whether an `iptables -S` line carries exactly this tag (iptables-nft quotes the comment, legacy does not). */
+function tagged(line: string, tag: string): boolean {
+  const escaped = tag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`\\s--comment "?${escaped}"?(\\s|$)`).test(line);
 }
 
 /**
@@ -137,24 +150,26 @@ function tagged(line: string, launchId: string): boolean {
  * when every rule in it carries the tag and no other jump is left to it; undefined when there is
  * nothing of this launch's to delete.
  */
-export function removeScript(rules: string, launchId: string): string | undefined {
+export function removeScript(rules: string, launchId: string, owner: string): string | undefined {
   const chain = chainName(launchId);
+  const tag = ruleTag(launchId, owner);
   const lines = rules.split('\n').map((l) => l.trim());
   const toChain = lines.filter((l) => l.startsWith('-A ') && !l.startsWith(`-A ${chain} `) && l.endsWith(` -j ${chain}`));
-  const jumps = toChain.filter((l) => tagged(l, launchId));
+  const jumps = toChain.filter((l) => tagged(l, tag));
   const own = lines.filter((l) => l.startsWith(`-A ${chain} `));
-  const ours = lines.includes(`-N ${chain}`) && own.length > 0 && own.every((l) => tagged(l, launchId)) && jumps.length === toChain.length;
+  const ours = lines.includes(`-N ${chain}`) && own.length > 0 && own.every((l) => tagged(l, tag)) && jumps.length === toChain.length;
   if (!ours && jumps.length === 0) return undefined;
   return ['*filter', ...jumps.map((l) => `-D ${l.slice(3)}`), ...(ours ? [`-F ${chain}`, `-X ${chain}`] : []), 'COMMIT', ''].join('\n');
 }
 
-/** From `iptables -S` output: the launches with rules here that `removeScript` would delete. */
-export function launchesIn(rules: string): RouteLeftover[] {
+/** From `iptables -S` output: the launches with rules here, made by `owner`, that `removeScript` would delete. */
+export function launchesIn(rules: string, owner: string): RouteLeftover[] {
+  ruleTag('0', owner);
   const found = new Map<string, RouteLeftover>();
   for (const line of rules.split('\n')) {
-    const m = new RegExp(`^-A (CB-\\S+) .*--comment "?${RULE_TAG.replace('.', '\\.')}=([a-z0-9]+)"?`).exec(line.trim());
+    const m = new RegExp(`^-A (CB-\\S+) .*--comment "?${RULE_TAG.replace('.', '\\.')}=([a-z0-9]+)@${owner}"?(\\s|$)`).exec(line.trim());
     const [, chain, launchId] = m ?? [];
-    if (chain && launchId && !found.has(launchId) && chainName(launchId) === chain && removeScript(rules, launchId) !== undefined)
+    if (chain && launchId && !found.has(launchId) && chainName(launchId) === chain && removeScript(rules, launchId, owner) !== undefined)
       found.set(launchId, { launchId, description: `iptables chain ${chain}` });
   }
   return [...found.values()];
@@ -170,8 +185,13 @@ export class IptablesFirewall implements HostFirewall {
   readonly #transport: Transport;
   readonly #binary: string;
 
-  constructor(transport: Transport, options: IptablesFirewallOptions = {}) {
+  readonly #owner: string;
+
+  /** `owner`: the engine whose routes these are (`docker`, `podman`), in every rule's tag. */
+  constructor(transport: Transport, owner: string, options: IptablesFirewallOptions = {}) {
+    ruleTag('0', owner);
     this.#transport = transport;
+    this.#owner = owner;
     this.#binary = options.binary ?? 'iptables';
   }
 
@@ -189,22 +209,22 @@ export class IptablesFirewall implements HostFirewall {
   #checked: Promise<void> | undefined;
 
   async install(route: BridgeRoute): Promise<void> {
-    await this.#restore(installScript(route));
+    await this.#restore(installScript(route, this.#owner));
   }
 
   async allow(route: BridgeRoute, ports: readonly number[]): Promise<void> {
-    await this.#restore(allowScript(route, ports));
+    await this.#restore(allowScript(route, ports, this.#owner));
   }
 
   async remove(launchId: string): Promise<boolean> {
-    const script = removeScript((await this.#ok([this.#binary, '-w', '-S'])).stdout, launchId);
+    const script = removeScript((await this.#ok([this.#binary, '-w', '-S'])).stdout, launchId, this.#owner);
     if (script === undefined) return false;
     await this.#restore(script);
     return true;
   }
 
   async list(): Promise<RouteLeftover[]> {
-    return launchesIn((await this.#ok([this.#binary, '-w', '-S'])).stdout);
+    return launchesIn((await this.#ok([this.#binary, '-w', '-S'])).stdout, this.#owner);
   }
 
   async #restore(script: string): Promise<void> {

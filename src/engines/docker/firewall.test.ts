@@ -15,12 +15,12 @@ const LISTED = [
   '-P FORWARD DROP',
   '-N CB-0123456789abcdef',
   '-N DOCKER',
-  '-A INPUT -i br-f6c585070c07 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
-  '-A INPUT -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment "claude-bottle.launch=0123456789abcdef" -j CB-0123456789abcdef',
+  '-A INPUT -i br-f6c585070c07 -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j CB-0123456789abcdef',
+  '-A INPUT -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment "claude-bottle.launch=0123456789abcdef@docker" -j CB-0123456789abcdef',
   '-A INPUT -i eth0 -j ACCEPT',
-  '-A CB-0123456789abcdef -i lo -m comment --comment claude-bottle.launch=0123456789abcdef -j RETURN',
-  '-A CB-0123456789abcdef -d 172.27.0.1/32 -i br-f6c585070c07 -p tcp -m tcp --dport 41000 -m comment --comment claude-bottle.launch=0123456789abcdef -j ACCEPT',
-  '-A CB-0123456789abcdef -m comment --comment claude-bottle.launch=0123456789abcdef -j REJECT --reject-with icmp-port-unreachable',
+  '-A CB-0123456789abcdef -i lo -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j RETURN',
+  '-A CB-0123456789abcdef -d 172.27.0.1/32 -i br-f6c585070c07 -p tcp -m tcp --dport 41000 -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j ACCEPT',
+  '-A CB-0123456789abcdef -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j REJECT --reject-with icmp-port-unreachable',
   '',
 ].join('\n');
 
@@ -63,13 +63,13 @@ function scripted(answer: (argv: readonly string[]) => Partial<CommandResult> | 
 
 describe('the per-bottle firewall: rules', () => {
   it('install: a deny-all chain named after the launch, jumped to for the bridge; loopback returns', () => {
-    expect(installScript(ROUTE)).toBe(
+    expect(installScript(ROUTE, 'docker')).toBe(
       [
         '*filter',
         ':CB-0123456789abcdef - [0:0]',
-        '-A CB-0123456789abcdef -i lo -m comment --comment claude-bottle.launch=0123456789abcdef -j RETURN',
-        '-A CB-0123456789abcdef -m comment --comment claude-bottle.launch=0123456789abcdef -j REJECT',
-        '-I INPUT 1 -i br-f6c585070c07 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
+        '-A CB-0123456789abcdef -i lo -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j RETURN',
+        '-A CB-0123456789abcdef -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j REJECT',
+        '-I INPUT 1 -i br-f6c585070c07 -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j CB-0123456789abcdef',
         'COMMIT',
         '',
       ].join('\n'),
@@ -77,55 +77,69 @@ describe('the per-bottle firewall: rules', () => {
   });
 
   it('allow: the chain swapped, in one transaction, for exactly the daemon ports from the bridge; those ports closed to every other interface', () => {
-    const script = allowScript(ROUTE, [41000, 41001, 41000]);
+    const script = allowScript(ROUTE, [41000, 41001, 41000], 'docker');
     expect(script.split('\n')).toEqual([
       '*filter',
       '-F CB-0123456789abcdef',
-      '-A CB-0123456789abcdef -i lo -m comment --comment claude-bottle.launch=0123456789abcdef -j RETURN',
-      '-A CB-0123456789abcdef -i br-f6c585070c07 -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment claude-bottle.launch=0123456789abcdef -j ACCEPT',
-      '-A CB-0123456789abcdef -i br-f6c585070c07 -d 172.27.0.1/32 -p tcp -m tcp --dport 41001 -m comment --comment claude-bottle.launch=0123456789abcdef -j ACCEPT',
-      '-A CB-0123456789abcdef -m comment --comment claude-bottle.launch=0123456789abcdef -j REJECT',
-      '-I INPUT 1 -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
-      '-I INPUT 1 -d 172.27.0.1/32 -p tcp -m tcp --dport 41001 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
+      '-A CB-0123456789abcdef -i lo -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j RETURN',
+      '-A CB-0123456789abcdef -i br-f6c585070c07 -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j ACCEPT',
+      '-A CB-0123456789abcdef -i br-f6c585070c07 -d 172.27.0.1/32 -p tcp -m tcp --dport 41001 -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j ACCEPT',
+      '-A CB-0123456789abcdef -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j REJECT',
+      '-I INPUT 1 -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j CB-0123456789abcdef',
+      '-I INPUT 1 -d 172.27.0.1/32 -p tcp -m tcp --dport 41001 -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j CB-0123456789abcdef',
       'COMMIT',
       '',
     ]);
-    expect(() => allowScript(ROUTE, [0])).toThrow(/not a port/);
-    expect(() => installScript({ ...ROUTE, bridge: 'br0 -j ACCEPT' })).toThrow(/refusing a route/);
-    expect(() => installScript({ ...ROUTE, gateway: '0.0.0.0/0' })).toThrow(/refusing a route/);
+    expect(() => allowScript(ROUTE, [0], 'docker')).toThrow(/not a port/);
+    expect(() => installScript({ ...ROUTE, bridge: 'br0 -j ACCEPT' }, 'docker')).toThrow(/refusing a route/);
+    expect(() => installScript({ ...ROUTE, gateway: '0.0.0.0/0' }, 'docker')).toThrow(/refusing a route/);
   });
 
   it("remove: deletes this launch's jumps and chain only; nothing to do when it has none", () => {
-    expect(removeScript(LISTED, LAUNCH)?.split('\n')).toEqual([
+    expect(removeScript(LISTED, LAUNCH, 'docker')?.split('\n')).toEqual([
       '*filter',
-      '-D INPUT -i br-f6c585070c07 -m comment --comment claude-bottle.launch=0123456789abcdef -j CB-0123456789abcdef',
-      '-D INPUT -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment "claude-bottle.launch=0123456789abcdef" -j CB-0123456789abcdef',
+      '-D INPUT -i br-f6c585070c07 -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j CB-0123456789abcdef',
+      '-D INPUT -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment "claude-bottle.launch=0123456789abcdef@docker" -j CB-0123456789abcdef',
       '-F CB-0123456789abcdef',
       '-X CB-0123456789abcdef',
       'COMMIT',
       '',
     ]);
-    expect(removeScript(LISTED, 'ffffffffffffffff')).toBeUndefined();
-    expect(launchesIn(LISTED)).toEqual([{ launchId: LAUNCH, description: 'iptables chain CB-0123456789abcdef' }]);
+    expect(removeScript(LISTED, 'ffffffffffffffff', 'docker')).toBeUndefined();
+    expect(launchesIn(LISTED, 'docker')).toEqual([{ launchId: LAUNCH, description: 'iptables chain CB-0123456789abcdef' }]);
   });
 
   it("remove: a namesake chain without this launch's tag on every rule, and untagged jumps to it, are someone else's and stay", () => {
     const chain = 'CB-0123456789abcdef';
-    const tag = '-m comment --comment claude-bottle.launch=0123456789abcdef';
+    const tag = '-m comment --comment claude-bottle.launch=0123456789abcdef@docker';
     // A chain of that name with none of our tags: nothing at all is ours.
     const foreign = ['-P INPUT ACCEPT', `-N ${chain}`, `-A INPUT -i br-x -j ${chain}`, `-A ${chain} -j ACCEPT`, ''].join('\n');
-    expect(removeScript(foreign, LAUNCH)).toBeUndefined();
-    expect(launchesIn(foreign)).toEqual([]);
+    expect(removeScript(foreign, LAUNCH, 'docker')).toBeUndefined();
+    expect(launchesIn(foreign, 'docker')).toEqual([]);
     // One untagged rule in it: our tagged jump goes, the chain stays (and is no longer listed once it has none).
     const mixed = [`-N ${chain}`, `-A INPUT -i br-x ${tag} -j ${chain}`, `-A ${chain} ${tag} -j REJECT`, `-A ${chain} -s 10.0.0.0/8 -j ACCEPT`, ''].join('\n');
-    expect(removeScript(mixed, LAUNCH)?.split('\n')).toEqual(['*filter', `-D INPUT -i br-x ${tag} -j ${chain}`, 'COMMIT', '']);
-    expect(launchesIn(mixed).map((l) => l.launchId)).toEqual([LAUNCH]);
+    expect(removeScript(mixed, LAUNCH, 'docker')?.split('\n')).toEqual(['*filter', `-D INPUT -i br-x ${tag} -j ${chain}`, 'COMMIT', '']);
+    expect(launchesIn(mixed, 'docker').map((l) => l.launchId)).toEqual([LAUNCH]);
     // Someone else's (untagged) jump to our chain: ours go, the chain stays for it.
     const jumpedTo = `${LISTED}-A FORWARD -i eth9 -j ${chain}\n`;
-    expect(removeScript(jumpedTo, LAUNCH)?.split('\n')).not.toContain(`-X ${chain}`);
-    expect(removeScript(jumpedTo, LAUNCH)?.split('\n')).not.toContain(`-D FORWARD -i eth9 -j ${chain}`);
+    expect(removeScript(jumpedTo, LAUNCH, 'docker')?.split('\n')).not.toContain(`-X ${chain}`);
+    expect(removeScript(jumpedTo, LAUNCH, 'docker')?.split('\n')).not.toContain(`-D FORWARD -i eth9 -j ${chain}`);
     // Another launch's tag is not ours either, nor a tag that only starts like ours.
-    expect(removeScript(LISTED.replaceAll('launch=0123456789abcdef', 'launch=0123456789abcdefff'), LAUNCH)).toBeUndefined();
+    expect(removeScript(LISTED.replaceAll('launch=0123456789abcdef@docker', 'launch=0123456789abcdefff@docker'), LAUNCH, 'docker')).toBeUndefined();
+  });
+
+  it("Docker and Podman share the host's rules: each lists and removes only those its own tag names", async () => {
+    // A live Docker bottle's rules, seen by Podman's firewall (a `prune --backend podman`): not its leftovers.
+    expect(launchesIn(LISTED, 'podman')).toEqual([]);
+    expect(removeScript(LISTED, LAUNCH, 'podman')).toBeUndefined();
+    const { transport, calls } = scripted();
+    const podmans = new IptablesFirewall(transport, 'podman');
+    expect(await podmans.list()).toEqual([]);
+    expect(await podmans.remove(LAUNCH)).toBe(false);
+    expect(calls.map((c) => c.argv[0])).toEqual(['iptables', 'iptables']);
+    // An untagged engine (rules from before the engine was in the tag) is nobody's leftover either.
+    expect(launchesIn(LISTED.replaceAll('@docker', ''), 'docker')).toEqual([]);
+    expect(() => new IptablesFirewall(transport, 'Docker -j ACCEPT')).toThrow(/refusing an owner/);
   });
 
   it('chain names fit iptables (28 chars)', () => {
@@ -148,10 +162,10 @@ describe('the per-bottle firewall on the docker engine', () => {
       'docker network inspect',
       'iptables-restore -w --noflush',
     ]);
-    expect(calls[3]?.stdin).toBe(installScript(ROUTE));
+    expect(calls[3]?.stdin).toBe(installScript(ROUTE, 'docker'));
 
     await route.allow?.([41000]);
-    expect(calls.at(-1)).toEqual({ argv: ['iptables-restore', '-w', '--noflush'], stdin: allowScript(ROUTE, [41000]) });
+    expect(calls.at(-1)).toEqual({ argv: ['iptables-restore', '-w', '--noflush'], stdin: allowScript(ROUTE, [41000], 'docker') });
 
     const before = calls.length;
     await engine.removeNetwork(NET_ID);
@@ -161,7 +175,7 @@ describe('the per-bottle firewall on the docker engine', () => {
       'iptables -w -S',
       'iptables-restore -w --noflush',
     ]);
-    expect(calls.at(-1)?.stdin).toBe(removeScript(LISTED, LAUNCH));
+    expect(calls.at(-1)?.stdin).toBe(removeScript(LISTED, LAUNCH, 'docker'));
     expect(await engine.listRouteLeftovers()).toEqual([{ launchId: LAUNCH, description: 'iptables chain CB-0123456789abcdef' }]);
   });
 
@@ -220,7 +234,7 @@ describe('the per-bottle firewall on the docker engine', () => {
 
   it('an IptablesFirewall with another binary uses its -restore companion', async () => {
     const { transport, calls } = scripted();
-    await new IptablesFirewall(transport, { binary: 'iptables-legacy' }).install(ROUTE);
+    await new IptablesFirewall(transport, 'docker', { binary: 'iptables-legacy' }).install(ROUTE);
     expect(calls.map((c) => c.argv[0])).toEqual(['iptables-legacy-restore']);
   });
 });
