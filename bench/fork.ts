@@ -130,6 +130,8 @@ async function measure(side: Side, work: string): Promise<void> {
     console.log(
       `forks / launches wall time: ${ratio.toFixed(2)}${side.label.startsWith('docker') ? ` (target <= ${TARGET}: ${ratio <= TARGET ? 'met' : 'NOT met'})` : ''}`,
     );
+    // The golden's own launch counted in: what N agents cost from nothing, one way against the other.
+    console.log(`(golden launch + forks) / launches wall time: ${((goldenMs + forkMs) / launchMs).toFixed(2)}`);
   } finally {
     for (const bottle of made.reverse()) await bottle.remove({ cascade: true }).catch(() => undefined);
   }

@@ -53,14 +53,17 @@ export function forkCases(ctx: ContractContext): void {
         expect(await engine.status(fork.name), fork.name).toBeUndefined();
       }
       expect(await engine.status(golden.name)).toBeDefined();
-      expect(((await engine.listForkBases?.(ctx.agentLabels)) ?? []).map((b) => b.base)).toEqual([]);
+      // What the forks were made from is done with: an image on engines that list fork bases, gone;
+      // elsewhere (smolvm) the golden itself, which runs commands again.
+      if (engine.listForkBases) expect((await engine.listForkBases(ctx.agentLabels)).map((b) => b.base)).toEqual([]);
+      else expect((await golden.exec(['true'])).exitCode).toBe(0);
 
       const again = await golden.fork(3);
       for (const fork of again) bottles.add(fork);
       await golden.remove({ cascade: true });
       for (const machine of [golden.name, ...again.map((f) => f.name)]) expect(await engine.status(machine), machine).toBeUndefined();
       expect(await ctx.leftovers()).toEqual([]);
-      expect(((await engine.listForkBases?.(ctx.agentLabels)) ?? []).map((b) => b.base)).toEqual([]);
+      if (engine.listForkBases) expect((await engine.listForkBases(ctx.agentLabels)).map((b) => b.base)).toEqual([]);
     },
     { kind: 'daemons' },
   );
