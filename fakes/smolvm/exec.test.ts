@@ -89,6 +89,29 @@ describe('exec results', () => {
     );
   });
 
+  it("reports the errno execvp failed with (handle_vm_exec formats the spawn's io::Error)", async () => {
+    const spawn = (io: string) => `Error: agent operation failed: vm exec: failed to spawn command: ${io}\n`;
+    await exec('sh', '-c', 'echo x > /tmp/s; printf "ab\\n" > /tmp/e; chmod 755 /tmp/e; printf "#!/nope\\n" > /tmp/i; chmod 755 /tmp/i; mkdir /tmp/d');
+    // Not executable, or a directory: EACCES, also when a PATH search finds only such a file.
+    expect((await exec('/tmp/s')).stderr).toBe(spawn('Permission denied (os error 13)'));
+    expect((await exec('/tmp')).stderr).toBe(spawn('Permission denied (os error 13)'));
+    expect((await sm('machine', 'exec', '--name', 'vm1', '-e', 'PATH=/tmp:/bin', '--', 'd')).stderr).toBe(spawn('Permission denied (os error 13)'));
+    // musl's execvp: a bare name found nowhere on PATH, or a missing interpreter, is ENOENT.
+    expect((await sm('machine', 'exec', '--name', 'vm1', '-w', '/tmp', '--', 's')).stderr).toBe(spawn('No such file or directory (os error 2)'));
+    expect((await exec('/tmp/i')).stderr).toBe(spawn('No such file or directory (os error 2)'));
+    expect((await exec('/tmp/e')).stderr).toBe(spawn('Exec format error (os error 8)'));
+    expect((await exec('/etc/passwd/x')).stderr).toBe(spawn('Not a directory (os error 20)'));
+    // The child's chdir comes first.
+    expect((await sm('machine', 'exec', '--name', 'vm1', '-w', '/nope', '--', '/tmp/s')).stderr).toBe(spawn('No such file or directory (os error 2)'));
+    expect((await sm('machine', 'exec', '--name', 'vm1', '-i', '--', '/tmp')).stderr).toBe(
+      'Error: agent operation failed: vm exec interactive: Permission denied (os error 13)\n',
+    );
+    // --detach: handle_vm_exec_background, reported by AgentClient::vm_exec_background.
+    expect((await sm('machine', 'exec', '--name', 'vm1', '-d', '--', '/tmp/s')).stderr).toBe(
+      'Error: agent operation failed: vm exec background: failed to spawn background command: Permission denied (os error 13)\n',
+    );
+  });
+
   it('keeps the VM running after a failed exec', async () => {
     await exec('no-such-tool');
     expect(fake.machine('vm1')?.state).toBe('running');

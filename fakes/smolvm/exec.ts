@@ -33,7 +33,13 @@ export async function exec(model: SmolvmModel, args: ParsedArgs, io: Io): Promis
   const run = { argv: args.rest, env, cwd, stdin, stdout, stderr, timeoutMs, signal: io.signal };
 
   if (args.has('detach')) {
-    if (!model.userland.resolve(model.guest(machine), { ...run, user: machine.fs.defaultUser })) throw new CommandFailure(t.spawnFailed);
+    const guest = model.guest(machine);
+    const user = machine.fs.defaultUser;
+    if (!model.userland.resolve(guest, { ...run, user })) {
+      // A bare machine's agent spawns it itself (handle_vm_exec_background); an image's goes through crun.
+      const errno = model.userland.spawnErrno(guest, { ...run, user });
+      throw new CommandFailure(image ? t.spawnFailed(errno) : t.backgroundSpawnFailed(errno));
+    }
     void model.runGuest(machine, { ...run, stdout: new Sink(0), stderr: new Sink(0) }).catch(() => {});
     io.stdout.write(`${model.nextPid++}\n`);
     return 0;
@@ -44,7 +50,7 @@ export async function exec(model: SmolvmModel, args: ParsedArgs, io: Io): Promis
   switch (outcome.kind) {
     case 'not-found':
     case 'no-cwd':
-      if (!image) throw new CommandFailure(interactive || tty ? t.interactiveSpawnFailed : t.spawnFailed);
+      if (!image) throw new CommandFailure(interactive || tty ? t.interactiveSpawnFailed(outcome.errno) : t.spawnFailed(outcome.errno));
       io.stderr.write(outcome.kind === 'not-found' ? t.crunNotFound(run.argv[0] ?? '') : t.crunNoCwd(cwd));
       return t.CRUN_NOT_FOUND_EXIT;
     case 'timed-out':

@@ -6,6 +6,7 @@
  * acting guest user) and every inode's access checks are replaced by Linux rules with root
  * allowed everything. New files are owned by the acting user.
  */
+import { constants } from 'node:fs';
 import { posix } from 'node:path';
 import { Volume, type IProcess } from 'memfs';
 
@@ -32,6 +33,8 @@ export interface GuestEntry {
 }
 
 type CoreNode = ReturnType<Volume['_core']['createNode']>;
+
+const { S_IFLNK } = constants;
 
 /** Paths that are tmpfs in the guest: emptied on every boot (§2, AGENTS.md "Persistence Model"). */
 const TMPFS = ['/tmp', '/run', '/dev/shm'] as const;
@@ -180,5 +183,12 @@ function withLinuxAccess(node: CoreNode, actor: () => { uid: number; gid: number
   node.canRead = (uid = actor().uid, gid = actor().gid) => allowed(4, uid, gid);
   node.canWrite = (uid = actor().uid, gid = actor().gid) => allowed(2, uid, gid);
   node.canExecute = (uid = actor().uid, gid = actor().gid) => allowed(1, uid, gid);
+  // memfs makes symlinks 0666 and 0 bytes; Linux makes them 0777, sized by their target.
+  const makeSymlink = node.makeSymlink.bind(node);
+  node.makeSymlink = (target: string) => {
+    makeSymlink(target);
+    node.mode = S_IFLNK | 0o777;
+    (node as unknown as { size: number }).size = Buffer.byteLength(target);
+  };
   return node;
 }

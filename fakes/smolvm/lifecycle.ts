@@ -145,7 +145,7 @@ async function launch(model: SmolvmModel, machine: Machine, io: Io, options: Lau
       stderr: io.stderr,
       signal: io.signal,
     });
-    if (outcome.kind !== 'exited') throw new CommandFailure(t.spawnFailed);
+    if (outcome.kind !== 'exited') throw new CommandFailure(t.spawnFailed('errno' in outcome ? outcome.errno : 'ENOENT')); // no timeout here
     if (outcome.code !== 0) io.stderr.write(t.workloadExited(outcome.code));
   }
   io.stdout.write(t.running(name, pid));

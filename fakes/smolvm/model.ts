@@ -76,8 +76,9 @@ export interface ModelOptions {
 
 export type GuestOutcome =
   | { readonly kind: 'exited'; readonly code: number }
-  | { readonly kind: 'not-found' }
-  | { readonly kind: 'no-cwd' }
+  /** `errno`: what the agent's spawn failed with (bare machines print it). */
+  | { readonly kind: 'not-found'; readonly errno: string }
+  | { readonly kind: 'no-cwd'; readonly errno: string }
   | { readonly kind: 'timed-out' };
 
 export interface GuestRun {
@@ -166,15 +167,16 @@ export class SmolvmModel {
   async runGuest(machine: Machine, run: GuestRun): Promise<GuestOutcome> {
     const user = machine.fs.defaultUser;
     const guest = this.guest(machine);
-    if (!this.userland.resolve(guest, { ...run, user })) return { kind: 'not-found' };
-    const cwdOk = machine.fs.as(user, () => {
+    // The child's chdir comes before its execvp, so a bad workdir is the error either way.
+    const cwdErrno = machine.fs.as(user, () => {
       try {
-        return machine.fs.vol.statSync(run.cwd).isDirectory();
-      } catch {
-        return false;
+        return machine.fs.vol.statSync(run.cwd).isDirectory() ? undefined : 'ENOTDIR';
+      } catch (error) {
+        return (error as { code?: string }).code ?? 'ENOENT';
       }
     });
-    if (!cwdOk) return { kind: 'no-cwd' };
+    if (!this.userland.resolve(guest, { ...run, user })) return { kind: 'not-found', errno: cwdErrno ?? this.userland.spawnErrno(guest, { ...run, user }) };
+    if (cwdErrno) return { kind: 'no-cwd', errno: cwdErrno };
 
     const controller = new AbortController();
     const kill = (): void => controller.abort(run.signal.reason);
@@ -193,7 +195,7 @@ export class SmolvmModel {
     try {
       const code = await Promise.race([launched, timedOut]);
       if (code === 'timed-out') return { kind: 'timed-out' };
-      return code === null ? { kind: 'not-found' } : { kind: 'exited', code };
+      return code === null ? { kind: 'not-found', errno: this.userland.spawnErrno(guest, { ...run, user }) } : { kind: 'exited', code };
     } catch (error) {
       if (controller.signal.reason instanceof GuestTimeout) return { kind: 'timed-out' };
       throw error;

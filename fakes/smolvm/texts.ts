@@ -165,9 +165,11 @@ export const notRunningUseStart = (name: string, explicit: boolean): string =>
   agentFailed('connect', `machine '${name}' is not running. Use '${explicit ? `smolvm machine start --name ${name}` : 'smolvm machine start'}' first.`);
 export const defaultNotFound = agentFailed('connect', "machine 'default' not found");
 
-// §3 exec. Spawn failures come from the agent (`handle_vm_exec`, `handle_interactive_vm_exec`).
-export const spawnFailed = agentFailed('vm exec', 'failed to spawn command: No such file or directory (os error 2)');
-export const interactiveSpawnFailed = agentFailed('vm exec interactive', 'No such file or directory (os error 2)');
+// §3 exec. Spawn failures come from the agent (`handle_vm_exec`, `handle_interactive_vm_exec`,
+// `handle_vm_exec_background`), each formatting the io::Error `Command::spawn` returned.
+export const spawnFailed = (errno: string): string => agentFailed('vm exec', `failed to spawn command: ${ioError(errno)}`);
+export const interactiveSpawnFailed = (errno: string): string => agentFailed('vm exec interactive', ioError(errno));
+export const backgroundSpawnFailed = (errno: string): string => agentFailed('vm exec background', `failed to spawn background command: ${ioError(errno)}`);
 export const MAX_EXEC_OUTPUT = 11 * 1024 * 1024;
 export const outputCapExceeded = (operation: 'vm exec' | 'run command'): string =>
   agentFailed(operation, `command output exceeded ${MAX_EXEC_OUTPUT} bytes and was truncated. Use streaming exec (exec_stream / execStream) for large output.`);
@@ -206,6 +208,8 @@ const IO_ERRORS: Record<string, string> = {
   ENOTDIR: 'Not a directory (os error 20)',
   EISDIR: 'Is a directory (os error 21)',
   EPERM: 'Operation not permitted (os error 1)',
+  ENOEXEC: 'Exec format error (os error 8)',
+  ELOOP: 'Too many levels of symbolic links (os error 40)',
 };
 export function ioError(code: string | undefined): string {
   return IO_ERRORS[code ?? ''] ?? `${code ?? 'unknown error'}`;

@@ -254,4 +254,32 @@ describe('programs the fake does not have', () => {
   it('run through the busybox multi-call binary when it has them', async () => {
     expect(await out('busybox echo via busybox; /bin/busybox basename /a/b')).toBe('via busybox\nb\n');
   });
+
+  it('are named by a busybox link busybox has no applet for (appletlib.c run_applet_and_exit)', async () => {
+    expect(await sh('ln -s /bin/busybox /tmp/awk; /tmp/awk 1 s')).toMatchObject({ exitCode: 127, stderr: 'awk: applet not found\n' });
+  });
+});
+
+describe('busybox --list (libbb/appletlib.c busybox_main)', () => {
+  it('prints the applet names one a line, sorted; --list-full with their install dirs', async () => {
+    const list = await out('busybox --list');
+    expect(list).toMatch(/^\[\nash\nbase64\nbasename\n(.+\n)+xargs\n$/);
+    const names = list.trimEnd().split('\n');
+    expect(names).toEqual(expect.arrayContaining(['ls', 'sh', 'test']));
+    expect(names).toEqual([...names].sort());
+    expect(await out('busybox --list-full | grep -e "/ls$" -e "/wc$" -e "/sh$"')).toBe('bin/ls\nbin/sh\nusr/bin/wc\n');
+  });
+});
+
+describe('mtime comparisons (findutils/find.c func_newer, coreutils/test.c binop: st_mtime)', () => {
+  it('compare whole seconds; test -nt/-ot are false when either file is missing', async () => {
+    await sh(': > t1; : > t2; : > t3');
+    const vol = fake.guestFs('a');
+    vol.utimesSync('/w/t1', 1_700_000_000.1, 1_700_000_000.1);
+    vol.utimesSync('/w/t2', 1_700_000_000.9, 1_700_000_000.9);
+    vol.utimesSync('/w/t3', 1_700_000_001, 1_700_000_001);
+    expect(await out('find . -name "t?" -newer t1')).toBe('./t3\n');
+    expect(await out('[ t2 -nt t1 ] || echo same; [ t1 -ot t2 ] || echo same; [ t3 -nt t2 ] && [ t2 -ot t3 ] && echo older')).toBe('same\nsame\nolder\n');
+    expect(await out('[ t1 -nt none ] || echo no; [ none -ot t1 ] || echo no')).toBe('no\nno\n');
+  });
 });

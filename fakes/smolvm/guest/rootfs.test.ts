@@ -44,6 +44,17 @@ describe('Alpine 3.19 files (aports alpine-release, alpine-baselayout)', () => {
       '/root 755\n/tmp 1777\n/var/tmp 1777\n/dev/shm 1777\n',
     );
   });
+
+  it('keeps /dev 0755: only /dev/shm under it is sticky', async () => {
+    expect((await exec('bare', 'stat', '-c', '%n %a', '/dev', '/dev/shm', '/var')).stdout).toBe('/dev 755\n/dev/shm 1777\n/var 755\n');
+  });
+
+  it('has symlinks as Linux makes them: 0777, sized by their target, no blocks', async () => {
+    expect((await exec('bare', 'ls', '-l', '/bin/sh')).stdout).toMatch(/^lrwxrwxrwx +1 root +root +12 .* \/bin\/sh -> \/bin\/busybox\n$/);
+    expect((await sh('bare', "ln -s d /tmp/l; stat -c '%s %A %b %n' /bin/sh /workspace /tmp/l")).stdout).toBe(
+      '12 lrwxrwxrwx 0 /bin/sh\n18 lrwxrwxrwx 0 /workspace\n1 lrwxrwxrwx 0 /tmp/l\n',
+    );
+  });
 });
 
 describe("the agent's /workspace (smolvm-agent main.rs, storage.rs)", () => {

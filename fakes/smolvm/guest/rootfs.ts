@@ -135,6 +135,8 @@ export function alpineRootfs(options: RootfsOptions): GuestFs {
   }
   // normalize_owner_only_modes widens /root to 0755.
   fs.mkdirs('/root', 0o755);
+  // mkdirs gives new parents the mode too: /dev first, so only /dev/shm is sticky.
+  fs.mkdirs('/dev');
   for (const dir of ['/tmp', '/var/tmp', '/dev/shm']) fs.mkdirs(dir, 0o1777);
   fs.mkdirs('/run');
   for (const dir of ['overlay', 'storage', 'newroot', 'virtiofs', 'rosetta']) fs.mkdirs(`/mnt/${dir}`);

@@ -89,28 +89,58 @@ export class Userland {
     return undefined;
   }
 
+  /**
+   * The errno musl's `execvp` fails with for a spec `resolve` finds nothing for; the agent's
+   * `Command::spawn` reports it. A path is tried alone; a bare name on each PATH entry, where
+   * EACCES is remembered, ENOENT/ENOTDIR go on, anything else stops (src/process/execvp.c).
+   */
+  spawnErrno(machine: GuestMachine, spec: Pick<LaunchSpec, 'argv' | 'env' | 'cwd' | 'user'>): string {
+    const argv0 = spec.argv[0] ?? '';
+    if (argv0 === '') return 'ENOENT';
+    const attempt = (path: string): string => {
+      const r = this.#exec(machine, spec.user, path, spec.argv);
+      return typeof r === 'string' ? r : 'ENOENT'; // resolvable after all: not reached
+    };
+    if (argv0.includes('/')) return attempt(posix.resolve(spec.cwd, argv0));
+    let last = 'ENOENT';
+    let seenEacces = false;
+    for (const dir of (spec.env.PATH ?? DEFAULT_PATH).split(':')) {
+      last = attempt(posix.resolve(spec.cwd, dir || '.', argv0));
+      if (last === 'EACCES') seenEacces = true;
+      else if (last !== 'ENOENT' && last !== 'ENOTDIR') return last;
+    }
+    return seenEacces ? 'EACCES' : last;
+  }
+
   #resolveFile(machine: GuestMachine, user: GuestUser, path: string, argv: readonly string[]): { program: GuestProgram; argv: readonly string[] } | undefined {
+    const r = this.#exec(machine, user, path, argv);
+    return typeof r === 'string' ? undefined : r;
+  }
+
+  /** What `execve(path)` runs, or the errno it fails with, as the kernel decides it. */
+  #exec(machine: GuestMachine, user: GuestUser, path: string, argv: readonly string[], depth = 0): { program: GuestProgram; argv: readonly string[] } | string {
     const vol = machine.fs.vol;
     return machine.fs.as(user, () => {
       let real: string;
       try {
         real = String(vol.realpathSync(path));
         const st = vol.statSync(real);
-        if (!st.isFile() || (Number(st.mode) & 0o111) === 0) return undefined;
-      } catch {
-        return undefined;
+        // A directory, a non-regular file or one without an x bit for the user: EACCES.
+        if (!st.isFile() || !mayExecute(Number(st.mode), Number(st.uid), Number(st.gid), user)) return 'EACCES';
+      } catch (error) {
+        return (error as { code?: string }).code ?? 'ENOENT';
       }
       if (real === BUSYBOX) {
         // A multi-call binary: the link's name picks the applet; `busybox NAME ARGS` runs NAME.
         const name = posix.basename(path);
         if (name === 'busybox') return { program: this.#busybox, argv };
-        const program = this.applet(name);
-        return program ? { program, argv } : undefined;
+        return { program: this.applet(name) ?? appletNotFound(name), argv };
       }
       const interpreter = shebang(machine.fs, real);
-      if (interpreter === undefined) return undefined;
-      const found = this.#resolveFile(machine, user, interpreter, [interpreter, path, ...argv.slice(1)]);
-      return found;
+      if (interpreter === undefined) return 'ENOEXEC';
+      // The kernel allows a few levels of interpreters, then fails with ELOOP (fs/exec.c).
+      if (depth >= 4) return 'ELOOP';
+      return this.#exec(machine, user, interpreter, [interpreter, path, ...argv.slice(1)], depth + 1);
     });
   }
 
@@ -119,7 +149,20 @@ export class Userland {
     const name = p.argv[1];
     if (name === undefined) {
       p.stdout.write(
-        `BusyBox v1.36.1 multi-call binary.\n\nUsage: busybox [function [arguments]...]\n\nCurrently defined functions:\n\t${Object.keys(APPLETS).sort().join(', ')}\n`,
+        `BusyBox v1.36.1 multi-call binary.\n\nUsage: busybox [function [arguments]...]\n\nCurrently defined functions:\n\t${appletNames()
+          .map(([n]) => n)
+          .join(', ')}\n`,
+      );
+      return 0;
+    }
+    if (name.startsWith('--list')) {
+      // One name a line; anything after `--list` (`--list-full`) prefixes the install dir
+      // (FEATURE_INSTALLER, on in Alpine's build: it runs `busybox --install -s`).
+      const full = name.length > '--list'.length;
+      p.stdout.write(
+        appletNames()
+          .map(([n, dir]) => `${full ? `${dir.slice(1)}/` : ''}${n}\n`)
+          .join(''),
       );
       return 0;
     }
@@ -161,6 +204,28 @@ export class Userland {
     };
     return program(process);
   }
+}
+
+/** Every applet name with its install dir, in busybox's `applet_names` order (strcmp). */
+function appletNames(): Array<readonly [string, BinDir]> {
+  const names: Array<readonly [string, BinDir]> = Object.entries(APPLETS).map(([name, entry]) => [name, entry.dir] as const);
+  names.push(['ash', '/bin'], ['sh', '/bin']); // the shell is no registry module but is an applet
+  return names.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A busybox link whose name busybox lacks (appletlib.c `run_applet_and_exit`). */
+function appletNotFound(name: string): GuestProgram {
+  return (p) => {
+    p.stderr.write(`${name}: applet not found\n`);
+    return 127;
+  };
+}
+
+/** Linux's execute check: root needs one x bit, anyone else the bit of their class. */
+function mayExecute(mode: number, uid: number, gid: number, user: GuestUser): boolean {
+  if (user.uid === 0) return (mode & 0o111) !== 0;
+  const shift = user.uid === uid ? 6 : user.gid === gid ? 3 : 0;
+  return ((mode >> shift) & 1) !== 0;
 }
 
 /** The interpreter of a file starting with `#!`, read as the acting user; else undefined. */

@@ -92,6 +92,19 @@ export function writeFile(p: AppletProcess, path: string, data: Uint8Array | str
   if (fresh) p.fs.vol.chmodSync(full, 0o644);
 }
 
+/**
+ * st_blocks (512-byte units) as ext4 allocates them, 4K at a time; memfs has no block counts.
+ * A short symlink keeps its target in the inode (a fast symlink), so it has none.
+ */
+export function blocks512(st: Stat): number {
+  return st.isSymbolicLink() ? 0 : Math.ceil(Number(st.size) / 4096) * 8;
+}
+
+/** st_mtime: whole seconds, what busybox compares (memfs keeps milliseconds). */
+export function mtimeSeconds(st: Stat): number {
+  return Math.floor(Number(st.mtimeMs) / 1000);
+}
+
 /** `ls -l`'s mode column. */
 export function modeString(st: Stat): string {
   const mode = Number(st.mode);

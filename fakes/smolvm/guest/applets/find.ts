@@ -6,7 +6,7 @@
 import { posix } from 'node:path';
 import { readGroups, readPasswd } from '../../images.ts';
 import { complain, die, UsageFailure, type Applet, type AppletProcess } from './applet.ts';
-import { abs, canAccess, errno, tryStat, type Stat } from './files.ts';
+import { abs, canAccess, errno, mtimeSeconds, tryStat, type Stat } from './files.ts';
 import { removeFile } from './rm.ts';
 import { compile } from './regex.ts';
 import { fnmatchRegExp } from '../fnmatch.ts';
@@ -198,7 +198,7 @@ function parse(p: AppletProcess, args: string[]): Plan {
       case '-newer': {
         const ref = tryStat(p, value);
         if (!ref) die(p, `can't stat '${value}': No such file or directory`);
-        return (n) => n.st.mtimeMs > ref.mtimeMs;
+        return (n) => mtimeSeconds(n.st) > mtimeSeconds(ref); // func_newer compares st_mtime, whole seconds
       }
       case '-mtime':
       case '-mmin': {

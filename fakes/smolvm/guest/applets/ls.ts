@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import { complain, type Applet, type AppletProcess } from './applet.ts';
-import { abs, errno, groupName, modeString, userName, type Stat } from './files.ts';
+import { abs, blocks512, errno, groupName, modeString, userName, type Stat } from './files.ts';
 import { getopt, type Options } from './getopt.ts';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -87,9 +87,9 @@ export const ls: Applet = {
   },
 };
 
-/** 1K blocks as ext4 allocates them (4K at a time); memfs has no block counts. */
+/** 1K blocks, as `ls -s` shows them. */
 function blocks(st: Stat): number {
-  return Math.ceil(Number(st.size) / 4096) * 4;
+  return blocks512(st) / 2;
 }
 
 function sorted(entries: Entry[], o: Options): Entry[] {

@@ -1,6 +1,6 @@
 /** `stat [-L] [-c FMT] FILE...`: the default block, or `-c`'s `%` sequences. */
 import { complain, UsageFailure, type Applet, type AppletProcess } from './applet.ts';
-import { abs, errno, groupName, modeString, userName, type Stat } from './files.ts';
+import { abs, blocks512, errno, groupName, modeString, userName, type Stat } from './files.ts';
 import { getopt } from './getopt.ts';
 
 // The fake's filesystem is one device; this is the number stat reports for it.
@@ -49,7 +49,7 @@ function link(p: AppletProcess, file: string, st: Stat): string | undefined {
 
 function block(p: AppletProcess, file: string, st: Stat): string {
   const target = link(p, file, st);
-  const blocks = Math.ceil(Number(st.size) / 4096) * 8;
+  const blocks = blocks512(st);
   return (
     `  File: '${file}'${target !== undefined ? ` -> '${target}'` : ''}\n` +
     `  Size: ${String(st.size).padEnd(10)}\tBlocks: ${String(blocks).padEnd(10)} IO Block: ${'4096'.padEnd(6)} ${fileType(st)}\n` +
@@ -66,7 +66,7 @@ function expand(p: AppletProcess, file: string, st: Stat, format: string): strin
   const fields: Record<string, () => string> = {
     a: () => (Number(st.mode) & 0o7777).toString(8),
     A: () => modeString(st),
-    b: () => String(Math.ceil(Number(st.size) / 4096) * 8),
+    b: () => String(blocks512(st)),
     B: () => '512',
     d: () => String(DEVICE),
     D: () => DEVICE.toString(16),

@@ -3,7 +3,7 @@
  * `-o`/`-a`/`!`/`( )` over unary and binary primaries. Errors exit 2.
  */
 import { complain, type Applet, type AppletProcess } from './applet.ts';
-import { canAccess, tryStat } from './files.ts';
+import { canAccess, mtimeSeconds, tryStat } from './files.ts';
 
 class TestError extends Error {}
 
@@ -123,10 +123,12 @@ function binary(p: AppletProcess, l: string, op: string, r: string): boolean {
       return l > r;
     case '-nt':
     case '-ot': {
+      // busybox's binop: false when either stat fails (not bash's rule), whole-second st_mtime.
       const a = tryStat(p, l);
       const b = tryStat(p, r);
-      if (!a || !b) return op === '-nt' ? a !== undefined && b === undefined : b !== undefined && a === undefined;
-      return op === '-nt' ? a.mtimeMs > b.mtimeMs : a.mtimeMs < b.mtimeMs;
+      if (!a || !b) return false;
+      const [sa, sb] = [mtimeSeconds(a), mtimeSeconds(b)];
+      return op === '-nt' ? sa > sb : sa < sb;
     }
     case '-ef': {
       const a = tryStat(p, l);
