@@ -17,7 +17,7 @@ export interface ImageNeeds {
 }
 
 /** The tools every suite's guest commands use. */
-export const BASE_TOOLS = ['sh', 'cat', 'stat', 'printf', 'id', 'ls', 'mkdir', 'chmod', 'chown'] as const;
+export const BASE_TOOLS = ['sh', 'true', 'cat', 'stat', 'printf', 'id', 'ls', 'mkdir', 'chmod', 'chown'] as const;
 const PROBE_TOOLS = ['nc', 'curl', 'wget', 'bash', 'node'];
 
 /**

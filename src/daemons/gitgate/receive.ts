@@ -2,6 +2,11 @@
  * A push through the gate: its command list read before receive-pack runs, the gate's policy
  * decided on it (./policy.ts), a refused push answered in the shape `git push` reports, an
  * allowed one made atomic, and receive-pack's own report read back into a `GitPushAttempt`.
+ *
+ * Not a pre-receive hook (`core.hooksPath`): a hook runs after the whole pack is received and
+ * unpacked into the host repository's quarantine, so a refused push would still have cost the
+ * host its bytes, and the policy would live in a script outside this process's bounds and tests.
+ * Reading the command list first refuses before any pack byte reaches receive-pack.
  */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';

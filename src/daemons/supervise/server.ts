@@ -23,10 +23,11 @@ import { answerHttpError } from '../../daemon/http-error.ts';
 import { boundedServer, type ServerLimits } from '../../daemon/limits.ts';
 import { listen } from '../../daemon/listen.ts';
 import { CALL_LOG_FILE, CallLog, type SuperviseCall } from './calls.ts';
-import { registerSuperviseTools, type ReviewHandler } from './tools.ts';
+import type { ReviewHandler } from './tool-defs.ts';
+import { registerSuperviseTools } from './tools.ts';
 
 export { CALL_LOG_FILE, CallLog, type SuperviseCall, type SuperviseTool } from './calls.ts';
-export { SUPERVISE_TOOLS } from './tools.ts';
+export { SUPERVISE_TOOLS } from './tool-defs.ts';
 
 export const MCP_PATH = '/mcp';
 export const DEFAULT_SERVER_NAME = 'supervise';

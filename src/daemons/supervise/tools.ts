@@ -1,56 +1,11 @@
-/** The supervise server's two tools, as the MCP SDK registers them and as `tools/list` shows them. */
+/** The supervise server's two tools, as the MCP SDK registers them (their definitions: ./tool-defs.ts). */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { CallLog, SuperviseTool } from './calls.ts';
-
-/** Each string argument is bounded: the body cap bounds a call, this bounds what is kept of it. */
-export const MAX_ARGUMENT_CHARS = 16 * 1024;
-
-interface ToolDef {
-  readonly name: SuperviseTool;
-  readonly title: string;
-  readonly description: string;
-  readonly inputSchema: {
-    readonly type: 'object';
-    readonly properties: Record<string, { type: 'string'; description: string }>;
-    readonly required: readonly string[];
-    readonly additionalProperties: false;
-  };
-}
-
-/** The tools as JSON Schema (what `tools/list` answers), for readers that do not speak zod. */
-export const SUPERVISE_TOOLS: readonly ToolDef[] = [
-  {
-    name: 'report_progress',
-    title: 'Report progress',
-    description: 'Tell your supervisor what you have done so far and what you are doing next. Call it at each milestone.',
-    inputSchema: {
-      type: 'object',
-      properties: { summary: { type: 'string', description: 'One or two sentences: what is done, what is next.' } },
-      required: ['summary'],
-      additionalProperties: false,
-    },
-  },
-  {
-    name: 'request_review',
-    title: 'Request review',
-    description: 'Ask your supervisor to review your work, optionally with a specific question. Use it before irreversible steps.',
-    inputSchema: {
-      type: 'object',
-      properties: {
-        summary: { type: 'string', description: 'What is ready for review.' },
-        question: { type: 'string', description: 'A specific question for the reviewer, if any.' },
-      },
-      required: ['summary'],
-      additionalProperties: false,
-    },
-  },
-];
+import { MAX_ARGUMENT_CHARS, type ReviewHandler, SUPERVISE_TOOLS, type ToolDef } from './tool-defs.ts';
 
 const text = (description: string) => z.string().max(MAX_ARGUMENT_CHARS).describe(description);
 const describe = (tool: SuperviseTool, key: string): string => SUPERVISE_TOOLS.find((t) => t.name === tool)?.inputSchema.properties[key]?.description ?? '';
-
-export type ReviewHandler = (request: { summary: string; question?: string }) => string | Promise<string>;
 
 /** Registers both tools on `server`; every valid call is recorded in `log` before it is answered. */
 export function registerSuperviseTools(server: McpServer, log: CallLog, onReview: ReviewHandler | undefined): void {
