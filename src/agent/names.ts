@@ -67,15 +67,17 @@ export function relativePathProblem(path: string): string | undefined {
 
 /** One rule for bottle (machine) names on every backend, and for the registry that records them. */
 export const MAX_BOTTLE_NAME_LENGTH = 63;
-export const BOTTLE_NAME_RULE = `letters, digits, '_' and single '-' between them, starting with a letter or digit, 1-${MAX_BOTTLE_NAME_LENGTH} chars`;
+export const BOTTLE_NAME_RULE = `letters, digits, '_' and single '-' between them, starting with a letter or digit, 2-${MAX_BOTTLE_NAME_LENGTH} chars`;
 
 /**
  * Why `name` cannot name a bottle, or undefined. The intersection of smolvm's rule
- * (`[A-Za-z0-9_-]`, no `--`, no trailing `-`), docker's and podman's (which also allow `.`) and
- * the registry's file names.
+ * (`[A-Za-z0-9_-]`, no `--`, no trailing `-`), docker's and podman's (which also allow `.`, and
+ * want two characters at least) and the registry's file names.
  */
 export function bottleNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
+  // docker's rule is `[a-zA-Z0-9][a-zA-Z0-9_.-]+`: one character is not a container name there.
+  if (name.length === 1) return 'is 1 char long';
   if (name.length > MAX_BOTTLE_NAME_LENGTH) return `is ${name.length} chars long`;
   if (!/^[A-Za-z0-9]/.test(name)) return 'does not start with a letter or digit';
   if (/[^A-Za-z0-9_-]/.test(name)) return `has characters other than letters, digits, '_' and '-'`;

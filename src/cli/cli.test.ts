@@ -126,6 +126,13 @@ describe('claude-bottle CLI on the fake', () => {
     expect(taken.stderr).toContain('a machine named "held-by-other" already exists and is not a bottle');
     await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'agents', 'named-agent'))).rejects.toThrow();
     await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'bottles', 'held-by-other.json'))).rejects.toThrow();
+    // One rule on every backend: a one-character name is no docker container name, so none here either.
+    for (const bad of ['A', 'a.b']) {
+      const refusedName = await cli(['launch', file, '--backend', 'fake', '--name', bad]);
+      expect(refusedName.exitCode, refusedName.stderr).toBe(3);
+      expect(refusedName.stderr).toContain('--name');
+    }
+    await expect(stat(join(env.CLAUDE_BOTTLE_STATE_DIR!, 'agents', 'named-agent'))).rejects.toThrow();
 
     const long = 'g'.repeat(62);
     const refused = await cli(['launch', file, '--backend', 'fake', '--name', long, '--forks', '2']);

@@ -140,7 +140,7 @@ export function allowScript(route: BridgeRoute, ports: readonly number[], owner:
 }
 
 /** Whether an `iptables -S` line carries exactly this tag (iptables-nft quotes the comment, legacy does not). */
-function tagged(line: string, tag: string): boolean {
+function hasTag(line: string, tag: string): boolean {
   const escaped = tag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(`\\s--comment "?${escaped}"?(\\s|$)`).test(line);
 }
@@ -152,12 +152,14 @@ function tagged(line: string, tag: string): boolean {
  */
 export function removeScript(rules: string, launchId: string, owner: string): string | undefined {
   const chain = chainName(launchId);
-  const tag = ruleTag(launchId, owner);
+  const own = ruleTag(launchId, owner);
+  // Rules made before the engine was in the tag name the launch alone: still this launch's (its id is its own).
+  const tagged = (line: string): boolean => hasTag(line, own) || hasTag(line, `${RULE_TAG}=${launchId}`);
   const lines = rules.split('\n').map((l) => l.trim());
   const toChain = lines.filter((l) => l.startsWith('-A ') && !l.startsWith(`-A ${chain} `) && l.endsWith(` -j ${chain}`));
-  const jumps = toChain.filter((l) => tagged(l, tag));
-  const own = lines.filter((l) => l.startsWith(`-A ${chain} `));
-  const ours = lines.includes(`-N ${chain}`) && own.length > 0 && own.every((l) => tagged(l, tag)) && jumps.length === toChain.length;
+  const jumps = toChain.filter(tagged);
+  const inChain = lines.filter((l) => l.startsWith(`-A ${chain} `));
+  const ours = lines.includes(`-N ${chain}`) && inChain.length > 0 && inChain.every(tagged) && jumps.length === toChain.length;
   if (!ours && jumps.length === 0) return undefined;
   return ['*filter', ...jumps.map((l) => `-D ${l.slice(3)}`), ...(ours ? [`-F ${chain}`, `-X ${chain}`] : []), 'COMMIT', ''].join('\n');
 }

@@ -137,8 +137,10 @@ describe('the per-bottle firewall: rules', () => {
     expect(await podmans.list()).toEqual([]);
     expect(await podmans.remove(LAUNCH)).toBe(false);
     expect(calls.map((c) => c.argv[0])).toEqual(['iptables', 'iptables']);
-    // An untagged engine (rules from before the engine was in the tag) is nobody's leftover either.
-    expect(launchesIn(LISTED.replaceAll('@docker', ''), 'docker')).toEqual([]);
+    // Rules from before the engine was in the tag: nobody's leftover to list, but removed with their launch.
+    const legacy = LISTED.replaceAll('@docker', '');
+    expect(launchesIn(legacy, 'docker')).toEqual([]);
+    expect(removeScript(legacy, LAUNCH, 'podman')).toBe(removeScript(LISTED, LAUNCH, 'docker')?.replaceAll('@docker', ''));
     expect(() => new IptablesFirewall(transport, 'Docker -j ACCEPT')).toThrow(/refusing an owner/);
   });
 
