@@ -145,7 +145,15 @@ export async function forkBottle(golden: Bottle, count: number, options: ForkOpt
     },
   });
   // What differs per fork: the daemons proven reachable, then its clone and MCP config turned to its own.
-  steps.push({ name: 'provision', run: async () => void (await Promise.all(forks.map((fork) => provisionFork(engine, fork)))) });
+  steps.push({
+    name: 'provision',
+    run: async () => {
+      // Every fork's part settles before a failure is thrown: no write still under way while the rollback runs.
+      const settled = await Promise.allSettled(forks.map((fork) => provisionFork(engine, fork)));
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  });
   try {
     await runSteps(steps, (step) => options.onStep?.(step, golden.name));
   } catch (error) {

@@ -32,6 +32,12 @@ describe('faultyEngine', () => {
     expect(faulty.engine.kind).toBe('smolvm');
     expect(faulty.calls).toHaveLength(4);
     expect(() => faulty.failCall(0)).toThrow(RangeError);
+    // The fork verbs are engine calls too; a fault no call reached is cleared by disarm().
+    faulty.failCall(1);
+    await expect(faulty.engine.fork?.('m', [{ name: 'c', labels: {}, network }], { labels: {} })).rejects.toThrow(/injected fault at engine call 5 \(fork\)/);
+    faulty.failCall(1);
+    faulty.disarm();
+    expect((await faulty.engine.exec('m', ['true'])).exitCode).toBe(0);
   });
 });
 

@@ -72,6 +72,9 @@ export const ENGINE_METHODS = [
   'networkStatus',
   'listNetworks',
   'removeNetwork',
+  'fork',
+  'removeForkBase',
+  'listForkBases',
 ] as const;
 export type EngineMethod = (typeof ENGINE_METHODS)[number];
 
@@ -91,6 +94,8 @@ export interface FaultyEngine {
    * (kind `unknown`, argv `[kind, method, first argument]`) without reaching the adapter.
    */
   failCall(k: number): void;
+  /** Clears every armed fault not yet fired (an operation that made fewer calls than the fault's number left it armed). */
+  disarm(): void;
 }
 
 /**
@@ -131,6 +136,9 @@ export function faultyEngine(inner: Engine): FaultyEngine {
     failCall(k) {
       if (!Number.isInteger(k) || k < 1) throw new RangeError('failCall: the call number is 1-based');
       armed.add(calls.length + k);
+    },
+    disarm() {
+      armed.clear();
     },
   };
 }

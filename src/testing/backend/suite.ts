@@ -9,6 +9,7 @@ import { describe } from '../vitest.ts';
 import { type BackendContractOptions, type BackendUnderTest, createContext } from './context.ts';
 import { coreCases } from './core.ts';
 import { faultCases } from './faults.ts';
+import { forkFaultCases } from './fork-faults.ts';
 import { forkCases } from './forks.ts';
 import { ownershipCases } from './ownership.ts';
 import { planCases } from './plans.ts';
@@ -25,5 +26,6 @@ export function describeBackendContract(
     faultCases(ctx);
     ownershipCases(ctx);
     forkCases(ctx);
+    forkFaultCases(ctx);
   });
 }
