@@ -6,7 +6,6 @@
 import * as crypto from 'node:crypto';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { authorize, bearerToken, newCredential, sameSecret } from './auth.ts';
 import { boundedServer } from './limits.ts';
 import { type Listening, listen } from './listen.ts';
 
@@ -14,6 +13,10 @@ vi.mock('node:crypto', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:crypto')>();
   return { ...actual, timingSafeEqual: vi.fn(actual.timingSafeEqual) };
 });
+// Loaded afresh after the mock: the unit project shares modules between files (no isolation),
+// and another file may have loaded auth.ts with the real node:crypto already.
+vi.resetModules();
+const { authorize, bearerToken, newCredential, sameSecret } = await import('./auth.ts');
 
 const header = (authorization?: string) => bearerToken({ headers: authorization === undefined ? {} : { authorization } });
 
