@@ -3,15 +3,17 @@
  * local paths only, `npm install --offline`: no registry), where a backend test written as the
  * README shows runs both suites against the fake smolvm. Without vitest, `claude-bottle/testing`
  * says what is missing; the SDK itself needs no vitest. Stack traces resolve into the sources
- * the maps carry.
+ * the maps carry. And the README's code type-checks against the shipped .d.ts files, as a strict
+ * consumer compiles it (no DOM lib, skipLibCheck off), so a public type reaching DOM-only types is caught.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installPacked, mapsWithoutSources, packFromSources, type PackedTarball } from '../../scripts/check-package.ts';
+import { installPacked, mapsWithoutSources, packFromSources, type PackedTarball, REPO } from '../../scripts/check-package.ts';
+import { tsBlocks } from '../../scripts/check-readme.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -83,6 +85,40 @@ describeBackendContract('fake, from the tarball', makeBackend);
     expect(testing.stderr).toContain(
       'claude-bottle/testing needs vitest, a peer dependency of claude-bottle: install it in your project (`npm install --save-dev vitest`)',
     );
+  });
+
+  it("the README's ts blocks type-check against the shipped .d.ts files, in a strict consumer without the DOM lib", async () => {
+    const dir = await project('typed-consumer', ['vitest', '@types/node']);
+    const blocks = tsBlocks(await readFile(join(REPO, 'README.md'), 'utf8'));
+    expect(blocks.map((b) => b.section)).toEqual(expect.arrayContaining(['SDK', 'Adding a backend']));
+    const files = blocks.map((block, i) => ({ block, file: `block-${i + 1}-line-${block.line}.ts` }));
+    for (const { block, file } of files) await writeFile(join(dir, file), block.code);
+    // The README's MyEngine is the reader's own; any engine class with its constructor stands in.
+    await writeFile(join(dir, 'my-engine.ts'), "export { SmolvmEngine as MyEngine } from 'claude-bottle';\n");
+    const usesAwaitUsing = blocks.some((b) => /\bawait using\b/.test(b.code));
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2023',
+          lib: ['es2023', ...(usesAwaitUsing ? ['esnext.disposable'] : [])],
+          types: ['node'],
+          skipLibCheck: false,
+          noEmit: true,
+          // The backend block imports './my-engine.ts', as a project run with type stripping does.
+          allowImportingTsExtensions: true,
+        },
+        files: [...files.map((f) => f.file), 'my-engine.ts'],
+      }),
+    );
+    const tsc = await execFileAsync(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', join(dir, 'tsconfig.json')], { cwd: dir }).then(
+      (r) => ({ code: 0, output: r.stdout + r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, output: e.stdout + e.stderr }),
+    );
+    expect(tsc.code, `tsc in ${dir}:\n${tsc.output}`).toBe(0);
   });
 
   it('stack traces resolve into sources the maps carry: an installed package has no src/, its maps do', async () => {
