@@ -5,6 +5,7 @@ import { afterAll, describe, expect, inject, it, type TestContext } from 'vitest
 import { DockerError } from '../../src/engines/docker/errors.ts';
 import { DockerEngine } from '../../src/engines/docker/engine.ts';
 import type { MachineConfig } from '../../src/engine/types.ts';
+import { injectFaults } from '../../src/testing/doubles.ts';
 import { describeEngineContract, recordCalls } from '../../src/testing/engine-contract.ts';
 import { createProcessTransport } from '../../src/transport/process.ts';
 import type { Transport } from '../../src/transport/types.ts';
@@ -26,8 +27,13 @@ describe('docker engine availability', () => {
 describeEngineContract(
   'docker',
   () => {
-    const { transport, calls } = recordCalls(createProcessTransport());
-    return { engine: new DockerEngine({ transport }), image: readyImage(), calls };
+    // A faulted call answers as the daemon's own failure, and never reaches docker.
+    const transportFaults = injectFaults(createProcessTransport(), () => ({
+      exitCode: 1,
+      stderr: 'Error response from daemon: injected fault (engine contract)\n',
+    }));
+    const { transport, calls } = recordCalls(transportFaults.transport);
+    return { engine: new DockerEngine({ transport }), image: readyImage(), calls, transportFaults };
   },
   skipReason !== undefined ? { skip: skipReason } : {},
 );

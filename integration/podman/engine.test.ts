@@ -7,6 +7,7 @@ import { afterAll, describe, expect, inject, it, type TestContext } from 'vitest
 import type { MachineConfig } from '../../src/engine/types.ts';
 import { podmanEnvironment } from '../../src/engines/podman/containers-conf.ts';
 import { PodmanEngine, PodmanError } from '../../src/engines/podman/engine.ts';
+import { injectFaults } from '../../src/testing/doubles.ts';
 import { describeEngineContract, recordCalls } from '../../src/testing/engine-contract.ts';
 import { createProcessTransport } from '../../src/transport/process.ts';
 
@@ -26,8 +27,10 @@ describeEngineContract(
   'podman',
   () => {
     if (setup.engine !== 'ready') throw new Error(`podman test image unavailable: ${setup.reason}`);
-    const { transport, calls } = recordCalls(createProcessTransport());
-    return { engine: new PodmanEngine({ transport }), image: setup.image, calls };
+    // A faulted call answers as podman's own failure (exit 125, an `Error:` line), and never reaches podman.
+    const transportFaults = injectFaults(createProcessTransport(), () => ({ exitCode: 125, stderr: 'Error: injected fault (engine contract)\n' }));
+    const { transport, calls } = recordCalls(transportFaults.transport);
+    return { engine: new PodmanEngine({ transport }), image: setup.image, calls, transportFaults };
   },
   skipReason !== undefined ? { skip: skipReason } : {},
 );

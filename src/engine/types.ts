@@ -234,7 +234,9 @@ export interface Engine {
   /**
    * `capabilities.fork`: make each clone from `golden`'s filesystem as it is now, created and
    * started. Each clone is an independent copy: a write in one is seen in no other, nor in the
-   * golden. `labels` go on what the fork makes besides the clones (an image).
+   * golden. `labels` go on what the fork makes besides the clones (an image). A failed fork
+   * throws and leaves no clone and no fork base, and the golden running, or `frozen` (an engine
+   * that freezes its fork bases: a stop and a start make it run commands again).
    */
   fork?(golden: string, clones: readonly ForkClone[], options: { readonly labels: Readonly<Record<string, string>> }): Promise<ForkResult>;
   /**

@@ -15,4 +15,5 @@ export {
   type FaultyEngine,
   type InjectedFault,
   type ObservedRoute,
+  type TransportFaults,
 } from './doubles.ts';

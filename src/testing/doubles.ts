@@ -151,16 +151,22 @@ export function execArgvs(calls: readonly EngineCall[]): (readonly string[])[] {
 /** What a faulted transport call answers instead of running. */
 export type InjectedFault = Pick<CommandResult, 'exitCode' | 'stderr'> & { readonly stdout?: string };
 
+/** Faults armed on a transport (`injectFaults`). */
+export interface TransportFaults {
+  /** Fails the transport's nth call from now (1 = the next). */
+  injectFault(nthCallFromNow: number): void;
+  /** Clears every armed fault not yet fired (an operation that made fewer calls than the fault's number left it armed). */
+  disarm(): void;
+}
+
 /**
  * Wraps a transport so a test can fail its nth call from now: that call does not run and
  * answers `fault(argv)` instead. Engine-specific: the answer must read as the engine's own
  * failure to its adapter (e.g. docker's `Error response from daemon: …` with exit 1), which is
- * why the suites use `faultyEngine` instead. Kept for tests of one adapter's error handling.
+ * why the backend suite uses `faultyEngine` instead. The engine contract takes it
+ * (`EngineUnderTest.transportFaults`) to fail each CLI call inside an engine's own `fork`.
  */
-export function injectFaults(
-  inner: Transport,
-  fault: (argv: readonly string[]) => InjectedFault,
-): { transport: Transport; injectFault: (nthCallFromNow: number) => void } {
+export function injectFaults(inner: Transport, fault: (argv: readonly string[]) => InjectedFault): TransportFaults & { transport: Transport } {
   let started = 0;
   const armed = new Set<number>();
   return {
@@ -183,6 +189,9 @@ export function injectFaults(
     injectFault(nthCallFromNow) {
       if (!Number.isInteger(nthCallFromNow) || nthCallFromNow < 1) throw new RangeError('injectFault: the call number is 1-based');
       armed.add(started + nthCallFromNow);
+    },
+    disarm() {
+      armed.clear();
     },
   };
 }

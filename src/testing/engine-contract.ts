@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine, EngineCapabilities, MachineConfig } from '../engine/types.ts';
 import { ClaudeBottleError, ConfigError, EngineCommandError } from '../errors.ts';
+import type { TransportFaults } from './doubles.ts';
 import { CAPABILITY_REASONS, type ContractTimeouts, DEFAULT_TIMEOUTS } from './options.ts';
 import { hostRouteCase, uploadTreeCase } from './engine-capabilities.ts';
+import { forkFaultSweep } from './engine-fork-faults.ts';
 import { BASE_TOOLS, imageProblems, requirementsError } from './requirements.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext } from './vitest.ts';
 
@@ -25,6 +27,11 @@ export interface EngineUnderTest {
   readonly image: string;
   /** Every argv the engine sent so far, when its transport is recorded (see `recordCalls`). */
   readonly calls?: () => readonly (readonly string[])[];
+  /**
+   * Faults on the engine's transport (`injectFaults`, answering as the engine's own failure), with
+   * `calls` recorded over it: `recordCalls(faults.transport)`. The fork fault sweep needs them.
+   */
+  readonly transportFaults?: TransportFaults;
   readonly cleanup?: () => Promise<void>;
 }
 
@@ -364,6 +371,15 @@ export function describeEngineContract(name: string, makeEngine: () => Promise<E
         await hostRouteCase(engine, machine, run, runLabels, (network) => config(machine, { network }));
       },
       { needs: 'hostRoute', timeout: timeouts.daemons },
+    );
+
+    test(
+      'a fault at any transport call inside fork rejects with an engine error, leaves no clone or fork base, and the golden usable',
+      async ({ engine, calls, transportFaults }, ctx) => {
+        if (!transportFaults) return ctx.skip('the engine factory gave no transportFaults: the fork fault sweep needs them');
+        await forkFaultSweep(engine, transportFaults, calls, config(machineName('golden')), [machineName('clone1'), machineName('clone2')], runLabels);
+      },
+      { needs: 'fork', timeout: timeouts.sweep },
     );
   });
 }

@@ -18,6 +18,7 @@ export {
   type EngineMethod,
   type FaultyEngine,
   type InjectedFault,
+  type TransportFaults,
 } from './backend-contract.ts';
 // The Messages API stand-in and the end-to-end proof that a bottled claude receives its prompt and skills.
 export {

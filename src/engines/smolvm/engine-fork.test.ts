@@ -53,4 +53,12 @@ describe('SmolvmEngine.fork rollback', () => {
     expect(fake.machineNames()).toEqual(['c-1', 'gold']);
     expect(fake.callsMatching(['machine', 'delete'])).toEqual([]);
   });
+
+  it('a failed forkable boot leaves the running golden it stopped running again, not stopped', async () => {
+    const { fake, engine } = await golden({ [LAUNCH_LABEL]: LAUNCH });
+    fake.injectFault((argv) => argv.includes('--forkable'), BOOM);
+    await expect(engine.fork('gold', [clone('c-1')])).rejects.toThrow(/boom/);
+    expect((await engine.status('gold'))?.state).toBe('running');
+    expect((await engine.exec('gold', ['true'])).exitCode).toBe(0);
+  });
 });

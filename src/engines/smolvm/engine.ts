@@ -99,7 +99,14 @@ export class SmolvmEngine implements Engine {
     // A frozen golden is already a fork base (forked before): its checkpoint serves the next clones.
     if (info.state !== 'frozen') {
       if (info.state === 'running') await this.stop(golden);
-      await this.call(smolvmForkArgv.start(golden, f));
+      try {
+        await this.call(smolvmForkArgv.start(golden, f));
+      } catch (error) {
+        // Stopped only to boot it forkable: a failed forkable boot must not leave a running golden
+        // stopped (the caller thaws a frozen one, nothing more). An ordinary boot brings it back.
+        if (info.state === 'running') await this.start(golden).catch(() => undefined);
+        throw error;
+      }
     }
     const made: string[] = [];
     try {
