@@ -104,6 +104,7 @@ export type {
   MachineState,
   NetworkInfo,
   NetworkPolicy,
+  RouteCloser,
   RouteLeftover,
   UploadOptions,
 } from './engine/types.ts';

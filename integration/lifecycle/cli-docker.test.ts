@@ -8,12 +8,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
+import { chainName } from '../../src/engines/container/firewall.ts';
 import { hostRepo } from '../../src/testing/doubles.ts';
 import { fakePipelockBin } from '../../src/testing/pipelock.ts';
 
@@ -49,6 +50,15 @@ async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, 
     value = await read();
   }
   return value;
+}
+
+/** The host's rules naming chain `chain` (its own and the jumps to it), as `iptables -S` prints them. */
+const rulesOf = async (chain: string): Promise<string[]> =>
+  (await execa('iptables', ['-w', '-S'])).stdout.split('\n').filter((l) => l.startsWith(`-A ${chain} `) || l.endsWith(` -j ${chain}`));
+/** The launch id in the test's one bottle record. */
+async function recordedLaunchId(state: string): Promise<string> {
+  const [record] = (await readdir(join(state, 'bottles'))).filter((f) => f.endsWith('.json'));
+  return (JSON.parse(await readFile(join(state, 'bottles', record ?? ''), 'utf8')) as { launchId: string }).launchId;
 }
 
 /** Starts `launch` in the foreground and resolves once its stderr shows `marker`, with the process. */
@@ -120,8 +130,27 @@ describe('the CLI on Docker: killed launchers, foreign names, rm', () => {
       if (!gate(ctx)) return;
       const state = join(dir, 'state');
       const { child } = await launchUntil(step === 'serving' ? /serving / : new RegExp(`^${step} `, 'm'));
+      const chain = step === 'serving' ? chainName(await recordedLaunchId(state)) : '';
+      if (step === 'serving') expect((await rulesOf(chain)).filter((l) => l.endsWith(' -j ACCEPT')).length, 'no port open while serving').toBeGreaterThan(0);
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
+
+      if (step === 'serving') {
+        // Its route guard closes the dead daemons' ports: the orphan reaches nothing on the host,
+        // not even a host process that later listens there. The jumps and the REJECT stay.
+        const left = await eventually(
+          () => rulesOf(chain),
+          (rules) => !rules.some((l) => l.endsWith(' -j ACCEPT')),
+        );
+        expect(
+          left.filter((l) => l.endsWith(' -j ACCEPT')),
+          'ports still open to the orphan',
+        ).toEqual([]);
+        expect(left.filter((l) => l.startsWith(`-A ${chain} `) && / -j REJECT( |$)/.test(l))).toHaveLength(1);
+        expect(left.filter((l) => l.startsWith(`-A ${chain} `) && l.includes(' -i lo ') && l.endsWith(' -j RETURN'))).toHaveLength(1);
+        // One jump for the bridge, one per daemon port (the git gate, supervise, pipelock).
+        expect(left.filter((l) => l.endsWith(` -j ${chain}`)).length).toBeGreaterThanOrEqual(4);
+      }
 
       // The tethered pipelock dies with its launcher.
       expect(
@@ -144,6 +173,7 @@ describe('the CLI on Docker: killed launchers, foreign names, rm', () => {
       expect(await readdir(join(state, 'bottles')).catch(() => []), 'records and run dirs left').toEqual([]);
       expect(await readdir(join(state, 'run')).catch(() => []), 'launcher sockets left').toEqual([]);
       expect((await cli(['ls', '--json'])).stdout.trim()).toBe('[]');
+      if (step === 'serving') expect(await rulesOf(chain), 'firewall rules left').toEqual([]);
     });
   }
 

@@ -14,6 +14,7 @@ import type { Engine, HostRoute, NetworkPolicy } from '../engine/types.ts';
 import type { Plan } from '../plan/plan.ts';
 import { ProvisionError } from '../provision/error.ts';
 import { proxyEnv } from '../provision/proxy-env.ts';
+import { guardRoute, type RouteGuard } from './route-guard.ts';
 import type { Step } from './steps.ts';
 
 /** `<agent state dir>/bottles/<name>`: where an SDK launch keeps the bottle's own host files. */
@@ -58,6 +59,7 @@ export class HostSide {
   readonly #o: HostSideOptions;
   route: HostRoute | undefined;
   bundle: Bundle | undefined;
+  #guard: RouteGuard | undefined;
   #madeRunDir = false;
 
   constructor(options: HostSideOptions) {
@@ -93,9 +95,12 @@ export class HostSide {
             const started = await startBundle(this.#o.planned.specs, { host: route.bindHost });
             try {
               // The route lets the guest reach exactly these ports, before the machine exists.
-              await route.allow?.(started.daemons.map((d) => d.port));
+              const closer = await route.allow?.(started.daemons.map((d) => d.port));
+              // The daemons die with this process, even SIGKILLed: the guard closes their ports then.
+              if (closer) this.#guard = guardRoute(closer);
             } catch (error) {
               await started.stop().catch(() => undefined);
+              await this.#stopGuard();
               throw error;
             }
             this.bundle = started;
@@ -126,13 +131,23 @@ export class HostSide {
     return proxyUrl && this.route ? proxyEnv({ proxyUrl: proxyUrl.replace(/\/$/, ''), noProxy: [this.route.guestHost] }) : {};
   }
 
-  /** Stops the daemons and removes the run dir this side made. Idempotent. */
+  /** Stops the daemons, closes their ports (the guard's closer), removes the run dir this side made. Idempotent. */
   async stop(): Promise<void> {
     try {
       await this.bundle?.stop();
     } finally {
-      await this.#dropRunDir();
+      try {
+        await this.#stopGuard();
+      } finally {
+        await this.#dropRunDir();
+      }
     }
+  }
+
+  async #stopGuard(): Promise<void> {
+    const guard = this.#guard;
+    this.#guard = undefined;
+    await guard?.stop();
   }
 
   async #dropRunDir(): Promise<void> {

@@ -51,8 +51,22 @@ export interface HostRoute {
    * is called, the guest reaches nothing on the host. Engines that filter (Docker: a per-launch
    * firewall chain) define it; launch calls it once the daemons listen, before the machine is
    * created. Absent: the engine filters nothing (smolvm: the guest reaches the host's loopback).
+   * It may answer with the command that closes these ports again, for the launcher to leave
+   * behind in a process that runs it if the launcher dies (its daemons die with it).
    */
-  allow?(ports: readonly number[]): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: implementations answering nothing (`Promise<void>`) stay valid.
+  allow?(ports: readonly number[]): Promise<RouteCloser | void>;
+}
+
+/**
+ * The command that undoes exactly one `HostRoute.allow`: `argv` run with `stdin` on its standard
+ * input. Safe to run at any time, more than once, after the route is gone too (it then fails, harmlessly).
+ */
+export interface RouteCloser {
+  /** The program (found on PATH) and its arguments: never anything secret, an argv is public on the host. */
+  readonly argv: readonly string[];
+  /** What the program reads on its standard input (Docker: the `iptables-restore` script). */
+  readonly stdin: string;
 }
 
 /** What an engine set up on the host for a route beyond its network (Docker: firewall rules), found by launch id. */

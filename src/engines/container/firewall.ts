@@ -17,8 +17,9 @@
  * later reuses the subnet, beyond those few ports.
  *
  * `install` (deny all) runs before the daemons bind; `allow` opens exactly their ports before
- * the machine is created; `remove` takes the chain away with the network. Each change is one
- * atomic `iptables-restore --noflush`. Everything goes through the engine's Transport, so tests
+ * the machine is created, and answers the `closeScript` that shuts them again (the launcher
+ * leaves it to run should it die with its daemons); `remove` takes the chain away with the
+ * network. Each change is one atomic `iptables-restore --noflush`. Everything goes through the engine's Transport, so tests
  * script it. IPv6 needs no rules: every machine on a route's network is created with IPv6 off in
  * its own namespace (`--sysctl …disable_ipv6=1`, which the guest cannot undo), on Docker and
  * Podman alike, rather than trusting an engine's default (netavark leaves it on); the boundary
@@ -30,7 +31,7 @@
  * a prune of one never takes a live bottle of the other's for a leftover.
  */
 import { LAUNCH_ID } from '../../engine/ownership.ts';
-import type { RouteLeftover } from '../../engine/types.ts';
+import type { RouteCloser, RouteLeftover } from '../../engine/types.ts';
 import { BinaryNotFoundError, EngineCommandError } from '../../errors.ts';
 import type { CommandResult, Transport } from '../../transport/types.ts';
 
@@ -64,8 +65,9 @@ export interface HostFirewall {
   check(): Promise<void>;
   /** Deny everything from the bridge to the host, and everything to the gateway from elsewhere. */
   install(route: BridgeRoute): Promise<void>;
-  /** Replace the chain's rules so the bridge reaches exactly `ports` (TCP) on the gateway. */
-  allow(route: BridgeRoute, ports: readonly number[]): Promise<void>;
+  /** Replace the chain's rules so the bridge reaches exactly `ports` (TCP) on the gateway; answers the command closing them again. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: implementations answering nothing (`Promise<void>`) stay valid.
+  allow(route: BridgeRoute, ports: readonly number[]): Promise<RouteCloser | void>;
   /** Removes the launch's chain and jumps (this engine's); false when there were none. Idempotent. */
   remove(launchId: string): Promise<boolean>;
   /** Every launch that has rules here made by this firewall's engine. */
@@ -134,6 +136,23 @@ export function allowScript(route: BridgeRoute, ports: readonly number[], owner:
     `-F ${chain}`,
     ...chainRules(route, ports, owner),
     ...[...new Set(ports)].map((port) => `-I INPUT 1 -d ${route.gateway}/32 -p tcp -m tcp --dport ${port} ${tag} -j ${chain}`),
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The restore input that deletes exactly the ACCEPT rules `allowScript` added for `ports`: the
+ * jumps and the REJECT stay, so the chain then rejects all but loopback. Run when the daemons
+ * behind those ports die with their launcher. Deleting a rule that is not there fails the whole
+ * transaction and changes nothing: safe at any time, after `remove` too.
+ */
+export function closeScript(route: BridgeRoute, ports: readonly number[], owner: string): string {
+  return [
+    '*filter',
+    ...chainRules(route, ports, owner)
+      .filter((r) => r.endsWith(' -j ACCEPT'))
+      .map((r) => `-D ${r.slice(3)}`),
     'COMMIT',
     '',
   ].join('\n');
@@ -214,8 +233,10 @@ export class IptablesFirewall implements HostFirewall {
     await this.#restore(installScript(route, this.#owner));
   }
 
-  async allow(route: BridgeRoute, ports: readonly number[]): Promise<void> {
+  async allow(route: BridgeRoute, ports: readonly number[]): Promise<RouteCloser> {
+    const closer = { argv: [`${this.#binary}-restore`, '-w', '--noflush'], stdin: closeScript(route, ports, this.#owner) };
     await this.#restore(allowScript(route, ports, this.#owner));
+    return closer;
   }
 
   async remove(launchId: string): Promise<boolean> {

@@ -3,7 +3,16 @@ import { LAUNCH_LABEL } from '../../engine/types.ts';
 import { BinaryNotFoundError, EngineCommandError } from '../../errors.ts';
 import type { CommandResult, RunOptions, Transport } from '../../transport/types.ts';
 import { DockerEngine } from './engine.ts';
-import { allowScript, chainName, FirewallUnavailableError, installScript, IptablesFirewall, launchesIn, removeScript } from '../container/firewall.ts';
+import {
+  allowScript,
+  chainName,
+  closeScript,
+  FirewallUnavailableError,
+  installScript,
+  IptablesFirewall,
+  launchesIn,
+  removeScript,
+} from '../container/firewall.ts';
 
 const LAUNCH = '0123456789abcdef';
 const NET_ID = 'f6c585070c075c7777c999a9781822d9eca42d5288cbe36c243e07d79c7acb5e';
@@ -95,6 +104,24 @@ describe('the per-bottle firewall: rules', () => {
     expect(() => installScript({ ...ROUTE, gateway: '0.0.0.0/0' }, 'docker')).toThrow(/refusing a route/);
   });
 
+  it('close: deletes exactly the ACCEPT rules allow added for those ports, tagged; the jumps and the REJECT stay', () => {
+    expect(closeScript(ROUTE, [41000, 41001, 41000], 'docker').split('\n')).toEqual([
+      '*filter',
+      '-D CB-0123456789abcdef -i br-f6c585070c07 -d 172.27.0.1/32 -p tcp -m tcp --dport 41000 -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j ACCEPT',
+      '-D CB-0123456789abcdef -i br-f6c585070c07 -d 172.27.0.1/32 -p tcp -m tcp --dport 41001 -m comment --comment claude-bottle.launch=0123456789abcdef@docker -j ACCEPT',
+      'COMMIT',
+      '',
+    ]);
+    // The very rules allow appended, as deletions.
+    const accepts = allowScript(ROUTE, [41000, 41001], 'docker')
+      .split('\n')
+      .filter((l) => l.endsWith(' -j ACCEPT'));
+    expect(closeScript(ROUTE, [41000, 41001], 'docker')).toContain(accepts.map((l) => l.replace(/^-A /, '-D ')).join('\n'));
+    expect(closeScript(ROUTE, [], 'docker')).toBe('*filter\nCOMMIT\n');
+    expect(() => closeScript(ROUTE, [70000], 'docker')).toThrow(/not a port/);
+    expect(() => closeScript({ ...ROUTE, bridge: 'br0 -j ACCEPT' }, [41000], 'docker')).toThrow(/refusing a route/);
+  });
+
   it("remove: deletes this launch's jumps and chain only; nothing to do when it has none", () => {
     expect(removeScript(LISTED, LAUNCH, 'docker')?.split('\n')).toEqual([
       '*filter',
@@ -166,7 +193,8 @@ describe('the per-bottle firewall on the docker engine', () => {
     ]);
     expect(calls[3]?.stdin).toBe(installScript(ROUTE, 'docker'));
 
-    await route.allow?.([41000]);
+    // It answers the command that closes those ports again: run if the launcher dies with its daemons.
+    expect(await route.allow?.([41000])).toEqual({ argv: ['iptables-restore', '-w', '--noflush'], stdin: closeScript(ROUTE, [41000], 'docker') });
     expect(calls.at(-1)).toEqual({ argv: ['iptables-restore', '-w', '--noflush'], stdin: allowScript(ROUTE, [41000], 'docker') });
 
     const before = calls.length;
@@ -236,7 +264,10 @@ describe('the per-bottle firewall on the docker engine', () => {
 
   it('an IptablesFirewall with another binary uses its -restore companion', async () => {
     const { transport, calls } = scripted();
-    await new IptablesFirewall(transport, 'docker', { binary: 'iptables-legacy' }).install(ROUTE);
-    expect(calls.map((c) => c.argv[0])).toEqual(['iptables-legacy-restore']);
+    const firewall = new IptablesFirewall(transport, 'docker', { binary: 'iptables-legacy' });
+    await firewall.install(ROUTE);
+    // Its closer too.
+    expect((await firewall.allow(ROUTE, [41000]))?.argv).toEqual(['iptables-legacy-restore', '-w', '--noflush']);
+    expect(calls.map((c) => c.argv[0])).toEqual(['iptables-legacy-restore', 'iptables-legacy-restore']);
   });
 });
