@@ -5,7 +5,7 @@
  * connections beyond the cap dropped while a real request still gets through once they time out.
  * In-process servers on 127.0.0.1 only; printed numbers go to the CI log.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLUSH, pkt } from '../../src/daemons/gitgate/pktline.ts';
 import { startGitGate, type GitGate } from '../../src/daemons/gitgate/server.ts';
 import { startSuperviseServer } from '../../src/daemons/supervise/server.ts';
-import { gitOk, zeroBlobPack } from '../../src/testing/doubles.ts';
+import { gitOk, hostRepo, zeroBlobPack } from '../../src/testing/doubles.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -115,11 +115,7 @@ describe('git gate bounds', () => {
   const TOKEN = 'bounds-token';
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cb-bounds-gate-'));
-    const git = (...args: string[]) => gitOk(dir, args);
-    await git('init', '-q', '-b', 'main');
-    await writeFile(join(dir, 'f'), 'x\n');
-    await git('add', 'f');
-    await git('commit', '-q', '-m', 'x');
+    await hostRepo(dir, { f: 'x\n' });
     gate = await startGitGate({ repo: dir, prefix: 'bottle/t/', token: TOKEN });
   });
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GitGate, startGitGate } from '../../src/daemons/gitgate/server.ts';
-import { type GitResult, gitEnv, gitOk, git as runGit } from '../../src/testing/doubles.ts';
+import { type GitResult, gitEnv, gitOk, hostRepo, git as runGit } from '../../src/testing/doubles.ts';
 
 const PREFIX = 'bottle/reviewer/';
 /** The bottle's credential; the test's git sends it as the guest's config does. */
@@ -27,10 +27,7 @@ let gate: GitGate;
 beforeEach(async () => {
   work = await mkdtemp(join(tmpdir(), 'claude-bottle-gitgate-'));
   host = join(work, 'host');
-  await ok(work, 'init', '-q', '-b', 'main', host);
-  await writeFile(join(host, 'README'), 'hello\n');
-  await ok(host, 'add', 'README');
-  await ok(host, 'commit', '-q', '-m', 'first');
+  await hostRepo(host, { README: 'hello\n' });
   await ok(host, 'branch', `${PREFIX}existing`);
   gate = await startGitGate({ repo: host, prefix: PREFIX, token: TOKEN });
 });
@@ -57,12 +54,12 @@ describe('the git gate, with git on both sides', () => {
     expect(gate.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/repo\.git$/);
     const dir = join(work, 'clone');
     await ok(work, 'clone', '-q', gate.url, dir);
-    expect(await ok(dir, 'log', '--format=%s')).toBe('first\n');
+    expect(await ok(dir, 'log', '--format=%s')).toBe('host commit\n');
     expect((await ok(dir, 'branch', '-r')).split('\n').map((l) => l.trim())).toContain(`origin/${PREFIX}existing`);
     await writeFile(join(host, 'README'), 'changed\n');
     await ok(host, 'commit', '-q', '-am', 'second');
     await ok(dir, 'pull', '-q', '--ff-only');
-    expect(await ok(dir, 'log', '--format=%s')).toBe('second\nfirst\n');
+    expect(await ok(dir, 'log', '--format=%s')).toBe('second\nhost commit\n');
     expect(gate.pushes).toEqual([]);
   });
 
@@ -84,7 +81,7 @@ describe('the git gate, with git on both sides', () => {
     expect(pushed.stderr).toContain(`* [new branch]      HEAD -> ${PREFIX}feature`);
     const head = (await ok(dir, 'rev-parse', 'HEAD')).trim();
     expect((await ok(host, 'rev-parse', `refs/heads/${PREFIX}feature`)).trim()).toBe(head);
-    expect(await ok(host, 'log', '--format=%s', `${PREFIX}feature`)).toBe('commit in allowed\nfirst\n');
+    expect(await ok(host, 'log', '--format=%s', `${PREFIX}feature`)).toBe('commit in allowed\nhost commit\n');
 
     await writeFile(join(dir, 'more.txt'), 'more\n');
     await ok(dir, 'add', 'more.txt');

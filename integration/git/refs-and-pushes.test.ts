@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pkt, FLUSH } from '../../src/daemons/gitgate/pktline.ts';
 import { type GitGate, startGitGate } from '../../src/daemons/gitgate/server.ts';
-import { type GitResult, gitEnv, gitOk, git as runGit } from '../../src/testing/doubles.ts';
+import { type GitResult, gitEnv, gitOk, hostRepo, git as runGit } from '../../src/testing/doubles.ts';
 
 const PREFIX = 'bottle/t/';
 const TOKEN = 'boundary-token-abcdef';
@@ -34,11 +34,7 @@ let main: string;
 beforeEach(async () => {
   work = await mkdtemp(join(tmpdir(), 'cb-gate-boundary-'));
   host = join(work, 'host');
-  await ok(work, ['init', '-q', '-b', 'main', host]);
-  await writeFile(join(host, 'README'), 'public\n');
-  await ok(host, ['add', 'README']);
-  await ok(host, ['commit', '-q', '-m', 'public']);
-  main = await ok(host, ['rev-parse', 'HEAD']);
+  main = await hostRepo(host, { README: 'public\n' });
   const tree = await ok(host, ['mktree'], `100644 blob ${await ok(host, ['hash-object', '-w', '--stdin'], 'orphan secret\n')}\tsecret.txt\n`);
   orphan = await ok(host, ['commit-tree', tree, '-m', 'unreferenced']);
   const tree2 = await ok(host, ['mktree'], `100644 blob ${await ok(host, ['hash-object', '-w', '--stdin'], 'hidden secret\n')}\tsecret.txt\n`);

@@ -3,14 +3,14 @@
  * valid command list, more requests at once than it runs git for, and more connections than it
  * keeps open. (The daemon kernel's header and timeout bounds: src/daemon/limits.test.ts.)
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { type ClientRequest, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitOk, zeroBlobPack } from '../../testing/doubles.ts';
+import { gitOk, hostRepo, zeroBlobPack } from '../../testing/doubles.ts';
 import { FLUSH, pkt } from './pktline.ts';
 import { type GitGate, startGitGate } from './server.ts';
 
@@ -27,11 +27,7 @@ let main: string;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'claude-bottle-gate-bounds-'));
   host = join(work, 'host');
-  await gitOk(work, ['init', '-q', '-b', 'main', host]);
-  await writeFile(join(host, 'README'), 'hello\n');
-  await gitOk(host, ['add', 'README']);
-  await gitOk(host, ['commit', '-q', '-m', 'first']);
-  main = (await gitOk(host, ['rev-parse', 'main'])).trim();
+  main = await hostRepo(host, { README: 'hello\n' });
 });
 
 afterAll(async () => {

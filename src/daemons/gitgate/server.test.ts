@@ -5,12 +5,12 @@
  * packs) are in integration/git/pushes.test.ts.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitOk } from '../../testing/doubles.ts';
+import { gitOk, hostRepo } from '../../testing/doubles.ts';
 import { FLUSH, parseReport, pkt, readPkts } from './pktline.ts';
 import { GATE_REPO_PATH, type GitGate, startGitGate } from './server.ts';
 
@@ -31,12 +31,8 @@ let gate: GitGate;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'claude-bottle-gitgate-'));
   host = join(work, 'host');
-  await ok(work, 'init', '-q', '-b', 'main', host);
-  await writeFile(join(host, 'README'), 'hello\n');
-  await ok(host, 'add', 'README');
-  await ok(host, 'commit', '-q', '-m', 'first');
+  main = await hostRepo(host, { README: 'hello\n' });
   await ok(host, 'branch', `${PREFIX}existing`);
-  main = (await ok(host, 'rev-parse', 'main')).trim();
   unrelated = (await ok(host, 'commit-tree', `${main}^{tree}`, '-m', 'unrelated')).trim();
   gate = await startGitGate({ repo: host, prefix: PREFIX, token: TOKEN });
 });
