@@ -12,13 +12,12 @@ import { ensureTestImage } from '../integration/docker/image.ts';
 import { installPacked, packFromSources } from '../scripts/check-package.ts';
 import { DockerEngine } from '../src/engines/docker/engine.ts';
 import { createProcessTransport } from '../src/transport/process.ts';
+import { median } from './shared.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError(`BENCH_RUNS must be a positive integer, got ${process.env.BENCH_RUNS}`);
 const HELP_TARGET = 3;
 const EXEC_TARGET = 2;
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 /** Wall time of one run of argv, in ms; throws unless it exits 0. */
 function time(argv: readonly string[], env: NodeJS.ProcessEnv): number {

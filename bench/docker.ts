@@ -2,7 +2,7 @@
 // that lands the same prompt and skills, with the same modes and owners, in the same kind of
 // container. Both sides are checked to leave identical trees before any number is printed.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -14,6 +14,7 @@ import { prepare } from '../src/plan/prepare.ts';
 import { createProcessTransport } from '../src/transport/process.ts';
 import type { CommandResult, Transport } from '../src/transport/types.ts';
 import { ensureTestImage } from '../integration/docker/image.ts';
+import { makeSkills, median } from './shared.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError(`BENCH_RUNS must be a positive integer, got ${process.env.BENCH_RUNS}`);
@@ -23,26 +24,6 @@ const FILES_PER_SKILL = 10;
 const USER = { name: 'node', uid: 1000, gid: 1000, home: '/home/node' } as const;
 const PROMPT = 'You are a benchmark. Review the diff you are given.\n'.repeat(20);
 const BENCH_LABEL = 'claude-bottle.bench';
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
-/** SKILL.md plus nine files, every third an executable script under scripts/. */
-async function makeSkills(root: string): Promise<string[]> {
-  const names: string[] = [];
-  for (let s = 0; s < SKILLS; s++) {
-    const name = `skill-${s}`;
-    names.push(name);
-    await mkdir(join(root, name, 'scripts'), { recursive: true });
-    await writeFile(join(root, name, 'SKILL.md'), `---\nname: ${name}\ndescription: bench skill ${s}\n---\n# ${name}\n`);
-    for (let f = 1; f < FILES_PER_SKILL; f++) {
-      const script = f % 3 === 0;
-      const path = join(root, name, script ? 'scripts' : '', `file-${f}.${script ? 'sh' : 'md'}`);
-      await writeFile(path, `content ${s}/${f}\n`.repeat(20));
-      await chmod(path, script ? 0o755 : 0o644);
-    }
-  }
-  return names;
-}
 
 /** Records each docker call's verb and duration, to say where the SDK's time goes. */
 function timed(inner: Transport): Transport & { log: { verb: string; ms: number }[] } {
@@ -130,7 +111,7 @@ const removeAll = async (): Promise<void> => {
 };
 try {
   const skillsRoot = join(work, 'skills');
-  const skills = await makeSkills(skillsRoot);
+  const skills = await makeSkills(skillsRoot, SKILLS, FILES_PER_SKILL);
   const env = { HOME: join(work, 'home'), CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'), CLAUDE_BOTTLE_SKILLS_DIR: skillsRoot };
   const agent = parseAgentSpec({ name: 'bench-docker', prompt: PROMPT, skills, image, user: { ...USER } });
 

@@ -4,7 +4,7 @@
 // forks in at most half the launches' wall time. On the fake CLI (fakes/bin/smolvm, one process
 // per engine call) the guest has no git, so that side has no repository.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,47 +18,13 @@ import { SmolvmEngine } from '../src/engines/smolvm/engine.ts';
 import { AGENT_IMAGE } from '../src/image/recipe.ts';
 import { prepare } from '../src/plan/prepare.ts';
 import { createProcessTransport } from '../src/transport/process.ts';
-import type { Transport } from '../src/transport/types.ts';
 import { hostRepo } from '../src/testing/doubles.ts';
+import { counting, makeSkills } from './shared.ts';
 
 const FORKS = Number(process.env.BENCH_FORKS ?? 10);
 const SKILLS = 50;
 const REPO_MB = 20;
 const TARGET = 0.5;
-
-/** Counts engine calls and the bytes handed to the engine (stdin archives, `cp`'d host files). */
-function counting(inner: Transport): Transport & { calls: number; bytes: number; reset(): void } {
-  const counter = {
-    calls: 0,
-    bytes: 0,
-    reset() {
-      counter.calls = 0;
-      counter.bytes = 0;
-    },
-    async run(argv: readonly string[], options: Parameters<Transport['run']>[1] = {}) {
-      counter.calls++;
-      if (options.stdin !== undefined) counter.bytes += typeof options.stdin === 'string' ? Buffer.byteLength(options.stdin) : options.stdin.byteLength;
-      // smolvm's `machine cp HOSTFILE NAME:PATH`: an upload of that file.
-      if (argv[1] === 'machine' && argv[2] === 'cp' && argv[3] && !argv[3].includes(':'))
-        counter.bytes += (await stat(argv[3]).catch(() => ({ size: 0 }))).size;
-      return inner.run(argv, options);
-    },
-  };
-  return counter;
-}
-
-async function makeSkills(root: string): Promise<string[]> {
-  const names: string[] = [];
-  for (let s = 0; s < SKILLS; s++) {
-    const name = `skill-${s}`;
-    names.push(name);
-    await mkdir(join(root, name, 'scripts'), { recursive: true });
-    await writeFile(join(root, name, 'SKILL.md'), `---\nname: ${name}\ndescription: bench skill ${s}\n---\n${'Guidance.\n'.repeat(40)}`);
-    await writeFile(join(root, name, 'scripts', 'run.sh'), `#!/bin/sh\necho ${name}\n`);
-    await chmod(join(root, name, 'scripts', 'run.sh'), 0o755);
-  }
-  return names;
-}
 
 async function makeRepo(dir: string): Promise<string> {
   // Incompressible, as a repository's packs mostly are.
@@ -76,7 +42,7 @@ interface Side {
 }
 
 async function measure(side: Side, work: string): Promise<void> {
-  const skills = await makeSkills(join(work, 'skills'));
+  const skills = await makeSkills(join(work, 'skills'), SKILLS);
   const repo = side.git ? await makeRepo(join(work, 'repo')) : undefined;
   const env = { HOME: join(work, 'home'), CLAUDE_BOTTLE_STATE_DIR: join(work, 'state'), CLAUDE_BOTTLE_SKILLS_DIR: join(work, 'skills') };
   const spec = parseAgentSpec({

@@ -1,6 +1,6 @@
 // Launch cost through the fake smolvm CLI (real subprocesses): engine calls and wall time for
 // 0, 10 and 100 skills of 10 files each, archive transfer beside per-file transfer.
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,39 +10,10 @@ import { SmolvmEngine } from '../src/engines/smolvm/engine.ts';
 import { prepare } from '../src/plan/prepare.ts';
 import type { FileTransfer } from '../src/provision/files.ts';
 import { createProcessTransport } from '../src/transport/process.ts';
-import type { Transport } from '../src/transport/types.ts';
+import { counting, makeSkills, median } from './shared.ts';
 
 const FAKE_BIN = fileURLToPath(new URL('../fakes/bin/smolvm', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-
-async function makeSkills(root: string, count: number): Promise<string[]> {
-  const names: string[] = [];
-  for (let s = 0; s < count; s++) {
-    const name = `skill-${s}`;
-    names.push(name);
-    await mkdir(join(root, name, 'scripts'), { recursive: true });
-    await writeFile(join(root, name, 'SKILL.md'), `---\nname: ${name}\ndescription: bench skill ${s}\n---\n# ${name}\n`);
-    for (let f = 1; f < 10; f++) {
-      const path = join(root, name, f % 3 === 0 ? 'scripts' : '', `file-${f}.${f % 3 === 0 ? 'sh' : 'md'}`);
-      await writeFile(path, `content ${s}/${f}\n`.repeat(20));
-      if (f % 3 === 0) await chmod(path, 0o755);
-    }
-  }
-  return names;
-}
-
-function counting(inner: Transport): Transport & { calls: number } {
-  const t = {
-    calls: 0,
-    run: (argv: readonly string[], options?: Parameters<Transport['run']>[1]) => {
-      t.calls++;
-      return inner.run(argv, options);
-    },
-  };
-  return t;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 const work = await mkdtemp(join(tmpdir(), 'claude-bottle-bench-'));
 try {

@@ -6,6 +6,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { median } from './shared.ts';
 
 const RUNS = Number(process.env.BENCH_UNIT_RUNS ?? 1);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError(`BENCH_UNIT_RUNS must be a positive integer, got ${process.env.BENCH_UNIT_RUNS}`);
@@ -13,8 +14,6 @@ const TARGET_S = 20;
 /** How many of the slowest test files to list. */
 const SLOWEST = 5;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 const work = await mkdtemp(join(tmpdir(), 'claude-bottle-bench-unit-'));
 try {
