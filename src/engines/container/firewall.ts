@@ -45,8 +45,13 @@ const OWNER = /^[a-z][a-z0-9-]{0,15}$/;
 
 /** The comment value of launch `launchId`'s rules made by engine `owner`. */
 export function ruleTag(launchId: string, owner: string): string {
+  return `${RULE_TAG}=${launchId}@${checkOwner(owner)}`;
+}
+
+/** An engine name fit for a rule's comment and a regex: what every entry point checks first. */
+function checkOwner(owner: string): string {
   if (!OWNER.test(owner)) throw new Error(`firewall: refusing an owner ${JSON.stringify(owner)}`);
-  return `${RULE_TAG}=${launchId}@${owner}`;
+  return owner;
 }
 const CHAIN_PREFIX = 'CB-';
 /** iptables chain names are at most 28 characters. */
@@ -185,7 +190,7 @@ export function removeScript(rules: string, launchId: string, owner: string): st
 
 /** From `iptables -S` output: the launches with rules here, made by `owner`, that `removeScript` would delete. */
 export function launchesIn(rules: string, owner: string): RouteLeftover[] {
-  ruleTag('0', owner);
+  checkOwner(owner);
   const found = new Map<string, RouteLeftover>();
   for (const line of rules.split('\n')) {
     const m = new RegExp(`^-A (CB-\\S+) .*--comment "?${RULE_TAG.replace('.', '\\.')}=([a-z0-9]+)@${owner}"?(\\s|$)`).exec(line.trim());
@@ -210,7 +215,7 @@ export class IptablesFirewall implements HostFirewall {
 
   /** `owner`: the engine whose routes these are (`docker`, `podman`), in every rule's tag. */
   constructor(transport: Transport, owner: string, options: IptablesFirewallOptions = {}) {
-    ruleTag('0', owner);
+    checkOwner(owner);
     this.#transport = transport;
     this.#owner = owner;
     this.#binary = options.binary ?? 'iptables';
